@@ -1,0 +1,1 @@
+"""The browser app: Python that runs in the page (a PyScript worker) and drives the sign-in views."""

@@ -1,0 +1,62 @@
+"""The views, rendered with Jinja2 from `templates/`: the same templates pre-render the page at build
+time (CPython) and redraw it in the browser (Pyodide)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    # Every value that reaches the page is escaped, whatever the template's name.
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    kind: Literal["info", "warning", "error"] = "info"
+
+
+def render_login(notice: Notice | None = None, username: str = "") -> str:
+    return _render("login.html", notice=notice, username=username)
+
+
+def render_resuming() -> str:
+    return _render("resuming.html")
+
+
+def render_signed_in(session: dict, *, resumed: bool, notice: Notice | None = None) -> str:
+    return _render(
+        "signed_in.html",
+        user_id=session["userId"],
+        resumed=resumed,
+        expires_at=session["expiresAt"],
+        expires_text=format_time(session["expiresAt"]),
+        notice=notice,
+    )
+
+
+def render_unreachable(retry_in_s: int | None) -> str:
+    return _render("unreachable.html", retry_in_s=retry_in_s)
+
+
+def format_time(iso: str) -> str:
+    """'2026-12-27T04:00:00Z' -> '27 Dec 2026, 04:00 UTC'."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _render(name: str, **context: object) -> str:
+    return _environment.get_template(name).render(**context)
