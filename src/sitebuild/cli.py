@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
         return run_tests(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "build":
-        built = build_site(args.dist, args.data_dir, args.auth_url)
+        built = build_site(args.dist, args.data_dir, args.auth_url, args.application_key)
         print(f"Built {built}")
     elif args.command == "serve":
         if not args.no_build:
@@ -32,10 +32,12 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def build_site(dist: Path, data_dir: Path, auth_url: str) -> Path:
-    """Build with the key of the development application in `data_dir`, creating it on first use."""
-    application = ensure_application(Settings(data_dir=data_dir), name=DEV_APPLICATION)
-    return build(dist, PageConfig(application_key=application.key, auth_url=auth_url))
+def build_site(dist: Path, data_dir: Path, auth_url: str, application_key: str | None = None) -> Path:
+    """Build for `application_key`; by default the development application's key in `data_dir`,
+    which is created on first use."""
+    if application_key is None:
+        application_key = ensure_application(Settings(data_dir=data_dir), name=DEV_APPLICATION).key
+    return build(dist, PageConfig(application_key=application_key, auth_url=auth_url))
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -65,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--dist", type=Path, default=DIST, help="output folder (default: dist/)")
         command.add_argument("--data-dir", type=Path, default=DATA, help="the auth service's data (default: .data/)")
     build_command.add_argument("--auth-url", default="/v1", help="where the page finds the auth service")
+    build_command.add_argument(
+        "--application-key", help="the application the page signs in to (default: the development one)"
+    )
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8000)
     serve_command.add_argument("--no-build", action="store_true", help="serve dist/ as it is")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jinja2
 
+from authclient import DEFAULT_STORAGE_KEY_PREFIX
 from webapp import views
 
 from .assets import Assets
@@ -59,7 +60,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
         config=config.to_json(),
-        storage_key_prefix="sinchSession-",  # TODO(lead): authclient constant
+        storage_key_prefix=DEFAULT_STORAGE_KEY_PREFIX,
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),
     )

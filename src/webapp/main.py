@@ -1,16 +1,30 @@
-import json
-import urllib.request
+"""Start the app in the page: called by the PyScript entry script (static/main.py)."""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
 
 import pyodide_http
-from pyscript import document, window
 
-from webapp import views
+from authclient import SessionClient, local_storage
+
+from .app import App
+from .page import ConsoleHandler, Page
 
 
-def main() -> None:
+def main() -> App:
+    logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler()], force=True)
+    # urllib through synchronous XMLHttpRequest: fine in a worker, where it blocks only Python.
     pyodide_http.patch_all()
-    url = window.location.origin + "/build.json"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        data = json.loads(response.read())
-    document.getElementById("app").innerHTML = views.render_login(views.Notice(f"key {data['applicationKey']}"))
-    document.documentElement.dataset.python = "ready"
+    page = Page()
+    config = page.read_config()
+    client = SessionClient(
+        config["applicationKey"],
+        urllib.parse.urljoin(page.location(), config["authUrl"]),
+        capabilities={"messaging": True},
+        storage=local_storage(),
+    )
+    app = App(client, page)
+    app.start()
+    return app

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import jinja2
+from markupsafe import Markup
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -26,15 +27,15 @@ class Notice:
     kind: Literal["info", "warning", "error"] = "info"
 
 
-def render_login(notice: Notice | None = None, username: str = "") -> str:
+def render_login(notice: Notice | None = None, username: str = "") -> Markup:
     return _render("login.html", notice=notice, username=username)
 
 
-def render_resuming() -> str:
+def render_resuming() -> Markup:
     return _render("resuming.html")
 
 
-def render_signed_in(session: dict, *, resumed: bool, notice: Notice | None = None) -> str:
+def render_signed_in(session: dict, *, resumed: bool, notice: Notice | None = None) -> Markup:
     return _render(
         "signed_in.html",
         user_id=session["userId"],
@@ -45,7 +46,7 @@ def render_signed_in(session: dict, *, resumed: bool, notice: Notice | None = No
     )
 
 
-def render_unreachable(retry_in_s: int | None) -> str:
+def render_unreachable(retry_in_s: int | None) -> Markup:
     return _render("unreachable.html", retry_in_s=retry_in_s)
 
 
@@ -58,5 +59,6 @@ def format_time(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC")
 
 
-def _render(name: str, **context: object) -> str:
-    return _environment.get_template(name).render(**context)
+def _render(name: str, **context: object) -> Markup:
+    # Autoescaped output is safe HTML: mark it so, or a template that includes it escapes it again.
+    return Markup(_environment.get_template(name).render(**context))
