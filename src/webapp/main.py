@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import urllib.parse
 
-import pyodide_http
-
 from authclient import SessionClient, local_storage
 
+from . import http
 from .app import App
 from .page import ConsoleHandler, Page
 
@@ -16,7 +15,7 @@ from .page import ConsoleHandler, Page
 def main() -> App:
     logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler()], force=True)
     # urllib through synchronous XMLHttpRequest: fine in a worker, where it blocks only Python.
-    pyodide_http.patch_all()
+    http.install()
     page = Page()
     config = page.read_config()
     client = SessionClient(

@@ -1,0 +1,116 @@
+"""The I/O seam: one method, `send(request) -> response`.
+
+`UrllibTransport` is the only code in the package that touches the network. In the browser,
+`pyodide_http.patch_all()` (called by the app) turns `urllib.request.urlopen` into an
+XMLHttpRequest, so the same class serves both. An HTTP error status is a response, not an
+exception; failing to get a response at all is `NetworkError` or `Timeout`.
+
+pyodide-http 0.2.2 alone drops urlopen's `timeout`; the app's `webapp.http.install()` passes it
+through, so `timeout_s` holds in the browser too.
+"""
+
+from __future__ import annotations
+
+import http.client
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .errors import NetworkError, Timeout
+
+__all__ = ["HttpRequest", "HttpResponse", "Transport", "UrllibTransport"]
+
+_SECRET_HEADERS = frozenset({"authorization", "cookie"})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+    def __repr__(self) -> str:
+        # The body may hold a password or a session secret, and so may some headers.
+        headers = {
+            name: "***" if name.lower() in _SECRET_HEADERS else value
+            for name, value in self.headers.items()
+        }
+        size = 0 if self.body is None else len(self.body)
+        return f"HttpRequest({self.method} {self.url}, headers={headers}, body=<{size} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""
+
+    @classmethod
+    def build(cls, status: int, headers: Mapping[str, str], body: bytes) -> HttpResponse:
+        return cls(status, {name.lower(): value for name, value in headers.items()}, body)
+
+    def __repr__(self) -> str:
+        # A session object in the body carries a secret: show its size only.
+        return f"HttpResponse({self.status}, body=<{len(self.body)} bytes>)"
+
+
+class Transport(Protocol):
+    def send(self, request: HttpRequest) -> HttpResponse: ...
+
+
+class UrllibTransport:
+    """HTTP through `urllib.request`, always with a timeout (per connect and per read)."""
+
+    def __init__(self, timeout_s: float = 10.0) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+        self.timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"UrllibTransport(timeout_s={self.timeout_s})"
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        where = _origin(request.url)
+        try:
+            return self._exchange(request)
+        except TimeoutError as exc:
+            raise Timeout(f"No answer from {where} within {self.timeout_s} s") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise Timeout(f"No answer from {where} within {self.timeout_s} s") from exc
+            raise NetworkError(f"Could not reach {where}: {exc.reason}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise NetworkError(f"Could not reach {where}: {type(exc).__name__}") from exc
+        except Exception as exc:
+            if _is_js_error(exc):
+                raise NetworkError(f"Could not reach {where}: {type(exc).__name__}") from exc
+            raise
+
+    def _exchange(self, request: HttpRequest) -> HttpResponse:
+        prepared = urllib.request.Request(
+            request.url, data=request.body, headers=dict(request.headers), method=request.method
+        )
+        try:
+            response = urllib.request.urlopen(prepared, timeout=self.timeout_s)
+        except urllib.error.HTTPError as exc:
+            response = exc  # an answer with an error status: still a response
+        with response:
+            body = response.read()
+            return HttpResponse.build(response.status, dict(response.headers.items()), body)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_js_error(exc: BaseException) -> bool:
+    """In Pyodide a failed XMLHttpRequest surfaces as `pyodide.ffi.JsException`."""
+    ffi = sys.modules.get("pyodide.ffi")
+    js_exception = getattr(ffi, "JsException", None)
+    return isinstance(js_exception, type) and isinstance(exc, js_exception)

@@ -1,0 +1,271 @@
+"""Save and resume the session in a real browser: the seed's flows, end to end."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from authclient import MemoryStorage, SessionClient, errors
+from authservice import Settings, ensure_application
+from sitebuild.site import PageConfig, build
+from tests.support.browser import Recorder, Stack, stored_session, stored_value, wait_until_ready
+from tests.support.processes import AuthServiceProcess, free_port
+
+PASSWORD = "correct horse battery"
+
+
+def new_username() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}"
+
+
+def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.locator("#app > [data-view=signed-in]").wait_for()
+
+
+def login_form(page: Page):
+    return page.locator("#app > [data-view=login] form")
+
+
+def client_for(stack: Stack, session: dict | None = None) -> SessionClient:
+    """The real client in CPython, talking to the same service as the page."""
+    client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
+    if session is not None:
+        client.storage.set_item(client.storage_key, json.dumps(session))
+    return client
+
+
+def test_create_account_saves_the_session_and_a_reload_resumes_it_without_the_password(
+    stack: Stack, page: Page, recorder: Recorder
+) -> None:
+    username = new_username()
+    page.goto(stack.url + "/")
+    create_account(page, username)
+
+    expect(page.locator("[data-field=user-id]")).to_have_text(username)
+    expect(page.locator("[data-field=origin]")).to_have_text("Started just now")
+    saved = stored_session(page, stack.storage_key)
+    assert saved is not None and saved["userId"] == username
+    assert saved["applicationKey"] == stack.application_key
+
+    recorder.clear()
+    page.reload()
+
+    expect(page.locator("[data-field=origin]")).to_have_text("Resumed from your last visit")
+    expect(page.locator("[data-field=user-id]")).to_have_text(username)
+    assert login_form(page).count() == 0
+    assert recorder.requests_carrying(PASSWORD) == []
+    # The resume rotated the secret, and the page saved the new one at once.
+    resumed = stored_session(page, stack.storage_key)
+    assert resumed["sessionId"] == saved["sessionId"]
+    assert resumed["sessionSecret"] != saved["sessionSecret"]
+    assert recorder.foreign_requests(stack.url) == []
+    assert recorder.console_errors() == []
+
+
+def test_sign_out_clears_storage_and_the_server_refuses_the_old_session(stack: Stack, page: Page) -> None:
+    page.goto(stack.url + "/")
+    create_account(page, new_username())
+    session = stored_session(page, stack.storage_key)
+
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    assert stored_value(page, stack.storage_key) is None
+    with pytest.raises(errors.SessionRevoked):
+        client_for(stack).start(session)
+    page.reload()
+    wait_until_ready(page)
+    expect(login_form(page)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_a_session_revoked_while_the_page_was_closed_leads_to_the_login_form_with_a_notice(
+    stack: Stack, new_page: Callable[[], Page]
+) -> None:
+    page = new_page()
+    page.goto(stack.url + "/")
+    create_account(page, new_username())
+    session = stored_session(page, stack.storage_key)
+    page.close()
+
+    # Revoked elsewhere: every session of the user, from another device.
+    elsewhere = client_for(stack, session)
+    elsewhere.start(session)
+    elsewhere.terminate(everywhere=True)
+
+    page = new_page()
+    page.goto(stack.url + "/")
+    expect(page.get_by_text("Your session was ended")).to_be_visible()
+    expect(login_form(page)).to_be_visible()
+    assert stored_value(page, stack.storage_key) is None
+
+
+GARBAGE = {
+    "empty": "",
+    "not JSON": "{not json",
+    "null": "null",
+    "a list": "[1, 2]",
+    "a number": "42",
+    "no userId": json.dumps({"version": 1, "sessionId": "x"}),
+    "wrong types": json.dumps(
+        {"version": 1, "applicationKey": "k", "userId": 7, "sessionId": [], "sessionSecret": None, "expiresAt": 1}
+    ),
+    "unknown version": json.dumps({"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}),
+    "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
+    "markup": '<img src=x onerror="document.title=\'pwned\'">',
+}
+
+
+@pytest.mark.parametrize("shape", GARBAGE)
+def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
+    shape: str, stack: Stack, page: Page, recorder: Recorder
+) -> None:
+    page.goto(stack.url + "/")
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, GARBAGE[shape]])
+    page.reload()
+    wait_until_ready(page)
+
+    expect(login_form(page)).to_be_visible()
+    expect(page.locator("#app > [data-view=resuming]")).to_be_hidden()
+    assert stored_value(page, stack.storage_key) is None
+    assert page.title() == "Sign in"
+    assert recorder.console_errors() == []
+
+
+def test_a_stored_session_of_another_application_is_not_sent_anywhere(
+    stack: Stack, page: Page, recorder: Recorder
+) -> None:
+    foreign = {
+        "version": 1, "applicationKey": "app_someone_else", "userId": "alice", "sessionId": "ses_x",
+        "sessionSecret": "s" * 43, "createdAt": "2026-01-01T00:00:00Z", "expiresAt": "2099-01-01T00:00:00Z",
+        "idleExpiresAt": "2099-01-01T00:00:00Z",
+    }
+    page.goto(stack.url + "/")
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, json.dumps(foreign)])
+    recorder.clear()
+    page.reload()
+    wait_until_ready(page)
+
+    expect(login_form(page)).to_be_visible()
+    assert recorder.requests_carrying("s" * 43) == []
+    assert stored_value(page, stack.storage_key) is None
+
+
+def test_wrong_password_is_an_error_in_the_page_and_keeps_the_username(stack: Stack, page: Page) -> None:
+    page.goto(stack.url + "/")
+    username = new_username()
+    create_account(page, username)
+    page.get_by_role("button", name="Sign out").click()
+    login_form(page).wait_for()
+
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    expect(page.get_by_label("Username")).to_have_value(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-field=user-id]")).to_have_text(username)
+
+
+def test_a_taken_username_is_an_error_in_the_page(stack: Stack, page: Page) -> None:
+    username = new_username()
+    client_for(stack).new_user({"username": username, "password": PASSWORD})
+    page.goto(stack.url + "/")
+
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("That username is taken")
+    assert stored_value(page, stack.storage_key) is None
+
+
+def test_user_supplied_text_reaches_the_page_escaped(stack: Stack, page: Page, recorder: Recorder) -> None:
+    hostile = '"><img id=pwned src=x>'
+    page.goto(stack.url + "/")
+    page.get_by_label("Username").fill(hostile)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Username")).to_have_value(hostile)
+    assert page.locator("#pwned").count() == 0
+
+
+def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
+    stack: Stack, new_page: Callable[[], Page]
+) -> None:
+    first = new_page()
+    first.goto(stack.url + "/")
+    username = new_username()
+    create_account(first, username)
+    second = new_page()
+    second.goto(stack.url + "/")
+    expect(second.locator("[data-field=user-id]")).to_have_text(username)
+
+    second.get_by_role("button", name="Sign out").click()
+
+    expect(first.get_by_text("You signed out in another tab.")).to_be_visible()
+    expect(login_form(first)).to_be_visible()
+
+
+def test_a_tab_follows_the_secret_another_tab_rotated(stack: Stack, new_page: Callable[[], Page]) -> None:
+    first = new_page()
+    first.goto(stack.url + "/")
+    create_account(first, new_username())
+    second = new_page()
+    second.goto(stack.url + "/")
+    second.locator("[data-field=origin]").wait_for()
+    # The second tab's resume rotated the secret; the first tab adopted it, so its sign-out works.
+    first.get_by_role("button", name="Sign out").click()
+    expect(first.get_by_text("You have signed out.")).to_be_visible()
+    expect(second.get_by_text("You signed out in another tab.")).to_be_visible()
+
+
+@pytest.fixture
+def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
+    """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
+    page_port = free_port()
+    page_origin = f"http://127.0.0.1:{page_port}"
+    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
+    with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
+        dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
+        with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
+            yield stack, auth
+
+
+def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
+    split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
+) -> None:
+    stack, auth = split_stack
+    page = new_page()
+    page.goto(stack.url + "/")
+    username = new_username()
+    create_account(page, username)
+    saved = stored_value(page, stack.storage_key)
+    page.close()
+    auth.stop()
+
+    page = new_page()
+    page.goto(stack.url + "/")
+
+    expect(page.get_by_text("Cannot reach the sign-in service")).to_be_visible()
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    assert stored_value(page, stack.storage_key) == saved
+
+    auth.start()
+    page.get_by_role("button", name="Retry").click()
+
+    expect(page.locator("[data-field=user-id]")).to_have_text(username)
+    expect(page.locator("[data-field=origin]")).to_have_text("Resumed from your last visit")
+    assert stored_session(page, stack.storage_key)["sessionSecret"] != json.loads(saved)["sessionSecret"]
