@@ -1,0 +1,104 @@
+"""The dev server (`python3 build.py serve`) over real HTTP: types, headers, caching, compression."""
+
+from __future__ import annotations
+
+import gzip
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import Stack
+
+
+@pytest.fixture(scope="module")
+def stack(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with Stack(site, tmp_path_factory.mktemp("data")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def headerless(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with Stack(site, tmp_path_factory.mktemp("data"), isolation=False) as running:
+        yield running
+
+
+def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def asset(site: Path, pattern: str) -> str:
+    (path,) = [path for path in site.glob("assets/" + pattern) if path.suffix != ".gz"]
+    return "/" + path.relative_to(site).as_posix()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "content_type"),
+    [
+        ("pyodide-*/pyodide.asm.wasm", "application/wasm"),
+        ("pyodide-*/pyodide.mjs", "text/javascript; charset=utf-8"),
+        ("pyscript-*/core.js", "text/javascript; charset=utf-8"),
+        ("app-*.zip", "application/zip"),
+    ],
+)
+def test_assets_are_served_with_the_types_pyodide_needs(
+    stack: Stack, site: Path, pattern: str, content_type: str
+) -> None:
+    status, headers, _ = fetch(stack.url + asset(site, pattern), "HEAD")
+    assert status == 200
+    assert headers["content-type"] == content_type
+
+
+def test_every_response_carries_the_isolation_headers(stack: Stack, site: Path) -> None:
+    for path in ["/", asset(site, "pyodide-*/pyodide.asm.wasm"), "/coi-serviceworker.js"]:
+        _, headers, _ = fetch(stack.url + path, "HEAD")
+        assert headers["cross-origin-opener-policy"] == "same-origin"
+        assert headers["cross-origin-embedder-policy"] == "require-corp"
+
+
+def test_no_isolation_leaves_the_headers_out_as_a_plain_static_host(headerless: Stack) -> None:
+    _, headers, _ = fetch(headerless.url + "/")
+    assert "cross-origin-opener-policy" not in headers
+    assert "cross-origin-embedder-policy" not in headers
+
+
+def test_hashed_assets_are_immutable_and_the_page_is_revalidated(stack: Stack, site: Path) -> None:
+    _, page_headers, _ = fetch(stack.url + "/")
+    _, asset_headers, _ = fetch(stack.url + asset(site, "app-*.zip"))
+    assert page_headers["cache-control"] == "no-cache"
+    assert asset_headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_a_known_etag_gets_304_without_a_body(stack: Stack) -> None:
+    _, headers, _ = fetch(stack.url + "/")
+    status, _, body = fetch(stack.url + "/", **{"If-None-Match": headers["etag"]})
+    assert (status, body) == (304, b"")
+
+
+def test_the_precompressed_file_is_sent_to_clients_that_accept_gzip(stack: Stack, site: Path) -> None:
+    path = asset(site, "pyodide-*/pyodide.asm.wasm")
+    status, headers, body = fetch(stack.url + path, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == (site / path.lstrip("/")).read_bytes()
+    _, plain_headers, plain = fetch(stack.url + path)
+    assert "content-encoding" not in plain_headers
+    assert plain == (site / path.lstrip("/")).read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/index.html.gz", "/nope.js"])
+def test_nothing_outside_the_site_is_served(stack: Stack, path: str) -> None:
+    status, _, _ = fetch(stack.url + path)
+    assert status == 404
+
+
+def test_the_auth_service_answers_under_v1_on_the_same_origin(stack: Stack) -> None:
+    status, _, body = fetch(stack.url + "/v1/health")
+    assert status == 200 and b"ok" in body
+    assert fetch(stack.url + "/", "POST")[0] == 405

@@ -1,0 +1,106 @@
+"""The build: a self-contained dist/ with content-hashed assets, from pinned sources only."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+
+from sitebuild.assets import HASH_LENGTH
+from sitebuild.paths import ROOT
+from sitebuild.site import PageConfig, build
+
+HASHED_FILE = re.compile(rf"^(?P<stem>.+)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<suffix>[^/]+)$")
+
+
+def pinned_versions() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_every_asset_file_is_named_after_its_content(site: Path) -> None:
+    files = [path for path in (site / "assets").iterdir() if path.is_file() and path.suffix != ".gz"]
+    assert files
+    for path in files:
+        match = HASHED_FILE.match(path.name)
+        assert match, path.name
+        assert hashlib.sha256(path.read_bytes()).hexdigest().startswith(match["hash"])
+
+
+def test_the_runtime_is_the_pinned_one_and_only_what_the_page_needs(site: Path) -> None:
+    (pyodide,) = (site / "assets").glob("pyodide-*")
+    assert sorted(path.name for path in pyodide.iterdir() if path.suffix != ".gz") == sorted(
+        ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+    )
+    npm_package = ROOT / "node_modules" / "pyodide"
+    assert json.loads((npm_package / "package.json").read_text())["version"] == "314.0.7"
+    assert (pyodide / "pyodide.asm.wasm").read_bytes() == (npm_package / "pyodide.asm.wasm").read_bytes()
+    (pyscript,) = [path for path in (site / "assets").glob("pyscript-*") if path.is_dir()]
+    assert (pyscript / "core.js").exists() and not list(pyscript.glob("*.map"))
+
+
+def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path) -> None:
+    (archive_path,) = (site / "assets").glob("app-*.zip")
+    with zipfile.ZipFile(archive_path) as archive:
+        names = archive.namelist()
+        contents = {name: archive.read(name) for name in names}
+    assert {name.split("/")[0] for name in names} == {"authclient", "webapp", "jinja2", "markupsafe", "pyodide_http"}
+    assert "webapp/templates/login.html" in names
+    # Sources only: no compiled speedups, no bytecode.
+    assert not [name for name in names if name.endswith((".so", ".pyd", ".pyc", ".c"))]
+    pins = pinned_versions()
+    for package, distribution in [("jinja2", "jinja2"), ("markupsafe", "markupsafe"), ("pyodide_http", "pyodide-http")]:
+        assert importlib.metadata.version(distribution) == pins[distribution]
+        installed = Path(importlib.util.find_spec(package).origin).parent
+        for name in (name for name in names if name.startswith(package + "/")):
+            assert contents[name] == (installed / name.removeprefix(package + "/")).read_bytes(), name
+
+
+def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None:
+    page = (site / "index.html").read_text()
+    (config,) = (site / "assets").glob("pyscript-*.toml")
+    for text in (page, config.read_text()):
+        assert not re.search(r"(?:src|href)=\"(?:https?:)?//", text)
+        assert not re.search(r"\"(?:https?:)?//", text)
+    parsed = tomllib.loads(config.read_text())
+    assert parsed["interpreter"].startswith("./pyodide-")
+    # A `packages` key would make PyScript fetch micropip from the network.
+    assert "packages" not in parsed
+    assert list(parsed["files"].values()) == ["./*"]
+
+
+def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Path) -> None:
+    page = (site / "index.html").read_text()
+    config = json.loads(re.search(r'id="app-config">(.*?)</script>', page)[1])
+    assert config == {"applicationKey": "app_build_test", "authUrl": "/v1"}
+    assert '<label for="username">Username</label>' in page
+    assert "Resuming your session" in page
+
+
+def test_the_build_is_reproducible(site: Path, tmp_path: Path) -> None:
+    again = build(tmp_path / "dist", PageConfig(application_key="app_build_test"))
+    names = lambda root: sorted(str(path.relative_to(root)) for path in root.rglob("*"))  # noqa: E731
+    assert names(again) == names(site)
+
+
+def test_static_hosts_get_the_isolation_and_cache_headers(site: Path) -> None:
+    headers = (site / "_headers").read_text()
+    assert "Cross-Origin-Opener-Policy: same-origin" in headers
+    assert "Cross-Origin-Embedder-Policy: require-corp" in headers
+    assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
+
+
+def test_the_npm_lockfile_pins_versions_without_download_urls() -> None:
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/pyodide"]["version"] == "314.0.7"
+    assert lock["packages"]["node_modules/@pyscript/core"]["version"] == "0.7.31"
+    assert all("resolved" not in entry for entry in lock["packages"].values())
+    assert all(entry.get("integrity") for name, entry in lock["packages"].items() if name)
