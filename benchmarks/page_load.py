@@ -1,0 +1,85 @@
+"""Page-load figures in a real Chromium: how long until Python is ready, cold and warm, how long a
+stored session takes to resume, what a first visit transfers, and the page's memory.
+
+    .venv/bin/python benchmarks/page_load.py [--runs 5] [--no-isolation]
+
+Run it after `python3 build.py build`. It prints figures; it asserts nothing (timings on a shared
+2-core machine are noisy: compare runs made one after the other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from authclient import MemoryStorage, SessionClient  # noqa: E402
+from sitebuild.chromium import LAUNCH_ARGS, find_chromium  # noqa: E402
+from sitebuild.paths import DIST  # noqa: E402
+from tests.support.browser import Stack, wait_until_ready  # noqa: E402
+
+
+def seconds_until(page: Page, url: str, selector: str) -> float:
+    started = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(selector, state="attached", timeout=120_000)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-isolation", action="store_true", help="through the service-worker fallback")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as data_dir, Stack(
+        DIST, Path(data_dir), isolation=not args.no_isolation
+    ) as stack, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
+        url = stack.url + "/"
+        ready = "html[data-python=ready]"
+        cold, warm, resume, transferred = [], [], [], []
+        for _ in range(args.runs):
+            context = browser.new_context()
+            page = context.new_page()
+            sizes: list[int] = []
+            page.on("requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"]))
+            cold.append(seconds_until(page, url, ready))
+            transferred.append(sum(sizes))
+            warm.append(seconds_until(page, url, ready))
+
+            client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
+            credentials = {"username": f"bench-{uuid.uuid4().hex[:8]}", "password": "benchmark password"}
+            client.new_user(credentials)
+            session = client.start(credentials)
+            page.evaluate("([k, v]) => localStorage.setItem(k, v)", [stack.storage_key, json.dumps(session)])
+            resume.append(seconds_until(page, url, "#app > [data-view=signed-in]"))
+            wait_until_ready(page)
+            memory = page.evaluate("performance.measureUserAgentSpecificMemory().then(m => m.bytes)")
+            context.close()
+        browser.close()
+
+    def line(name: str, values: list[float], unit: str = "s") -> None:
+        print(f"{name:<42} median {statistics.median(values):7.2f} {unit}   min {min(values):7.2f}   max {max(values):7.2f}")
+
+    mode = "service-worker fallback" if args.no_isolation else "isolation headers"
+    print(f"page load, {mode}, {args.runs} runs")
+    line("cold load to Python ready", cold)
+    line("warm reload to Python ready", warm)
+    line("warm load with a stored session to signed in", resume)
+    line("first visit transferred (compressed)", [size / 1e6 for size in transferred], "MB")
+    print(f"{'page memory after resume (all threads)':<42} {memory / 1e6:7.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
