@@ -1,0 +1,5 @@
+import sys
+
+from authservice.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""The HTTP routes under /v1: they translate between HTTP and AuthService, nothing more."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from authservice.errors import SessionUnknown
+from authservice.schemas import (
+    ErrorBody,
+    Health,
+    Me,
+    ResumeRequest,
+    SessionObject,
+    SignInRequest,
+    SignUpRequest,
+    UserCreated,
+)
+from authservice.service import AuthService
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+_ERRORS = {
+    400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
+    401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
+    "`session_expired` or `session_revoked`",
+    409: "`username_taken`",
+    413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
+    429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody, "description": _ERRORS[status]} for status in statuses}
+
+
+def _service(request: Request) -> AuthService:
+    service: AuthService = request.app.state.auth_service
+    return service
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _session_credentials(
+    credentials: Annotated[
+        HTTPAuthorizationCredentials | None,
+        Depends(HTTPBearer(auto_error=False, description="`<sessionId>.<sessionSecret>`")),
+    ],
+) -> tuple[str, str]:
+    session_id, _, secret = credentials.credentials.partition(".") if credentials else ("", "", "")
+    if not (session_id and secret):
+        raise SessionUnknown("Send the header Authorization: Bearer <sessionId>.<sessionSecret>.")
+    return session_id, secret
+
+
+Service = Annotated[AuthService, Depends(_service)]
+SessionCredentials = Annotated[tuple[str, str], Depends(_session_credentials)]
+
+
+@router.post(
+    "/users", status_code=201, summary="Sign up", responses=_errors(400, 401, 409, 413, 429)
+)
+def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCreated:
+    user_id = service.sign_up(
+        body.application_key, body.username, body.password, _client_address(request)
+    )
+    return UserCreated(user_id=user_id, username=body.username)
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Sign in with a password or a ticket",
+    responses=_errors(400, 401, 413, 429),
+)
+def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
+    address = _client_address(request)
+    if body.user_ticket is not None:
+        issued = service.sign_in_with_ticket(body.application_key, body.user_ticket, address)
+    else:
+        issued = service.sign_in_with_password(
+            body.application_key, body.username or "", body.password or "", address
+        )
+    return SessionObject.of(issued)
+
+
+@router.post(
+    "/sessions/resume",
+    summary="Resume a stored session; rotates its secret",
+    responses=_errors(400, 401, 413),
+)
+def resume(body: ResumeRequest, service: Service) -> SessionObject:
+    issued = service.resume(
+        body.application_key, body.user_id, body.session_id, body.session_secret
+    )
+    return SessionObject.of(issued)
+
+
+@router.get("/me", summary="Who holds this session", responses=_errors(401))
+def me(credentials: SessionCredentials, service: Service) -> Me:
+    return Me.of(service.describe(*credentials))
+
+
+@router.delete(
+    "/sessions/current",
+    status_code=204,
+    response_class=Response,
+    summary="Sign out: revoke this session",
+    responses=_errors(401),
+)
+def sign_out(credentials: SessionCredentials, service: Service) -> None:
+    service.sign_out(*credentials)
+
+
+@router.delete(
+    "/users/me/sessions",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke every session of this user",
+    responses=_errors(401),
+)
+def revoke_all_sessions(credentials: SessionCredentials, service: Service) -> None:
+    service.revoke_all(*credentials)
+
+
+@router.get("/health", summary="Liveness")
+def health() -> Health:
+    return Health()

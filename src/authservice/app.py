@@ -1,0 +1,69 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
+
+from authservice.api import router
+from authservice.handlers import install_error_handlers
+from authservice.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from authservice.service import AuthService
+from authservice.settings import Settings
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """Applications, users and sessions for browser apps.
+Every error is `{"error": "<code>", "message": "<sentence>"}`."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Every route is under /v1. The database and server key are opened here, not in a lifespan,
+    so the app also works mounted inside another one (whose lifespan would not reach it)."""
+    app = FastAPI(
+        title="Auth service",
+        version="1",
+        description=_DESCRIPTION,
+        docs_url=None,  # the interactive docs load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/v1/openapi.json",
+    )
+    app.state.auth_service = AuthService(settings)
+    install_error_handlers(app)
+    app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Added last is outermost: CORS headers go on every answer, 413 and 500 included.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(InternalErrorMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, less the 422 answers it adds by default: this service answers 400."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = document.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -1,0 +1,101 @@
+"""Applications: a public key (it is in the web page) and a secret for the application's backend."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from authservice._time import utc_now
+from authservice.db import open_database
+from authservice.keys import new_application_key, new_secret
+from authservice.models import ApplicationRow
+from authservice.settings import Settings
+
+__all__ = [
+    "Application",
+    "create_application",
+    "ensure_application",
+    "find_application",
+    "list_applications",
+]
+
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Application:
+    name: str
+    key: str
+    secret: str = field(repr=False)
+
+
+def ensure_application(
+    settings: Settings, name: str = "development", application_key: str | None = None
+) -> Application:
+    """The application with that key (or, without a key, that name); created if missing."""
+    with _database(settings) as db, db.begin():
+        if application_key is not None:
+            row = find_application(db, application_key)
+        else:
+            oldest_first = select(ApplicationRow).order_by(ApplicationRow.id)
+            row = db.scalars(oldest_first.where(ApplicationRow.name == name)).first()
+        if row is None:
+            row = _insert(db, name, application_key)
+        return _public(row)
+
+
+def create_application(
+    settings: Settings, name: str, application_key: str | None = None
+) -> Application:
+    """A new application; ValueError if that name or key is taken."""
+    with _database(settings) as db, db.begin():
+        if db.scalars(select(ApplicationRow).where(ApplicationRow.name == name)).first():
+            raise ValueError(f"an application named {name!r} exists")
+        if application_key is not None and find_application(db, application_key):
+            raise ValueError(f"an application with key {application_key!r} exists")
+        return _public(_insert(db, name, application_key))
+
+
+def list_applications(settings: Settings) -> list[Application]:
+    with _database(settings) as db:
+        rows = db.scalars(select(ApplicationRow).order_by(ApplicationRow.id))
+        return [_public(row) for row in rows]
+
+
+def find_application(db: Session, application_key: str) -> ApplicationRow | None:
+    return db.scalars(select(ApplicationRow).where(ApplicationRow.key == application_key)).first()
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    engine = open_database(settings)
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
+def _insert(db: Session, name: str, application_key: str | None) -> ApplicationRow:
+    if application_key is not None and not _KEY.fullmatch(application_key):
+        raise ValueError("an application key is 1 to 64 characters of A-Z a-z 0-9 _ -")
+    if not 1 <= len(name) <= 100:
+        raise ValueError("an application name is 1 to 100 characters")
+    row = ApplicationRow(
+        key=application_key or new_application_key(),
+        name=name,
+        secret=new_secret(),
+        created_at=utc_now(),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _public(row: ApplicationRow) -> Application:
+    return Application(name=row.name, key=row.key, secret=row.secret)

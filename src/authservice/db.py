@@ -1,0 +1,44 @@
+"""The database engine: SQLite in the data directory by default (WAL), or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from authservice.models import Base
+from authservice.settings import Settings
+
+__all__ = ["open_database"]
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine for the configured database, with every table created."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url or "")
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below), not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=5000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # Take the write lock up front: two transactions that read and then write the same
+        # session then queue (busy_timeout) instead of one failing with SQLITE_BUSY.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

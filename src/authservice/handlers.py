@@ -1,0 +1,77 @@
+"""Every failure leaves as `{"error", "message"}` JSON, whatever raised it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from authservice.errors import (
+    AuthError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+)
+
+__all__ = ["error_response", "install_error_handlers"]
+
+_BY_STATUS: dict[int, type[AuthError]] = {
+    400: InvalidRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+def error_response(error: AuthError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": error.code, "message": error.message},
+        status_code=error.status_code,
+        headers={**error.headers, **(headers or {})},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AuthError, _auth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+async def _auth_error(_request: Request, error: Exception) -> Response:
+    if not isinstance(error, AuthError):
+        raise TypeError(error)
+    return error_response(error)
+
+
+async def _validation_error(_request: Request, error: Exception) -> Response:
+    if not isinstance(error, RequestValidationError):
+        raise TypeError(error)
+    return error_response(InvalidRequest(_describe(error.errors())))
+
+
+async def _http_error(_request: Request, error: Exception) -> Response:
+    if not isinstance(error, HTTPException):
+        raise TypeError(error)
+    kind = _BY_STATUS.get(error.status_code)
+    if kind is None:
+        kind = InternalError if error.status_code >= 500 else InvalidRequest
+    return error_response(kind(), headers=dict(error.headers or {}))
+
+
+def _describe(errors: Sequence[Any]) -> str:
+    """One sentence on the first problem: `password: String should have at least 8 characters`."""
+    if not errors:
+        return InvalidRequest.default_message
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    if first.get("type") == "missing" and not where:
+        return "A JSON body is required."
+    return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))

@@ -1,0 +1,89 @@
+"""Pure ASGI middleware: a request body limit, and a last line of defence for unexpected errors."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authservice.errors import InternalError, PayloadTooLarge
+from authservice.handlers import error_response
+
+__all__ = ["BodyLimitMiddleware", "InternalErrorMiddleware"]
+
+logger = logging.getLogger("authservice")
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for a body over `max_body_bytes`: at once when Content-Length says so, else once
+    the streamed bytes (a chunked upload has no Content-Length) pass the limit. The body is read
+    whole before the app runs; at 16 KiB that is cheap."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"The request body is over {self.max_body_bytes} bytes.")
+        await error_response(error, headers={"Connection": "close"})(scope, receive, send)
+
+
+class InternalErrorMiddleware:
+    """Logs an unexpected exception with its trace and answers 500 `internal_error` without one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("Unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # too late to answer; the server closes the connection
+            await error_response(InternalError())(scope, receive, tracking_send)

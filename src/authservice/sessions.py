@@ -1,0 +1,184 @@
+"""Sessions: started, resumed with secret rotation and theft detection, described, revoked."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from authservice.errors import SessionExpired, SessionRevoked, SessionUnknown
+from authservice.keys import (
+    derive_rotated_secret,
+    hash_secret,
+    new_secret,
+    new_session_id,
+    secret_matches,
+)
+from authservice.models import SessionRow, UserRow
+
+__all__ = ["IssuedSession", "SessionManager", "SessionView"]
+
+
+@dataclass(frozen=True)
+class SessionView:
+    application_key: str
+    user_id: str
+    session_id: str
+    created_at: datetime
+    expires_at: datetime
+    idle_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedSession(SessionView):
+    session_secret: str = field(repr=False)
+
+
+class _Match(enum.Enum):
+    CURRENT = "current"
+    PREVIOUS = "previous"  # rotated out, but within the grace window
+
+
+class _SecretReused(Exception):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
+
+
+class SessionManager:
+    """The session rules. `start` runs in the caller's transaction; the others open their own,
+    because revoking a session for a reused secret must be committed before the error is raised."""
+
+    def __init__(
+        self, *, server_key: bytes, lifetime_s: float, idle_s: float, grace_s: float
+    ) -> None:
+        self._server_key = server_key
+        self._lifetime = timedelta(seconds=lifetime_s)
+        self._idle = timedelta(seconds=idle_s)
+        self._grace = timedelta(seconds=grace_s)
+
+    def __repr__(self) -> str:
+        return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
+
+    def start(self, db: Session, user: UserRow, now: datetime) -> IssuedSession:
+        secret = new_secret()
+        expires_at = now + self._lifetime
+        row = SessionRow(
+            id=new_session_id(),
+            user=user,
+            generation=0,
+            secret_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=expires_at,
+            idle_expires_at=min(now + self._idle, expires_at),
+        )
+        db.add(row)
+        return _issued(row, secret)
+
+    def resume(
+        self,
+        db: Session,
+        *,
+        application_id: int,
+        user_id: str,
+        session_id: str,
+        secret: str,
+        now: datetime,
+    ) -> IssuedSession:
+        """The session with a new secret; or, for the secret rotated out within the grace window,
+        the same current secret again (it is derived from the one presented)."""
+        with self._transaction(db, now):
+            row, match = self._find(db, session_id, secret, now)
+            if row.user.application_id != application_id or row.user.username != user_id:
+                raise SessionUnknown()
+            if match is _Match.PREVIOUS:
+                current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
+                if not secret_matches(current, row.secret_hash):
+                    raise SessionUnknown()
+                return _issued(row, current)
+            row.generation += 1
+            current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
+            row.previous_secret_hash = row.secret_hash
+            row.secret_hash = hash_secret(current)
+            row.rotated_at = now
+            row.idle_expires_at = min(now + self._idle, row.expires_at)
+            return _issued(row, current)
+
+    def describe(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, now)
+            return _view(row)
+
+    def sign_out(self, db: Session, session_id: str, secret: str, now: datetime) -> None:
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, now)
+            _revoke(db, SessionRow.id == row.id, now, "signed_out")
+
+    def revoke_all(self, db: Session, session_id: str, secret: str, now: datetime) -> None:
+        """Revoke every session of the user who holds this one."""
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, now)
+            _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+
+    def _find(
+        self, db: Session, session_id: str, secret: str, now: datetime
+    ) -> tuple[SessionRow, _Match]:
+        row = db.scalars(
+            select(SessionRow).where(SessionRow.id == session_id).with_for_update()
+        ).first()
+        if row is None:
+            raise SessionUnknown()
+        if secret_matches(secret, row.secret_hash):
+            match = _Match.CURRENT
+        elif secret_matches(secret, row.previous_secret_hash):
+            match = _Match.PREVIOUS
+        else:
+            raise SessionUnknown()
+        if row.revoked_at is not None:
+            raise SessionRevoked()
+        if now >= row.expires_at or now >= row.idle_expires_at:
+            raise SessionExpired()
+        if match is _Match.PREVIOUS:
+            if row.rotated_at is None or now - row.rotated_at > self._grace:
+                raise _SecretReused(row.id)
+        return row, match
+
+    @contextmanager
+    def _transaction(self, db: Session, now: datetime) -> Iterator[None]:
+        try:
+            with db.begin():
+                yield
+        except _SecretReused as reuse:
+            with db.begin():
+                _revoke(db, SessionRow.id == reuse.session_id, now, "secret_reused")
+            raise SessionRevoked(
+                "A rotated-out secret was presented again, so the session has been revoked."
+            ) from None
+
+
+def _revoke(db: Session, which: ColumnElement[bool], now: datetime, reason: str) -> None:
+    db.execute(
+        update(SessionRow)
+        .where(which, SessionRow.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+
+
+def _view(row: SessionRow) -> SessionView:
+    return SessionView(
+        application_key=row.user.application.key,
+        user_id=row.user.username,
+        session_id=row.id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        idle_expires_at=row.idle_expires_at,
+    )
+
+
+def _issued(row: SessionRow, secret: str) -> IssuedSession:
+    return IssuedSession(**asdict(_view(row)), session_secret=secret)

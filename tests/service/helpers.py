@@ -1,0 +1,221 @@
+"""Talking JSON to the auth service over real HTTP (http.client only); making tickets by hand."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import http.client
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from authservice import Application, Settings, ensure_application
+from authservice.tickets import sign_ticket
+from tests.support.processes import AuthServiceProcess
+
+PASSWORD = "correct horse battery"
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: Any  # parsed JSON, or the raw text when it is not JSON, or None when empty
+
+    @property
+    def error(self) -> str | None:
+        return self.body.get("error") if isinstance(self.body, dict) else None
+
+
+def assert_error(reply: Reply, status: int, code: str) -> None:
+    """The contract's error shape: exactly `error` and a non-empty `message`, as JSON."""
+    assert (reply.status, reply.error) == (status, code), reply
+    assert reply.headers.get("content-type") == "application/json", reply
+    assert set(reply.body) == {"error", "message"}, reply
+    assert isinstance(reply.body["message"], str) and reply.body["message"], reply
+    assert "Traceback" not in reply.body["message"], reply
+
+
+class Api:
+    """One application's view of the service's /v1 API."""
+
+    def __init__(self, base_url: str, application: Application) -> None:
+        self.base_url = base_url
+        self.application = application
+        parsed = urllib.parse.urlsplit(base_url)
+        self._address = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+
+    def __repr__(self) -> str:
+        return f"Api({self.base_url!r}, {self.application.key!r})"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = _MISSING,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        chunked: bool = False,
+    ) -> Reply:
+        sent_headers = dict(headers or {})
+        if json_body is not _MISSING:
+            body = json.dumps(json_body).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        connection = http.client.HTTPConnection(*self._address, timeout=30)
+        try:
+            if chunked:
+                chunks = iter([body or b""])
+                connection.request(
+                    method, path, body=chunks, headers=sent_headers, encode_chunked=True
+                )
+            else:
+                connection.request(method, path, body=body, headers=sent_headers)
+            response = connection.getresponse()
+            raw = response.read()
+            received = {name.lower(): value for name, value in response.getheaders()}
+        finally:
+            connection.close()
+        return Reply(response.status, received, _parse(raw))
+
+    def post(self, path: str, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:
+        return self.request("POST", path, json_body=payload, headers=headers)
+
+    def sign_up(self, username: str, password: str = PASSWORD) -> Reply:
+        return self.post("/v1/users", self._keyed(username=username, password=password))
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> Reply:
+        return self.post("/v1/sessions", self._keyed(username=username, password=password))
+
+    def sign_in_with_ticket(self, ticket: str) -> Reply:
+        return self.post("/v1/sessions", self._keyed(userTicket=ticket))
+
+    def ticket(self, user_id: str, **kwargs: Any) -> str:
+        return sign_ticket(self.application.key, self.application.secret, user_id, **kwargs)
+
+    def new_session(self, user_id: str) -> dict[str, Any]:
+        """A session by ticket: no password hashing, so it is quick."""
+        reply = self.sign_in_with_ticket(self.ticket(user_id))
+        assert reply.status == 201, reply
+        return dict(reply.body)
+
+    def resume(self, session: Mapping[str, Any]) -> Reply:
+        return self.post("/v1/sessions/resume", dict(session))
+
+    def me(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("GET", "/v1/me", headers=bearer(session))
+
+    def sign_out(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("DELETE", "/v1/sessions/current", headers=bearer(session))
+
+    def revoke_all(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("DELETE", "/v1/users/me/sessions", headers=bearer(session))
+
+    def _keyed(self, **fields: Any) -> dict[str, Any]:
+        return {"applicationKey": self.application.key, **fields}
+
+
+def bearer(session: Mapping[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['sessionId']}.{session['sessionSecret']}"}
+
+
+@dataclass
+class RunningService:
+    """An auth service process and the application the tests use on it."""
+
+    process: AuthServiceProcess
+    data_dir: Path
+    application: Application
+
+    @property
+    def api(self) -> Api:
+        return Api(self.process.url, self.application)
+
+    def api_for(self, name: str) -> Api:
+        """The API as another application (created on first use) sees it."""
+        application = ensure_application(Settings(data_dir=self.data_dir), name=name)
+        return Api(self.process.url, application)
+
+
+def start_service(data_dir: Path, **flags: Any) -> RunningService:
+    application = ensure_application(Settings(data_dir=data_dir), name="tests")
+    return RunningService(AuthServiceProcess(data_dir, **flags), data_dir, application)
+
+
+def make_ticket(payload: Any, secret: str, *, raw_payload: bytes | None = None) -> str:
+    """A ticket built from the format in docs/api.md, independently of authservice.tickets."""
+    body = _b64(raw_payload if raw_payload is not None else json.dumps(payload).encode())
+    signature = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(signature)}"
+
+
+def ticket_payload(
+    application_key: str,
+    user_id: str,
+    *,
+    issued_at: datetime | None = None,
+    ttl_s: float = 300,
+) -> dict[str, str]:
+    issued_at = issued_at or datetime.now(UTC)
+    return {
+        "applicationKey": application_key,
+        "userId": user_id,
+        "issuedAt": _time(issued_at),
+        "expiresAt": _time(issued_at + timedelta(seconds=ttl_s)),
+        "nonce": _b64(secrets.token_bytes(16)),
+    }
+
+
+def parse_time(text: str) -> datetime:
+    assert text.endswith("Z"), text
+    return datetime.fromisoformat(text)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in this process (to reach code a subprocess cannot)."""
+    import uvicorn
+
+    from tests.support.processes import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the in-process server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

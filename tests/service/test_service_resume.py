@@ -1,0 +1,164 @@
+"""POST /v1/sessions/resume: rotation, the grace window, and theft detection."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.service.helpers import Api, RunningService, assert_error
+
+GRACE_S = 1  # the shared service runs with --grace-s 1
+
+
+def test_resume_rotates_the_secret_and_keeps_the_session(api: Api, username: str) -> None:
+    session = api.new_session(username)
+
+    reply = api.resume(session)
+
+    assert reply.status == 200
+    resumed = reply.body
+    assert resumed["sessionSecret"] != session["sessionSecret"]
+    for same in ("version", "applicationKey", "userId", "sessionId", "createdAt", "expiresAt"):
+        assert resumed[same] == session[same]
+    assert api.me(resumed).status == 200
+
+
+def test_resume_accepts_the_stored_object_with_fields_it_does_not_know(
+    api: Api, username: str
+) -> None:
+    session = api.new_session(username)
+
+    assert api.resume({**session, "savedBy": "a newer client"}).status == 200
+
+
+def test_every_resume_rotates_again(api: Api, username: str) -> None:
+    session = api.new_session(username)
+    secrets = {session["sessionSecret"]}
+
+    for _ in range(3):
+        session = api.resume(session).body
+        secrets.add(session["sessionSecret"])
+
+    assert len(secrets) == 4
+
+
+def test_the_rotated_out_secret_within_the_grace_window_returns_the_same_current_secret(
+    api: Api, username: str
+) -> None:
+    old = api.new_session(username)
+    current = api.resume(old).body
+
+    repeated = api.resume(old)
+
+    assert repeated.status == 200
+    assert repeated.body == current
+    assert api.me(current).status == 200
+
+
+def test_two_tabs_resuming_at_once_both_get_the_same_new_secret(api: Api, username: str) -> None:
+    session = api.new_session(username)
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: api.resume(session), range(4)))
+
+    assert {reply.status for reply in replies} == {200}
+    assert len({reply.body["sessionSecret"] for reply in replies}) == 1
+
+
+def test_the_rotated_out_secret_after_the_grace_window_revokes_the_whole_session(
+    api: Api, username: str
+) -> None:
+    old = api.new_session(username)
+    current = api.resume(old).body
+    time.sleep(GRACE_S + 0.3)
+
+    assert_error(api.resume(old), 401, "session_revoked")
+    assert_error(api.resume(current), 401, "session_revoked")
+    assert_error(api.me(current), 401, "session_revoked")
+
+
+def test_the_rotated_out_secret_after_the_grace_window_on_me_revokes_too(
+    api: Api, username: str
+) -> None:
+    old = api.new_session(username)
+    current = api.resume(old).body
+    time.sleep(GRACE_S + 0.3)
+
+    assert_error(api.me(old), 401, "session_revoked")
+    assert_error(api.me(current), 401, "session_revoked")
+
+
+def test_a_wrong_secret_is_session_unknown_and_harms_nothing(api: Api, username: str) -> None:
+    session = api.new_session(username)
+
+    assert_error(api.resume({**session, "sessionSecret": "x" * 43}), 401, "session_unknown")
+    assert api.resume(session).status == 200
+
+
+def test_an_unknown_session_id_is_session_unknown(api: Api, username: str) -> None:
+    session = api.new_session(username)
+
+    reply = api.resume({**session, "sessionId": "ses_00000000000000000000000000000000"})
+
+    assert_error(reply, 401, "session_unknown")
+
+
+def test_resume_with_an_unknown_application_key_is_unknown_application(
+    api: Api, username: str
+) -> None:
+    session = api.new_session(username)
+
+    reply = api.resume({**session, "applicationKey": "app_nobody"})
+
+    assert_error(reply, 401, "unknown_application")
+
+
+def test_resume_under_another_application_is_session_unknown(
+    service: RunningService, username: str
+) -> None:
+    session = service.api.new_session(username)
+    other_key = service.api_for("resume-other-app").application.key
+
+    reply = service.api.resume({**session, "applicationKey": other_key})
+
+    assert_error(reply, 401, "session_unknown")
+
+
+def test_resume_for_another_user_id_is_session_unknown(api: Api, username: str) -> None:
+    session = api.new_session(username)
+
+    assert_error(api.resume({**session, "userId": "someone-else"}), 401, "session_unknown")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": 2},
+        {"version": "1"},
+        {"version": True},
+        {"sessionSecret": 123},
+        {"sessionId": None},
+    ],
+    ids=["version 2", "version as text", "version true", "numeric secret", "null id"],
+)
+def test_a_malformed_session_object_is_invalid_request(
+    api: Api, username: str, change: dict[str, Any]
+) -> None:
+    session = api.new_session(username)
+
+    assert_error(api.resume({**session, **change}), 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "missing", ["version", "applicationKey", "userId", "sessionId", "sessionSecret"]
+)
+def test_a_session_object_missing_a_field_is_invalid_request(
+    api: Api, username: str, missing: str
+) -> None:
+    session = api.new_session(username)
+    del session[missing]
+
+    assert_error(api.resume(session), 400, "invalid_request")

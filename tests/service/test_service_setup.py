@@ -1,0 +1,114 @@
+"""Setting the service up: applications (Python API and CLI), CORS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authservice import Application, Settings, ensure_application
+from tests.service.helpers import Api, RunningService
+from tests.support.processes import SRC_DIR
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
+    command = [sys.executable, "-m", "authservice", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_ensure_application_by_name_creates_once_then_returns_the_same(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+
+    first = ensure_application(settings, name="development")
+
+    assert first.key.startswith("app_") and len(first.secret) >= 43
+    assert ensure_application(settings, name="development") == first
+    assert ensure_application(settings, name="other") != first
+
+
+def test_ensure_application_with_a_key_creates_it_with_that_key(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+
+    created = ensure_application(settings, name="development", application_key="app_dev")
+
+    assert (created.name, created.key) == ("development", "app_dev")
+    assert ensure_application(settings, application_key="app_dev") == created
+
+
+def test_an_application_repr_hides_the_secret() -> None:
+    assert "s3cret" not in repr(Application(name="n", key="app_k", secret="s3cret"))
+
+
+def test_settings_default_to_sqlite_in_the_data_directory(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'auth.sqlite3'}"
+    assert (settings.session_ttl_s, settings.idle_ttl_s) == (30 * 86400, 7 * 86400)
+    assert (settings.rotation_grace_s, settings.max_body_bytes) == (30, 16 * 1024)
+    assert settings.cors_origins == ()
+
+
+def test_settings_refuse_nonsense(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="session_ttl_s"):
+        Settings(data_dir=tmp_path, session_ttl_s=0)
+
+
+def test_create_app_prints_the_secret_once_and_list_apps_never(tmp_path: Path) -> None:
+    data_dir = str(tmp_path)
+    created = run_cli("create-app", "--data-dir", data_dir, "--name", "shop", "--key", "app_shop")
+    assert created.returncode == 0, created.stderr
+    printed: dict[str, Any] = json.loads(created.stdout)
+    assert set(printed) == {"name", "applicationKey", "applicationSecret"}
+    assert (printed["name"], printed["applicationKey"]) == ("shop", "app_shop")
+
+    listed = run_cli("list-apps", "--data-dir", data_dir)
+
+    assert json.loads(listed.stdout) == [{"name": "shop", "applicationKey": "app_shop"}]
+    assert printed["applicationSecret"] not in listed.stdout
+
+
+def test_create_app_refuses_a_taken_name(tmp_path: Path) -> None:
+    assert run_cli("create-app", "--data-dir", str(tmp_path), "--name", "shop").returncode == 0
+
+    again = run_cli("create-app", "--data-dir", str(tmp_path), "--name", "shop")
+
+    assert again.returncode != 0
+    assert "shop" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_sign_ticket_without_a_secret_says_how_to_give_one() -> None:
+    env_free = run_cli("sign-ticket", "--application-key", "app_x", "--user-id", "alice")
+
+    assert env_free.returncode != 0
+    assert "AUTH_APPLICATION_SECRET" in env_free.stderr
+
+
+def test_cors_allows_configured_origins_only(
+    fresh_service: Callable[..., RunningService],
+) -> None:
+    api = fresh_service(cors_origin=["http://page.test"]).api
+    preflight = {
+        "Origin": "http://page.test",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+
+    allowed = api.request("OPTIONS", "/v1/sessions", headers=preflight)
+    other = api.request("GET", "/v1/health", headers={"Origin": "http://elsewhere.test"})
+
+    assert allowed.status == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://page.test"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_without_configured_origins_there_are_no_cors_headers(api: Api) -> None:
+    reply = api.request("GET", "/v1/health", headers={"Origin": "http://page.test"})
+
+    assert "access-control-allow-origin" not in reply.headers

@@ -1,0 +1,192 @@
+"""Servers as subprocesses, for tests: start, wait until they answer over HTTP, restart, stop.
+
+    with AuthServiceProcess(tmp_path, session_ttl_s=2) as service:  # running once constructed
+        urllib.request.urlopen(service.url + "/v1/health")
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["SRC_DIR", "AuthServiceProcess", "ServerError", "ServerProcess", "free_port"]
+
+SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+
+
+class ServerError(RuntimeError):
+    """The server died or did not answer in time; the message carries its output."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now (another process may take it before you bind it: rarely)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """A command run as a subprocess that is ready once `ready_url` answers with any HTTP status.
+
+    It starts on construction (unless `start=False`); `stop()` and `restart()` as named.
+
+    stdout and stderr go to one temporary file (a pipe could fill up and block the server), kept
+    across restarts and shown in every ServerError.
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        url: str,
+        ready_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        start_timeout_s: float = 30.0,
+        stop_timeout_s: float = 10.0,
+        start: bool = True,
+    ) -> None:
+        self.command = list(command)
+        self.url = url
+        self.ready_url = ready_url or url
+        self.cwd = cwd
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self.env = _child_env(env)
+        self._log = tempfile.TemporaryFile()
+        self._process: subprocess.Popen[bytes] | None = None
+        if start:
+            self.start()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"{type(self).__name__}({self.url!r}, {state})"
+
+    def __enter__(self) -> Self:
+        return self if self.running else self.start()
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def output(self) -> str:
+        """Everything the process wrote so far, stdout and stderr mixed."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def start(self) -> Self:
+        if self.running:
+            raise ServerError(f"{self!r} is already running")
+        self._process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self._wait_until_ready()
+        return self
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after `stop_timeout_s`; the exit code (None if never started)."""
+        process = self._process
+        if process is None:
+            return None
+        if process.poll() is None:
+            if sys.platform == "win32":
+                process.terminate()
+            else:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    def restart(self) -> Self:
+        self.stop()
+        return self.start()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            code = self._process.poll() if self._process else None
+            if code is not None:
+                raise ServerError(f"{self!r} exited with {code} before answering:\n{self.output}")
+            if _answers(self.ready_url):
+                return
+            time.sleep(0.05)
+        self.stop()
+        waited = f"{self!r} did not answer {self.ready_url} within {self.start_timeout_s} s"
+        raise ServerError(f"{waited}:\n{self.output}")
+
+
+class AuthServiceProcess(ServerProcess):
+    """`python -m authservice serve` on a free port; keyword flags become options, so
+    `session_ttl_s=2` is `--session-ttl-s 2` and `cors_origin=["a", "b"]` repeats the option."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        start: bool = True,
+        **flags: Any,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        port = port or free_port(host)
+        url = f"http://{host}:{port}"
+        command = [sys.executable, "-m", "authservice", "serve", "--data-dir", str(self.data_dir)]
+        command += ["--host", host, "--port", str(port), *_options(flags)]
+        super().__init__(command, url=url, ready_url=f"{url}/v1/health", start=start)
+
+
+def _child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
+    paths = [str(SRC_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def _options(flags: Mapping[str, Any]) -> list[str]:
+    options: list[str] = []
+    for name, value in flags.items():
+        option = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            options.append(option)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                options += [option, str(item)]
+        else:
+            options += [option, str(value)]
+    return options
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an HTTP error status is still an answer
+    except OSError:
+        return False
