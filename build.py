@@ -50,7 +50,17 @@ def _bootstrap() -> None:
     if not INSTALLED_STAMP.exists() or INSTALLED_STAMP.read_text() != REQUIREMENTS.read_text():
         print("Installing the pinned Python packages into .venv ...", flush=True)
         _run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)])
+        _put_src_on_venv_path()
         INSTALLED_STAMP.write_text(REQUIREMENTS.read_text())
+
+
+def _put_src_on_venv_path() -> None:
+    """So that `.venv/bin/python -m authservice` (and the other packages in src/) just works."""
+    site_packages = subprocess.run(
+        [str(VENV_PYTHON), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    (Path(site_packages) / "session-resume-src.pth").write_text(str(ROOT / "src") + "\n")
 
 
 def _install_npm_packages() -> None:
