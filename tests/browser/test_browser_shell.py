@@ -34,6 +34,8 @@ def signed_in_elsewhere(stack: Stack) -> dict:
 
 def open_with_stored_session(page: Page, stack: Stack, session: dict) -> None:
     page.goto(stack.url + "/")
+    # Header-less, the first load installs the service worker and reloads: wait for the app.
+    wait_until_ready(page)
     page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, json.dumps(session)])
     page.reload()
 
