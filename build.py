@@ -30,8 +30,11 @@ def main() -> int:
         sys.exit("Python 3.11 or newer is needed (this is %d.%d)." % sys.version_info[:2])
     if not _inside_venv():
         _bootstrap()
-        completed = subprocess.run([str(VENV_PYTHON), __file__, *sys.argv[1:]])
-        return completed.returncode
+        try:
+            return subprocess.run([str(VENV_PYTHON), __file__, *sys.argv[1:]]).returncode
+        except KeyboardInterrupt:
+            # Ctrl-C reached the child too, which stops cleanly on its own.
+            return 130
     _install_npm_packages()
     sys.path.insert(0, str(ROOT / "src"))
     from sitebuild.cli import main as cli_main
