@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -23,21 +24,24 @@ def main(argv: list[str]) -> int:
         return run_tests(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "build":
-        built = build_site(args.dist, args.data_dir, args.auth_url, args.application_key)
+        config = PageConfig(args.application_key or "", args.auth_url, args.request_timeout_s)
+        built = build_site(args.dist, args.data_dir, config)
         print(f"Built {built}")
     elif args.command == "serve":
         if not args.no_build:
-            build_site(args.dist, args.data_dir, "/v1")
+            build_site(args.dist, args.data_dir)
         serve(args)
     return 0
 
 
-def build_site(dist: Path, data_dir: Path, auth_url: str, application_key: str | None = None) -> Path:
-    """Build for `application_key`; by default the development application's key in `data_dir`,
-    which is created on first use."""
-    if application_key is None:
-        application_key = ensure_application(Settings(data_dir=data_dir), name=DEV_APPLICATION).key
-    return build(dist, PageConfig(application_key=application_key, auth_url=auth_url))
+def build_site(dist: Path, data_dir: Path, config: PageConfig | None = None) -> Path:
+    """Build for `config`; without an application key, for the development application of
+    `data_dir`, which is created on first use."""
+    config = config or PageConfig("")
+    if not config.application_key:
+        key = ensure_application(Settings(data_dir=data_dir), name=DEV_APPLICATION).key
+        config = dataclasses.replace(config, application_key=key)
+    return build(dist, config)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -49,7 +53,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    build_site(DIST, DATA, "/v1")
+    build_site(DIST, DATA)
     chromium = find_chromium()
     env = dict(os.environ)
     if chromium:
@@ -69,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     build_command.add_argument("--auth-url", default="/v1", help="where the page finds the auth service")
     build_command.add_argument(
         "--application-key", help="the application the page signs in to (default: the development one)"
+    )
+    build_command.add_argument(
+        "--request-timeout-s", type=float, default=10.0, help="how long the page waits for the auth service"
     )
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8000)

@@ -34,9 +34,14 @@ class PageConfig:
 
     application_key: str
     auth_url: str = "/v1"
+    request_timeout_s: float = 10.0
 
-    def to_json(self) -> dict[str, str]:
-        return {"applicationKey": self.application_key, "authUrl": self.auth_url}
+    def to_json(self) -> dict[str, str | float]:
+        return {
+            "applicationKey": self.application_key,
+            "authUrl": self.auth_url,
+            "requestTimeoutS": self.request_timeout_s,
+        }
 
 
 def build(dist: Path, config: PageConfig) -> Path:
@@ -89,4 +94,4 @@ def read_page_config(dist: Path) -> PageConfig:
     if not path.exists():
         raise SystemExit(f"{dist} holds no build: run `python3 build.py build` first")
     data = json.loads(path.read_text())
-    return PageConfig(application_key=data["applicationKey"], auth_url=data["authUrl"])
+    return PageConfig(data["applicationKey"], data["authUrl"], data["requestTimeoutS"])

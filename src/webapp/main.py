@@ -23,6 +23,7 @@ def main() -> App:
         urllib.parse.urljoin(page.location(), config["authUrl"]),
         capabilities={"messaging": True},
         storage=local_storage(),
+        timeout_s=float(config["requestTimeoutS"]),
     )
     app = App(client, page)
     app.start()

@@ -34,6 +34,12 @@ def login_form(page: Page):
     return page.locator("#app > [data-view=login] form")
 
 
+def new_user(stack: Stack) -> dict[str, str]:
+    credentials = {"username": new_username(), "password": PASSWORD}
+    client_for(stack).new_user(credentials)
+    return credentials
+
+
 def client_for(stack: Stack, session: dict | None = None) -> SessionClient:
     """The real client in CPython, talking to the same service as the page."""
     client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
@@ -269,3 +275,20 @@ def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
     expect(page.locator("[data-field=user-id]")).to_have_text(username)
     expect(page.locator("[data-field=origin]")).to_have_text("Resumed from your last visit")
     assert stored_session(page, stack.storage_key)["sessionSecret"] != json.loads(saved)["sessionSecret"]
+
+
+def test_a_service_that_never_answers_times_out_and_keeps_the_session(
+    stack: Stack, silent_server: str, new_page: Callable[[], Page], tmp_path: Path
+) -> None:
+    """pyodide-http's synchronous XHR, in the worker, with the client's timeout: the page stays live."""
+    session = client_for(stack).start(new_user(stack))
+    dist = build(tmp_path / "dist", PageConfig(stack.application_key, silent_server + "/v1", request_timeout_s=2))
+    with Stack(dist, tmp_path / "data") as hanging:
+        page = new_page()
+        page.goto(hanging.url + "/")
+        wait_until_ready(page)
+        page.evaluate("([k, v]) => localStorage.setItem(k, v)", [hanging.storage_key, json.dumps(session)])
+        page.reload()
+
+        expect(page.get_by_text("Cannot reach the sign-in service")).to_be_visible(timeout=20_000)
+        assert json.loads(stored_value(page, hanging.storage_key)) == session

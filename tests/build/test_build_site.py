@@ -80,7 +80,7 @@ def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None
 def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Path) -> None:
     page = (site / "index.html").read_text()
     config = json.loads(re.search(r'id="app-config">(.*?)</script>', page)[1])
-    assert config == {"applicationKey": "app_build_test", "authUrl": "/v1"}
+    assert config == {"applicationKey": "app_build_test", "authUrl": "/v1", "requestTimeoutS": 10.0}
     assert '<label for="username">Username</label>' in page
     assert "Resuming your session" in page
 

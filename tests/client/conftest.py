@@ -45,13 +45,6 @@ def canned_server() -> Iterator[Callable[..., str]]:
 
 
 @pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A TCP port that takes connections and never answers (the kernel completes the handshake)."""
-    with socket.create_server(("127.0.0.1", 0), backlog=16) as listener:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-
-
-@pytest.fixture
 def hangup_server() -> Iterator[str]:
     """Accepts each connection, reads the request, and closes without a word."""
     listener = socket.create_server(("127.0.0.1", 0))
