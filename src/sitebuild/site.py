@@ -23,6 +23,8 @@ from .paths import INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 PYSCRIPT_DIST = NODE_MODULES / "@pyscript" / "core" / "dist"
 SERVICE_WORKER = "coi-serviceworker.js"
+SNAPSHOT_LOADER = "snapshot-loader.mjs"
+SNAPSHOT_MAKER = "snapshot-maker.mjs"
 COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".toml", ".wasm", ".zip", ".svg")
 # Smaller gains are not worth a second file.
 MIN_COMPRESSION_GAIN = 0.9
@@ -60,6 +62,11 @@ def build(dist: Path, config: PageConfig) -> Path:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    # The interpreter module PyScript loads (Pyodide from a memory snapshot when there is one) names the
+    # runtime and the app archive by their hashed URLs; the worker that makes the snapshot is plain.
+    loader = templates.get_template(f"{STATIC.name}/{SNAPSHOT_LOADER}").render(asset=assets.url_from_assets)
+    assets.add_bytes(SNAPSHOT_LOADER, loader.encode())
+    assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
     toml = templates.get_template(PYSCRIPT_CONFIG.name).render(asset=assets.url_from_assets)
     assets.add_bytes("pyscript.toml", toml.encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(

@@ -71,7 +71,7 @@ def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None
         assert not re.search(r"(?:src|href)=\"(?:https?:)?//", text)
         assert not re.search(r"\"(?:https?:)?//", text)
     parsed = tomllib.loads(config.read_text())
-    assert parsed["interpreter"].startswith("./pyodide-")
+    assert parsed["interpreter"].startswith("./snapshot-loader-")
     # A `packages` key would make PyScript fetch micropip from the network.
     assert "packages" not in parsed
     assert list(parsed["files"].values()) == ["./*"]
