@@ -10,17 +10,7 @@ import pytest
 from authclient import DEFAULT_STORAGE_KEY_PREFIX, Event, MemoryStorage, SessionClient, errors
 from authservice.tickets import sign_ticket
 from tests.client.helpers import PASSWORD, ClientFactory, Recorder, Stack
-
-SESSION_FIELDS = {
-    "version",
-    "applicationKey",
-    "userId",
-    "sessionId",
-    "sessionSecret",
-    "createdAt",
-    "expiresAt",
-    "idleExpiresAt",
-}
+from tests.support.contract import SESSION_FIELDS
 
 
 def test_new_user_creates_the_user_without_signing_in(

@@ -8,17 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.service.helpers import PASSWORD, Api, assert_error, parse_time
-
-SESSION_FIELDS = {
-    "version",
-    "applicationKey",
-    "userId",
-    "sessionId",
-    "sessionSecret",
-    "createdAt",
-    "expiresAt",
-    "idleExpiresAt",
-}
+from tests.support.contract import SESSION_FIELDS
 
 
 def test_sign_in_with_the_right_password_returns_a_session_object(api: Api, username: str) -> None:
