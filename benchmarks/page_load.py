@@ -27,10 +27,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from authclient import MemoryStorage, SessionClient  # noqa: E402
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium  # noqa: E402
 from sitebuild.paths import DIST  # noqa: E402
-from tests.support.browser import Stack, wait_until_ready  # noqa: E402
+from tests.support.browser import Stack, store_value, wait_until_ready  # noqa: E402
 
 SNAPSHOT_CACHE = "pyodide-snapshot-v1"
 SNAPSHOT_DONE = "html[data-pyodide-snapshot]"
@@ -81,11 +80,11 @@ def main() -> None:
                 snapshot_outcome(page)
             warm.append(seconds_until(page, url, ready))
 
-            client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
+            client = stack.client()
             credentials = {"username": f"bench-{uuid.uuid4().hex[:8]}", "password": "benchmark password"}
             client.new_user(credentials)
             session = client.start(credentials)
-            page.evaluate("([k, v]) => localStorage.setItem(k, v)", [stack.storage_key, json.dumps(session)])
+            store_value(page, stack.storage_key, json.dumps(session))
             resume.append(seconds_until(page, url, "#app > [data-view=signed-in]"))
             wait_until_ready(page)
             if snapshots:

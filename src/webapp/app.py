@@ -77,6 +77,11 @@ class App:
         finally:
             self._retrying = None
 
+    def _stop_retrying(self) -> None:
+        if self._retrying is not None:
+            self._retrying.cancel()
+            self._retrying = None
+
     # -- actions --------------------------------------------------------------------------
 
     def handle(self, action: Action) -> None:
@@ -133,9 +138,7 @@ class App:
         self.show_login(Notice("You have signed out.", "info"))
 
     def retry(self, fields: dict[str, str]) -> None:
-        if self._retrying is not None:
-            self._retrying.cancel()
-            self._retrying = None
+        self._stop_retrying()
         self.resume()
 
     # -- other tabs -----------------------------------------------------------------------
@@ -154,9 +157,7 @@ class App:
         self.page.show(view, html)
 
     def show_login(self, notice: Notice | None = None, username: str = "") -> None:
-        if self._retrying is not None:
-            self._retrying.cancel()
-            self._retrying = None
+        self._stop_retrying()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
             return

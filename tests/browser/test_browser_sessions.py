@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from authclient import MemoryStorage, SessionClient, errors
+from authclient import SessionClient, errors
 from authservice import Settings, ensure_application
 from sitebuild.site import PageConfig, build
-from tests.support.browser import Recorder, Stack, stored_session, stored_value, wait_until_ready
+from tests.support.browser import Recorder, Stack, store_value, stored_session, stored_value, wait_until_ready
 from tests.support.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"
@@ -41,8 +41,8 @@ def new_user(stack: Stack) -> dict[str, str]:
 
 
 def client_for(stack: Stack, session: dict | None = None) -> SessionClient:
-    """The real client in CPython, talking to the same service as the page."""
-    client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
+    """The real client in CPython, holding `session` as if it had saved it."""
+    client = stack.client()
     if session is not None:
         client.storage.set_item(client.storage_key, json.dumps(session))
     return client
@@ -135,7 +135,7 @@ def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
     shape: str, stack: Stack, page: Page, recorder: Recorder
 ) -> None:
     page.goto(stack.url + "/")
-    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, GARBAGE[shape]])
+    store_value(page, stack.storage_key, GARBAGE[shape])
     page.reload()
     wait_until_ready(page)
 
@@ -155,7 +155,7 @@ def test_a_stored_session_of_another_application_is_not_sent_anywhere(
         "idleExpiresAt": "2099-01-01T00:00:00Z",
     }
     page.goto(stack.url + "/")
-    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, json.dumps(foreign)])
+    store_value(page, stack.storage_key, json.dumps(foreign))
     recorder.clear()
     page.reload()
     wait_until_ready(page)
@@ -287,7 +287,7 @@ def test_a_service_that_never_answers_times_out_and_keeps_the_session(
         page = new_page()
         page.goto(hanging.url + "/")
         wait_until_ready(page)
-        page.evaluate("([k, v]) => localStorage.setItem(k, v)", [hanging.storage_key, json.dumps(session)])
+        store_value(page, hanging.storage_key, json.dumps(session))
         page.reload()
 
         expect(page.get_by_text("Cannot reach the sign-in service")).to_be_visible(timeout=20_000)

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from authclient import MemoryStorage, SessionClient
-from tests.support.browser import Recorder, Stack, wait_until_ready
+from tests.support.browser import Recorder, Stack, store_value, wait_until_ready
 
 RUNTIME_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "/app-")
 
@@ -26,7 +25,7 @@ def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def signed_in_elsewhere(stack: Stack) -> dict:
     """A session started by the real client in CPython, as if saved on an earlier visit."""
-    client = SessionClient(stack.application_key, stack.url + "/v1", storage=MemoryStorage())
+    client = stack.client()
     credentials = {"username": f"shell-{uuid.uuid4().hex[:8]}", "password": "correct horse battery"}
     client.new_user(credentials)
     return client.start(credentials)
@@ -36,7 +35,7 @@ def open_with_stored_session(page: Page, stack: Stack, session: dict) -> None:
     page.goto(stack.url + "/")
     # Header-less, the first load installs the service worker and reloads: wait for the app.
     wait_until_ready(page)
-    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [stack.storage_key, json.dumps(session)])
+    store_value(page, stack.storage_key, json.dumps(session))
     page.reload()
 
 

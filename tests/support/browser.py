@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Page, Request
 
-from authclient import DEFAULT_STORAGE_KEY_PREFIX
+from authclient import DEFAULT_STORAGE_KEY_PREFIX, MemoryStorage, SessionClient
 from sitebuild.site import read_page_config
 
 from .processes import ServerProcess, free_port
@@ -32,6 +32,10 @@ class Stack(ServerProcess):
         super().__init__(command, url=url, ready_url=f"{url}/v1/health")
         self.application_key = read_page_config(dist).application_key
         self.storage_key = DEFAULT_STORAGE_KEY_PREFIX + self.application_key
+
+    def client(self) -> SessionClient:
+        """The real client in CPython, talking to the same auth service as the page."""
+        return SessionClient(self.application_key, self.url + "/v1", storage=MemoryStorage())
 
     def served(self, path_part: str) -> list[str]:
         """Access-log lines of the requests this server answered whose path contains `path_part`."""
@@ -72,6 +76,10 @@ class Recorder:
 def wait_until_ready(page: Page) -> None:
     """Python has started and drawn its first view."""
     page.wait_for_selector("html[data-python=ready]", state="attached", timeout=BOOT_TIMEOUT_MS)
+
+
+def store_value(page: Page, key: str, value: str) -> None:
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [key, value])
 
 
 def stored_value(page: Page, key: str) -> str | None:
