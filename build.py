@@ -61,7 +61,9 @@ def _put_src_on_venv_path() -> None:
     """So that `.venv/bin/python -m authservice` (and the other packages in src/) just works."""
     site_packages = subprocess.run(
         [str(VENV_PYTHON), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     (Path(site_packages) / "session-resume-src.pth").write_text(str(ROOT / "src") + "\n")
 
@@ -73,7 +75,9 @@ def _install_npm_packages() -> None:
         return
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        sys.exit("Node.js 20 or newer with npm is needed to fetch the pinned runtime: install it (e.g. `apt-get install nodejs npm`) and run this again.")
+        sys.exit(
+            "Node.js 20 or newer with npm is needed to fetch the pinned runtime: install it (e.g. `apt-get install nodejs npm`) and run this again."
+        )
     print("Installing the pinned npm packages (npm ci) ...", flush=True)
     _run([npm, "ci", "--no-audit", "--no-fund"])
 

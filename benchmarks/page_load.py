@@ -51,14 +51,20 @@ def snapshot_outcome(page: Page) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--no-isolation", action="store_true", help="through the service-worker fallback")
-    parser.add_argument("--dist", type=Path, default=DIST, help="the built site to measure (default: dist/)")
+    parser.add_argument(
+        "--no-isolation", action="store_true", help="through the service-worker fallback"
+    )
+    parser.add_argument(
+        "--dist", type=Path, default=DIST, help="the built site to measure (default: dist/)"
+    )
     args = parser.parse_args()
     snapshots = "snapshot-maker" in (args.dist / "index.html").read_text()
 
-    with tempfile.TemporaryDirectory() as data_dir, Stack(
-        args.dist, Path(data_dir), isolation=not args.no_isolation
-    ) as stack, sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        Stack(args.dist, Path(data_dir), isolation=not args.no_isolation) as stack,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
         url = stack.url + "/"
         ready = "html[data-python=ready]"
@@ -67,7 +73,9 @@ def main() -> None:
             context = browser.new_context()
             page = context.new_page()
             sizes: list[int] = []
-            page.on("requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"]))
+            page.on(
+                "requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"])
+            )
             cold.append(seconds_until(page, url, ready))
             transferred.append(sum(sizes))
             if snapshots:
@@ -81,7 +89,10 @@ def main() -> None:
             warm.append(seconds_until(page, url, ready))
 
             client = stack.client()
-            credentials = {"username": f"bench-{uuid.uuid4().hex[:8]}", "password": "benchmark password"}
+            credentials = {
+                "username": f"bench-{uuid.uuid4().hex[:8]}",
+                "password": "benchmark password",
+            }
             client.new_user(credentials)
             session = client.start(credentials)
             store_value(page, stack.storage_key, json.dumps(session))
@@ -89,12 +100,16 @@ def main() -> None:
             wait_until_ready(page)
             if snapshots:
                 snapshot_outcome(page)
-            memory = page.evaluate("performance.measureUserAgentSpecificMemory().then(m => m.bytes)")
+            memory = page.evaluate(
+                "performance.measureUserAgentSpecificMemory().then(m => m.bytes)"
+            )
             context.close()
         browser.close()
 
     def line(name: str, values: list[float], unit: str = "s") -> None:
-        print(f"{name:<48} median {statistics.median(values):7.2f} {unit}   min {min(values):7.2f}   max {max(values):7.2f}")
+        print(
+            f"{name:<48} median {statistics.median(values):7.2f} {unit}   min {min(values):7.2f}   max {max(values):7.2f}"
+        )
 
     mode = "service-worker fallback" if args.no_isolation else "isolation headers"
     print(f"page load, {mode}, {args.runs} runs, {args.dist}")

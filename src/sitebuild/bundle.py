@@ -35,7 +35,9 @@ def build_archive() -> bytes:
 def _installed_package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{name} is not installed in this Python: run `python3 build.py` to install it")
+        raise RuntimeError(
+            f"{name} is not installed in this Python: run `python3 build.py` to install it"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -47,9 +47,13 @@ def build_site(dist: Path, data_dir: Path, config: PageConfig | None = None) -> 
 def serve(args: argparse.Namespace) -> None:
     settings = Settings(data_dir=args.data_dir)
     # The page carries the key it was built with; make sure this data dir knows that application.
-    ensure_application(settings, name=DEV_APPLICATION, application_key=read_page_config(args.dist).application_key)
+    ensure_application(
+        settings, name=DEV_APPLICATION, application_key=read_page_config(args.dist).application_key
+    )
     site = server.StaticSite(args.dist, isolation=not args.no_isolation)
-    server.run(server.combine(site, create_app(settings)), host=args.host, port=args.port, quiet=args.quiet)
+    server.run(
+        server.combine(site, create_app(settings)), host=args.host, port=args.port, quiet=args.quiet
+    )
 
 
 def run_tests(pytest_args: list[str]) -> int:
@@ -58,30 +62,46 @@ def run_tests(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     if chromium:
         env["CHROMIUM_PATH"] = chromium
-    return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+    ).returncode
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description="Build, serve and test the app.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_command = commands.add_parser("build", help="write the static site to dist/")
-    serve_command = commands.add_parser("serve", help="build, then serve the site and the auth service")
+    serve_command = commands.add_parser(
+        "serve", help="build, then serve the site and the auth service"
+    )
     commands.add_parser("test", help="build, then run pytest (arguments after `test` go to pytest)")
     for command in (build_command, serve_command):
-        command.add_argument("--dist", type=Path, default=DIST, help="output folder (default: dist/)")
-        command.add_argument("--data-dir", type=Path, default=DATA, help="the auth service's data (default: .data/)")
-    build_command.add_argument("--auth-url", default="/v1", help="where the page finds the auth service")
+        command.add_argument(
+            "--dist", type=Path, default=DIST, help="output folder (default: dist/)"
+        )
+        command.add_argument(
+            "--data-dir", type=Path, default=DATA, help="the auth service's data (default: .data/)"
+        )
     build_command.add_argument(
-        "--application-key", help="the application the page signs in to (default: the development one)"
+        "--auth-url", default="/v1", help="where the page finds the auth service"
     )
     build_command.add_argument(
-        "--request-timeout-s", type=float, default=10.0, help="how long the page waits for the auth service"
+        "--application-key",
+        help="the application the page signs in to (default: the development one)",
+    )
+    build_command.add_argument(
+        "--request-timeout-s",
+        type=float,
+        default=10.0,
+        help="how long the page waits for the auth service",
     )
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8000)
     serve_command.add_argument("--no-build", action="store_true", help="serve dist/ as it is")
     serve_command.add_argument(
-        "--no-isolation", action="store_true", help="leave out COOP/COEP, as a plain static host would"
+        "--no-isolation",
+        action="store_true",
+        help="leave out COOP/COEP, as a plain static host would",
     )
     serve_command.add_argument("--quiet", action="store_true", help="no access log")
     return parser

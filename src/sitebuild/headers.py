@@ -27,7 +27,9 @@ def cache_control(path: str) -> str:
 
 def static_host_headers_file() -> str:
     lines = ["/*"]
-    lines += [f"  {name}: {value}" for name, value in {**ISOLATION_HEADERS, **SECURITY_HEADERS}.items()]
+    lines += [
+        f"  {name}: {value}" for name, value in {**ISOLATION_HEADERS, **SECURITY_HEADERS}.items()
+    ]
     # Hosts merge the headers of every matching rule, so only the hashed assets get a Cache-Control.
     lines += [f"/{ASSETS_DIR}/*", f"  Cache-Control: {IMMUTABLE}"]
     return "\n".join(lines) + "\n"

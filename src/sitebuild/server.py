@@ -82,7 +82,11 @@ class StaticSite:
         if relative.endswith("/"):
             relative += "index.html"
         candidate = (self.root / relative).resolve()
-        if not candidate.is_relative_to(self.root) or not candidate.is_file() or candidate.suffix == ".gz":
+        if (
+            not candidate.is_relative_to(self.root)
+            or not candidate.is_file()
+            or candidate.suffix == ".gz"
+        ):
             return None
         return candidate
 
@@ -118,7 +122,9 @@ def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:
 
 def run(app: ASGIApp, *, host: str, port: int, quiet: bool = False) -> None:
     """Serve until Ctrl-C or SIGTERM; print the URL once listening (the real port when `port` is 0)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet
+    )
     server = uvicorn.Server(config)
 
     async def main() -> None:
@@ -134,11 +140,17 @@ def run(app: ASGIApp, *, host: str, port: int, quiet: bool = False) -> None:
 
 
 def _content_type(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return (
+        CONTENT_TYPES.get(path.suffix)
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+    }
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -149,7 +161,10 @@ async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+            "headers": [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in headers.items()
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -20,7 +20,13 @@ from .paths import INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
 
 # What the page loads of the runtime; the rest of the npm packages (source maps, docs, other
 # builds) stays out of the site.
-PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
 PYSCRIPT_DIST = NODE_MODULES / "@pyscript" / "core" / "dist"
 SERVICE_WORKER = "coi-serviceworker.js"
 SNAPSHOT_LOADER = "snapshot-loader.mjs"
@@ -52,7 +58,9 @@ def build(dist: Path, config: PageConfig) -> Path:
     dist.mkdir(parents=True)
     assets = Assets(dist)
     assets.add_folder("pyodide", [NODE_MODULES / "pyodide" / name for name in PYODIDE_FILES])
-    assets.add_folder("pyscript", sorted(PYSCRIPT_DIST.glob("*.js")) + sorted(PYSCRIPT_DIST.glob("*.css")))
+    assets.add_folder(
+        "pyscript", sorted(PYSCRIPT_DIST.glob("*.js")) + sorted(PYSCRIPT_DIST.glob("*.css"))
+    )
     assets.add_bytes("app.zip", build_archive())
     assets.add_file("style.css", STATIC / "style.css")
     assets.add_file("main.py", STATIC / "main.py")
@@ -64,7 +72,9 @@ def build(dist: Path, config: PageConfig) -> Path:
     )
     # The interpreter module PyScript loads (Pyodide from a memory snapshot when there is one) names the
     # runtime and the app archive by their hashed URLs; the worker that makes the snapshot is plain.
-    loader = templates.get_template(f"{STATIC.name}/{SNAPSHOT_LOADER}").render(asset=assets.url_from_assets)
+    loader = templates.get_template(f"{STATIC.name}/{SNAPSHOT_LOADER}").render(
+        asset=assets.url_from_assets
+    )
     assets.add_bytes(SNAPSHOT_LOADER, loader.encode())
     assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
     toml = templates.get_template(PYSCRIPT_CONFIG.name).render(asset=assets.url_from_assets)

@@ -59,7 +59,9 @@ class App:
             notice = REJECTION_NOTICES.get(result.reason or "")
             self.show_login(Notice(notice, "warning") if notice else None)
         else:
-            logger.warning("Auth service unreachable while resuming (%s); the session is kept", result.reason)
+            logger.warning(
+                "Auth service unreachable while resuming (%s); the session is kept", result.reason
+            )
             if self._retrying is None:
                 self._retrying = asyncio.ensure_future(self._retry_resume())
             return False
@@ -109,7 +111,9 @@ class App:
     def sign_in(self, fields: dict[str, str]) -> None:
         username = fields.get("username", "")
         try:
-            session = self.client.start({"username": username, "password": fields.get("password", "")})
+            session = self.client.start(
+                {"username": username, "password": fields.get("password", "")}
+            )
         except errors.AuthError as exc:
             self.show_login(self.notice_for(exc), username=username)
             return
@@ -132,7 +136,9 @@ class App:
             self.client.terminate()
         except errors.ServiceUnavailable:
             if session is not None:
-                notice = Notice("Cannot reach the sign-in service to sign out. Please try again.", "error")
+                notice = Notice(
+                    "Cannot reach the sign-in service to sign out. Please try again.", "error"
+                )
                 self.show_signed_in(session, resumed=False, notice=notice)
             return
         self.show_login(Notice("You have signed out.", "info"))
@@ -163,7 +169,9 @@ class App:
             return
         self.show("login", views.render_login(notice, username=username))
 
-    def show_signed_in(self, session: dict[str, Any] | None, *, resumed: bool, notice: Notice | None = None) -> None:
+    def show_signed_in(
+        self, session: dict[str, Any] | None, *, resumed: bool, notice: Notice | None = None
+    ) -> None:
         if session is None:
             self.show_login()
             return
@@ -176,7 +184,9 @@ class App:
         if isinstance(error, errors.UsernameTaken):
             return Notice("That username is taken. Choose another, or sign in.", "error")
         if isinstance(error, errors.RateLimited):
-            return Notice(f"Too many attempts. Try again in {round(error.retry_after_s or 60)} s.", "error")
+            return Notice(
+                f"Too many attempts. Try again in {round(error.retry_after_s or 60)} s.", "error"
+            )
         if isinstance(error, errors.ServiceUnavailable):
             return Notice(UNREACHABLE_NOTICE, "warning")
         # Rejections and bad input carry a sentence meant for a person.

@@ -24,10 +24,14 @@ def install() -> None:
     pyodide_http.patch_all()
     _urllib.send = _send_with_timeout
     urllib.request.urlopen = _urlopen
-    urllib.request.OpenerDirector.open = lambda self, url, *args, **kwargs: _urlopen(url, *args, **kwargs)
+    urllib.request.OpenerDirector.open = lambda self, url, *args, **kwargs: _urlopen(
+        url, *args, **kwargs
+    )
 
 
-def _urlopen(url: Any, data: bytes | None = None, timeout: float | None = None, **kwargs: Any) -> Any:
+def _urlopen(
+    url: Any, data: bytes | None = None, timeout: float | None = None, **kwargs: Any
+) -> Any:
     global _timeout_s
     _timeout_s = timeout
     try:

@@ -13,7 +13,14 @@ from playwright.sync_api import Page, expect
 from authclient import SessionClient, errors
 from authservice import Settings, ensure_application
 from sitebuild.site import PageConfig, build
-from tests.support.browser import Recorder, Stack, store_value, stored_session, stored_value, wait_until_ready
+from tests.support.browser import (
+    Recorder,
+    Stack,
+    store_value,
+    stored_session,
+    stored_value,
+    wait_until_ready,
+)
 from tests.support.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"
@@ -76,7 +83,9 @@ def test_create_account_saves_the_session_and_a_reload_resumes_it_without_the_pa
     assert recorder.console_errors() == []
 
 
-def test_sign_out_clears_storage_and_the_server_refuses_the_old_session(stack: Stack, page: Page) -> None:
+def test_sign_out_clears_storage_and_the_server_refuses_the_old_session(
+    stack: Stack, page: Page
+) -> None:
     page.goto(stack.url + "/")
     create_account(page, new_username())
     session = stored_session(page, stack.storage_key)
@@ -122,11 +131,20 @@ GARBAGE = {
     "a number": "42",
     "no userId": json.dumps({"version": 1, "sessionId": "x"}),
     "wrong types": json.dumps(
-        {"version": 1, "applicationKey": "k", "userId": 7, "sessionId": [], "sessionSecret": None, "expiresAt": 1}
+        {
+            "version": 1,
+            "applicationKey": "k",
+            "userId": 7,
+            "sessionId": [],
+            "sessionSecret": None,
+            "expiresAt": 1,
+        }
     ),
-    "unknown version": json.dumps({"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}),
+    "unknown version": json.dumps(
+        {"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}
+    ),
     "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
-    "markup": '<img src=x onerror="document.title=\'pwned\'">',
+    "markup": "<img src=x onerror=\"document.title='pwned'\">",
 }
 
 
@@ -150,8 +168,13 @@ def test_a_stored_session_of_another_application_is_not_sent_anywhere(
     stack: Stack, page: Page, recorder: Recorder
 ) -> None:
     foreign = {
-        "version": 1, "applicationKey": "app_someone_else", "userId": "alice", "sessionId": "ses_x",
-        "sessionSecret": "s" * 43, "createdAt": "2026-01-01T00:00:00Z", "expiresAt": "2099-01-01T00:00:00Z",
+        "version": 1,
+        "applicationKey": "app_someone_else",
+        "userId": "alice",
+        "sessionId": "ses_x",
+        "sessionSecret": "s" * 43,
+        "createdAt": "2026-01-01T00:00:00Z",
+        "expiresAt": "2099-01-01T00:00:00Z",
         "idleExpiresAt": "2099-01-01T00:00:00Z",
     }
     page.goto(stack.url + "/")
@@ -165,7 +188,9 @@ def test_a_stored_session_of_another_application_is_not_sent_anywhere(
     assert stored_value(page, stack.storage_key) is None
 
 
-def test_wrong_password_is_an_error_in_the_page_and_keeps_the_username(stack: Stack, page: Page) -> None:
+def test_wrong_password_is_an_error_in_the_page_and_keeps_the_username(
+    stack: Stack, page: Page
+) -> None:
     page.goto(stack.url + "/")
     username = new_username()
     create_account(page, username)
@@ -196,7 +221,9 @@ def test_a_taken_username_is_an_error_in_the_page(stack: Stack, page: Page) -> N
     assert stored_value(page, stack.storage_key) is None
 
 
-def test_user_supplied_text_reaches_the_page_escaped(stack: Stack, page: Page, recorder: Recorder) -> None:
+def test_user_supplied_text_reaches_the_page_escaped(
+    stack: Stack, page: Page, recorder: Recorder
+) -> None:
     hostile = '"><img id=pwned src=x>'
     page.goto(stack.url + "/")
     page.get_by_label("Username").fill(hostile)
@@ -225,7 +252,9 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     expect(login_form(first)).to_be_visible()
 
 
-def test_a_tab_follows_the_secret_another_tab_rotated(stack: Stack, new_page: Callable[[], Page]) -> None:
+def test_a_tab_follows_the_secret_another_tab_rotated(
+    stack: Stack, new_page: Callable[[], Page]
+) -> None:
     first = new_page()
     first.goto(stack.url + "/")
     create_account(first, new_username())
@@ -274,7 +303,10 @@ def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
 
     expect(page.locator("[data-field=user-id]")).to_have_text(username)
     expect(page.locator("[data-field=origin]")).to_have_text("Resumed from your last visit")
-    assert stored_session(page, stack.storage_key)["sessionSecret"] != json.loads(saved)["sessionSecret"]
+    assert (
+        stored_session(page, stack.storage_key)["sessionSecret"]
+        != json.loads(saved)["sessionSecret"]
+    )
 
 
 def test_a_service_that_never_answers_times_out_and_keeps_the_session(
@@ -282,7 +314,10 @@ def test_a_service_that_never_answers_times_out_and_keeps_the_session(
 ) -> None:
     """pyodide-http's synchronous XHR, in the worker, with the client's timeout: the page stays live."""
     session = client_for(stack).start(new_user(stack))
-    dist = build(tmp_path / "dist", PageConfig(stack.application_key, silent_server + "/v1", request_timeout_s=2))
+    dist = build(
+        tmp_path / "dist",
+        PageConfig(stack.application_key, silent_server + "/v1", request_timeout_s=2),
+    )
     with Stack(dist, tmp_path / "data") as hanging:
         page = new_page()
         page.goto(hanging.url + "/")

@@ -87,7 +87,9 @@ def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with
 
     # The first visit boots as before and downloads no snapshot; once Python is ready, one is made.
     assert not started_from_snapshot(recorder)
-    assert [request.url for request in recorder.requests if "/pyodide-snapshot/" in request.url] == []
+    assert [
+        request.url for request in recorder.requests if "/pyodide-snapshot/" in request.url
+    ] == []
     assert snapshot_outcome(page) == "made"
     entries = cached_entries(page)
     assert list(entries) == [key]
@@ -136,7 +138,9 @@ def test_a_damaged_snapshot_is_dropped_and_python_starts_as_usual(
 
     expect(page.locator("#app > [data-view=login]")).to_be_visible()
     assert not started_from_snapshot(recorder)
-    assert any(message.type == "warning" and "snapshot" in message.text for message in recorder.console)
+    assert any(
+        message.type == "warning" and "snapshot" in message.text for message in recorder.console
+    )
     assert recorder.console_errors() == []
     # The damaged entry was deleted: the maker found none, and made a good one again.
     assert snapshot_outcome(page) == "made"
@@ -156,7 +160,9 @@ def test_the_service_worker_fallback_starts_from_the_snapshot_too(
     wait_until_ready(page)
 
     assert started_from_snapshot(recorder)
-    assert page.evaluate("crossOriginIsolated && navigator.serviceWorker.controller !== null") is True
+    assert (
+        page.evaluate("crossOriginIsolated && navigator.serviceWorker.controller !== null") is True
+    )
     expect(page.locator("#app > [data-view=login]")).to_be_visible()
     assert recorder.console_errors() == []
 

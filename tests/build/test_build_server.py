@@ -29,7 +29,11 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
     request = urllib.request.Request(url, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
@@ -82,7 +86,9 @@ def test_a_known_etag_gets_304_without_a_body(stack: Stack) -> None:
     assert (status, body) == (304, b"")
 
 
-def test_the_precompressed_file_is_sent_to_clients_that_accept_gzip(stack: Stack, site: Path) -> None:
+def test_the_precompressed_file_is_sent_to_clients_that_accept_gzip(
+    stack: Stack, site: Path
+) -> None:
     path = asset(site, "pyodide-*/pyodide.asm.wasm")
     status, headers, body = fetch(stack.url + path, **{"Accept-Encoding": "gzip"})
     assert status == 200 and headers["content-encoding"] == "gzip"
@@ -92,7 +98,9 @@ def test_the_precompressed_file_is_sent_to_clients_that_accept_gzip(stack: Stack
     assert plain == (site / path.lstrip("/")).read_bytes()
 
 
-@pytest.mark.parametrize("path", ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/index.html.gz", "/nope.js"])
+@pytest.mark.parametrize(
+    "path", ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/index.html.gz", "/nope.js"]
+)
 def test_nothing_outside_the_site_is_served(stack: Stack, path: str) -> None:
     status, _, _ = fetch(stack.url + path)
     assert status == 404

@@ -27,7 +27,9 @@ def pinned_versions() -> dict[str, str]:
 
 
 def test_every_asset_file_is_named_after_its_content(site: Path) -> None:
-    files = [path for path in (site / "assets").iterdir() if path.is_file() and path.suffix != ".gz"]
+    files = [
+        path for path in (site / "assets").iterdir() if path.is_file() and path.suffix != ".gz"
+    ]
     assert files
     for path in files:
         match = HASHED_FILE.match(path.name)
@@ -38,11 +40,19 @@ def test_every_asset_file_is_named_after_its_content(site: Path) -> None:
 def test_the_runtime_is_the_pinned_one_and_only_what_the_page_needs(site: Path) -> None:
     (pyodide,) = (site / "assets").glob("pyodide-*")
     assert sorted(path.name for path in pyodide.iterdir() if path.suffix != ".gz") == sorted(
-        ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+        [
+            "pyodide.mjs",
+            "pyodide.asm.mjs",
+            "pyodide.asm.wasm",
+            "python_stdlib.zip",
+            "pyodide-lock.json",
+        ]
     )
     npm_package = ROOT / "node_modules" / "pyodide"
     assert json.loads((npm_package / "package.json").read_text())["version"] == "314.0.7"
-    assert (pyodide / "pyodide.asm.wasm").read_bytes() == (npm_package / "pyodide.asm.wasm").read_bytes()
+    assert (pyodide / "pyodide.asm.wasm").read_bytes() == (
+        npm_package / "pyodide.asm.wasm"
+    ).read_bytes()
     (pyscript,) = [path for path in (site / "assets").glob("pyscript-*") if path.is_dir()]
     assert (pyscript / "core.js").exists() and not list(pyscript.glob("*.map"))
 
@@ -52,16 +62,28 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
     with zipfile.ZipFile(archive_path) as archive:
         names = archive.namelist()
         contents = {name: archive.read(name) for name in names}
-    assert {name.split("/")[0] for name in names} == {"authclient", "webapp", "jinja2", "markupsafe", "pyodide_http"}
+    assert {name.split("/")[0] for name in names} == {
+        "authclient",
+        "webapp",
+        "jinja2",
+        "markupsafe",
+        "pyodide_http",
+    }
     assert "webapp/templates/login.html" in names
     # Sources only: no compiled speedups, no bytecode.
     assert not [name for name in names if name.endswith((".so", ".pyd", ".pyc", ".c"))]
     pins = pinned_versions()
-    for package, distribution in [("jinja2", "jinja2"), ("markupsafe", "markupsafe"), ("pyodide_http", "pyodide-http")]:
+    for package, distribution in [
+        ("jinja2", "jinja2"),
+        ("markupsafe", "markupsafe"),
+        ("pyodide_http", "pyodide-http"),
+    ]:
         assert importlib.metadata.version(distribution) == pins[distribution]
         installed = Path(importlib.util.find_spec(package).origin).parent
         for name in (name for name in names if name.startswith(package + "/")):
-            assert contents[name] == (installed / name.removeprefix(package + "/")).read_bytes(), name
+            assert contents[name] == (installed / name.removeprefix(package + "/")).read_bytes(), (
+                name
+            )
 
 
 def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None:

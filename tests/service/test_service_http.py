@@ -66,9 +66,7 @@ def test_a_body_over_16_kib_is_payload_too_large(api: Api) -> None:
 def test_a_chunked_body_over_16_kib_is_payload_too_large(api: Api) -> None:
     body = json.dumps({"padding": "x" * LIMIT_BYTES}).encode()
 
-    reply = api.request(
-        "POST", "/v1/users", body=body, headers=JSON, chunked=True
-    )
+    reply = api.request("POST", "/v1/users", body=body, headers=JSON, chunked=True)
 
     assert_error(reply, 413, "payload_too_large")
 

@@ -27,9 +27,7 @@ def address_limited_service(
 def test_failed_sign_ins_for_one_username_are_limited_until_the_window_passes(
     fresh_service: Callable[..., RunningService], username: str
 ) -> None:
-    api = fresh_service(
-        login_attempts_per_user=3, login_attempts_per_ip=1000, rate_window_s=3
-    ).api
+    api = fresh_service(login_attempts_per_user=3, login_attempts_per_ip=1000, rate_window_s=3).api
     api.sign_up(username)
     for _ in range(3):
         assert_error(api.sign_in(username, "wrong password"), 401, "invalid_credentials")

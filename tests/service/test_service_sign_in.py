@@ -56,9 +56,7 @@ def test_sign_in_of_an_unknown_user_answers_exactly_like_a_wrong_password(
     assert (unknown_user.status, unknown_user.body) == (wrong_password.status, wrong_password.body)
 
 
-def test_a_user_created_by_a_ticket_cannot_sign_in_with_a_password(
-    api: Api, username: str
-) -> None:
+def test_a_user_created_by_a_ticket_cannot_sign_in_with_a_password(api: Api, username: str) -> None:
     api.new_session(username)
 
     assert_error(api.sign_in(username, PASSWORD), 401, "invalid_credentials")

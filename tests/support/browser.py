@@ -22,7 +22,9 @@ class Stack(ServerProcess):
     """`python -m sitebuild serve` on a free port, as `python3 build.py serve` runs it: the built
     site and the auth service on one origin, with its access log in `.output`."""
 
-    def __init__(self, dist: Path, data_dir: Path, *, isolation: bool = True, port: int | None = None) -> None:
+    def __init__(
+        self, dist: Path, data_dir: Path, *, isolation: bool = True, port: int | None = None
+    ) -> None:
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "sitebuild", "serve", "--no-build", "--port", str(port)]
@@ -56,7 +58,9 @@ class Recorder:
         self.page_errors.clear()
 
     def console_errors(self) -> list[str]:
-        return [message.text for message in self.console if message.type == "error"] + self.page_errors
+        return [
+            message.text for message in self.console if message.type == "error"
+        ] + self.page_errors
 
     def foreign_requests(self, origin: str) -> list[str]:
         """URLs of requests that left `origin` (our origin's blob: URLs are ours too)."""

@@ -1,7 +1,7 @@
 """Servers as subprocesses, for tests: start, wait until they answer over HTTP, restart, stop.
 
-    with AuthServiceProcess(tmp_path, session_ttl_s=2) as service:  # running once constructed
-        urllib.request.urlopen(service.url + "/v1/health")
+with AuthServiceProcess(tmp_path, session_ttl_s=2) as service:  # running once constructed
+    urllib.request.urlopen(service.url + "/v1/health")
 """
 
 from __future__ import annotations
