@@ -16,22 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+from playwright.sync_api import Page, Request, sync_playwright
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from sitebuild.browser_pages import store_value, wait_until_ready
+from sitebuild.chromium import LAUNCH_ARGS, find_chromium
+from sitebuild.paths import DIST
+from sitebuild.processes import Stack
+from sitebuild.site import SNAPSHOT_CACHE_NAME
 
-from sitebuild.chromium import LAUNCH_ARGS, find_chromium  # noqa: E402
-from sitebuild.paths import DIST  # noqa: E402
-from tests.support.browser import Stack, store_value, wait_until_ready  # noqa: E402
-
-SNAPSHOT_CACHE = "pyodide-snapshot-v1"
 SNAPSHOT_DONE = "html[data-pyodide-snapshot]"
 
 
@@ -45,7 +43,14 @@ def seconds_until(page: Page, url: str, selector: str) -> float:
 def snapshot_outcome(page: Page) -> str:
     """What the page's snapshot maker did once Python was ready: made, present, busy, ..."""
     page.wait_for_selector(SNAPSHOT_DONE, state="attached", timeout=120_000)
-    return page.evaluate("document.documentElement.dataset.pyodideSnapshot")
+    return str(page.evaluate("document.documentElement.dataset.pyodideSnapshot"))
+
+
+def _recorder_of_sizes(sizes: list[int]) -> Callable[[Request], None]:
+    def record(request: Request) -> None:
+        sizes.append(request.sizes()["responseBodySize"])
+
+    return record
 
 
 def main() -> None:
@@ -73,9 +78,7 @@ def main() -> None:
             context = browser.new_context()
             page = context.new_page()
             sizes: list[int] = []
-            page.on(
-                "requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"])
-            )
+            page.on("requestfinished", _recorder_of_sizes(sizes))
             cold.append(seconds_until(page, url, ready))
             transferred.append(sum(sizes))
             if snapshots:
@@ -83,7 +86,7 @@ def main() -> None:
                 snapshot_outcome(page)
                 made.append(time.perf_counter() - started)
                 # As before snapshots: the maker makes it again after this load.
-                page.evaluate("name => caches.delete(name)", SNAPSHOT_CACHE)
+                page.evaluate("name => caches.delete(name)", SNAPSHOT_CACHE_NAME)
                 warm_plain.append(seconds_until(page, url, ready))
                 snapshot_outcome(page)
             warm.append(seconds_until(page, url, ready))

@@ -13,7 +13,7 @@ from typing import Any
 
 from authclient import Event, SessionClient
 from authservice import Application, Settings, ensure_application
-from tests.support.processes import AuthServiceProcess
+from sitebuild.processes import AuthServiceProcess
 
 PASSWORD = "correct horse battery"
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from authservice import Application, Settings, ensure_application
 from authservice.tickets import sign_ticket
-from tests.support.processes import AuthServiceProcess
+from sitebuild.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"
 _MISSING: Any = object()
@@ -185,8 +185,6 @@ def parse_time(text: str) -> datetime:
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in this process (to reach code a subprocess cannot)."""
     import uvicorn
-
-    from tests.support.processes import free_port
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

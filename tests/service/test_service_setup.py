@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,13 +13,11 @@ import pytest
 
 from authservice import Application, Settings, ensure_application
 from tests.service.helpers import Api, RunningService
-from tests.support.processes import SRC_DIR
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
     command = [sys.executable, "-m", "authservice", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 def test_ensure_application_by_name_creates_once_then_returns_the_same(tmp_path: Path) -> None:

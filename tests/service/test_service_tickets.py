@@ -16,7 +16,6 @@ from tests.service.helpers import (
     make_ticket,
     ticket_payload,
 )
-from tests.support.processes import SRC_DIR
 
 
 def test_a_ticket_signs_in_and_creates_the_user_on_first_use(api: Api, username: str) -> None:
@@ -146,8 +145,7 @@ def test_a_genuine_signature_over_non_json_is_invalid_ticket(api: Api) -> None:
 def test_the_sign_ticket_command_prints_a_ticket_the_service_accepts(
     api: Api, username: str
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
-    env["AUTH_APPLICATION_SECRET"] = api.application.secret
+    env = {**os.environ, "AUTH_APPLICATION_SECRET": api.application.secret}
     command = [sys.executable, "-m", "authservice", "sign-ticket"]
     command += ["--application-key", api.application.key, "--user-id", username, "--ttl-s", "60"]
 
@@ -166,9 +164,7 @@ def test_sign_ticket_imports_without_fastapi_or_sqlalchemy() -> None:
         "from authservice.tickets import sign_ticket\n"
         "print(sign_ticket('app_x', 'secret', 'alice'))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
-
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(".") == 1

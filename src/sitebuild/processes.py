@@ -20,9 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["SRC_DIR", "AuthServiceProcess", "ServerError", "ServerProcess", "free_port"]
+from authclient import MemoryStorage, SessionClient
 
-SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+from .site import read_page_config
+
+__all__ = ["AuthServiceProcess", "ServerError", "ServerProcess", "Stack", "free_port"]
 
 
 class ServerError(RuntimeError):
@@ -64,7 +66,8 @@ class ServerProcess:
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.env = _child_env(env)
-        self._log = tempfile.TemporaryFile()
+        # Open for the object's whole life, across restarts: no `with` block fits.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._process: subprocess.Popen[bytes] | None = None
         if start:
             self.start()
@@ -159,11 +162,35 @@ class AuthServiceProcess(ServerProcess):
         super().__init__(command, url=url, ready_url=f"{url}/v1/health", start=start)
 
 
+class Stack(ServerProcess):
+    """`python -m sitebuild serve` on a free port, as `python3 build.py serve` runs it: the built
+    site and the auth service on one origin, with its access log in `.output`."""
+
+    def __init__(
+        self, dist: Path, data_dir: Path, *, isolation: bool = True, port: int | None = None
+    ) -> None:
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "sitebuild", "serve", "--no-build", "--port", str(port)]
+        command += ["--dist", str(dist), "--data-dir", str(data_dir)]
+        if not isolation:
+            command.append("--no-isolation")
+        super().__init__(command, url=url, ready_url=f"{url}/v1/health")
+        config = read_page_config(dist)
+        self.application_key = config.application_key
+        self.storage_key = config.storage_key
+
+    def client(self) -> SessionClient:
+        """The real client in CPython, talking to the same auth service as the page."""
+        return SessionClient(self.application_key, self.url + "/v1", storage=MemoryStorage())
+
+    def served(self, path_part: str) -> list[str]:
+        """Access-log lines of the requests this server answered whose path contains `path_part`."""
+        return [line for line in self.output.splitlines() if '"GET ' in line and path_part in line]
+
+
 def _child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
-    paths = [str(SRC_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
 
 
 def _options(flags: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,32 @@
+"""Helpers for driving the built page with Playwright, shared by the browser tests and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from playwright.sync_api import Page
+
+__all__ = ["BOOT_TIMEOUT_MS", "store_value", "stored_session", "stored_value", "wait_until_ready"]
+
+# Booting Pyodide takes seconds; on a loaded 2-core machine, many.
+BOOT_TIMEOUT_MS = 60_000
+
+
+def wait_until_ready(page: Page) -> None:
+    """Python has started and drawn its first view."""
+    page.wait_for_selector("html[data-python=ready]", state="attached", timeout=BOOT_TIMEOUT_MS)
+
+
+def store_value(page: Page, key: str, value: str) -> None:
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [key, value])
+
+
+def stored_value(page: Page, key: str) -> str | None:
+    value: str | None = page.evaluate("key => localStorage.getItem(key)", key)
+    return value
+
+
+def stored_session(page: Page, key: str) -> dict[str, Any] | None:
+    raw = stored_value(page, key)
+    return json.loads(raw) if raw is not None else None

@@ -1,0 +1,158 @@
+"""The repository as a package: locked dependencies, no path tricks, a client wheel of its own, a
+build that needs no database."""
+
+from __future__ import annotations
+
+import ast
+import email
+import re
+import subprocess
+import sys
+import tomllib
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sitebuild.cli import DEVELOPMENT_APPLICATION_KEY
+from sitebuild.paths import ROOT
+from sitebuild.processes import AuthServiceProcess
+from sitebuild.site import WHEELS_DIR, read_page_config
+from tests.support.isolation import run_without
+
+LOCKS = {"service": ROOT / "requirements" / "service.txt", "dev": ROOT / "requirements" / "dev.txt"}
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==\S+ \\$", re.MULTILINE)
+
+
+def declared(*extras: str) -> set[str]:
+    """Distribution names pyproject.toml asks for: the core dependencies and these extras."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    return {_normalise(re.match(r"[A-Za-z0-9_.-]+", line)[0]) for line in wanted}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_locked_package_is_pinned_with_hashes_and_no_host_or_path_is_named(lock: str) -> None:
+    text = LOCKS[lock].read_text()
+    entries = re.split(r"\n(?=[A-Za-z])", text.split("\n", 1)[1])
+    pins = [entry for entry in entries if PIN.match(entry)]
+
+    assert pins
+    assert all("--hash=sha256:" in entry for entry in pins)
+    assert "://" not in text
+    assert not re.search(r"(?m)^\s*-(-index-url|-extra-index-url|-find-links|i|f) ", text)
+    assert "/work/" not in text and "/opt/" not in text
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("service", ("postgres",)), ("dev", ("dev", "web", "postgres"))]
+)
+def test_every_declared_dependency_is_in_its_lock(lock: str, extras: tuple[str, ...]) -> None:
+    locked = {_normalise(name) for name in PIN.findall(LOCKS[lock].read_text())}
+
+    assert declared(*extras) <= locked
+
+
+def test_the_service_lock_holds_nothing_the_service_does_not_need() -> None:
+    service = {_normalise(name) for name in PIN.findall(LOCKS["service"].read_text())}
+
+    assert not {"pytest", "playwright", "jinja2", "pyodide-http", "ruff", "mypy"} & service
+
+
+def test_nothing_reaches_the_sources_by_path_tricks_or_imports_the_tests() -> None:
+    files = [*ROOT.glob("src/**/*.py"), *ROOT.glob("benchmarks/*.py"), ROOT / "build.py"]
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"^\s*(from|import) tests\b", text, re.MULTILINE), path
+        assert "sys.path" not in text and "PYTHONPATH" not in text, path
+    assert not list((ROOT / ".venv").glob("lib/python*/site-packages/session-resume-src.pth"))
+    assert "pythonpath" not in (ROOT / "pyproject.toml").read_text()
+
+
+def imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def test_the_client_library_imports_nothing_from_the_browser() -> None:
+    browser = {"js", "pyscript", "pyodide", "pyodide_http"}
+    for path in (ROOT / "src" / "authclient").glob("*.py"):
+        assert not {name.split(".")[0] for name in imported_modules(path)} & browser, path
+
+
+@pytest.fixture(scope="module")
+def client_wheel(site: Path) -> Path:
+    (wheel,) = (site / WHEELS_DIR).glob("authclient-*.whl")
+    return wheel
+
+
+def test_the_client_wheel_is_pure_python_typed_and_depends_on_nothing(client_wheel: Path) -> None:
+    assert client_wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(client_wheel) as wheel:
+        names = wheel.namelist()
+        (metadata_name,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+        metadata = email.message_from_bytes(wheel.read(metadata_name))
+    assert "authclient/py.typed" in names
+    assert "authclient/browser.py" in names
+    assert {name.split("/")[0] for name in names} == {"authclient", metadata_name.split("/")[0]}
+    assert metadata.get_all("Requires-Dist") is None
+    assert metadata["Name"] == "authclient"
+
+
+def test_the_client_wheel_installs_into_a_clean_venv_and_signs_in_and_resumes(
+    client_wheel: Path, tmp_path: Path
+) -> None:
+    clean = tmp_path / "venv"
+    venv.create(clean, with_pip=False)
+    python = clean / "bin" / "python"
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+    subprocess.run([*install, "--no-index", str(client_wheel)], check=True)
+    script = """
+import sys
+from authclient import MemoryStorage, SessionClient
+storage = MemoryStorage()
+client = SessionClient(sys.argv[1], sys.argv[2], storage=storage)
+credentials = {"username": "wheel-user", "password": "correct horse battery"}
+client.new_user(credentials)
+client.start(credentials)
+again = SessionClient(sys.argv[1], sys.argv[2], storage=storage)
+print(again.resume_stored().outcome)
+"""
+    with AuthServiceProcess(tmp_path / "auth") as service:
+        key = _create_application(tmp_path / "auth")
+        done = subprocess.run(
+            [str(python), "-I", "-c", script, key, service.url + "/v1"],
+            capture_output=True,
+            text=True,
+        )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "resumed"
+
+
+def _create_application(data_dir: Path) -> str:
+    from authservice import Settings, ensure_application
+
+    return ensure_application(Settings(data_dir=data_dir), name="wheel").key
+
+
+def test_the_build_needs_no_database_and_signs_in_to_the_development_application(
+    tmp_path: Path,
+) -> None:
+    code = "from sitebuild.cli import main\nsys.exit(main(['build', '--dist', sys.argv[1]]))\n"
+    done = run_without(("sqlalchemy", "fastapi", "authservice"), code, str(tmp_path / "dist"))
+
+    assert done.returncode == 0, done.stderr
+    assert read_page_config(tmp_path / "dist").application_key == DEVELOPMENT_APPLICATION_KEY
