@@ -1,30 +1,30 @@
 """Python client of the auth service: sign in, save the session, resume it on the next visit.
 
-Runs unchanged in CPython and in Pyodide (stdlib only). See `SessionClient`.
+Runs unchanged in CPython and in Pyodide, with the standard library only, and imports nothing from
+the browser: a page hands in its storage (`authclient.browser.WebStorage`) and its transport.
+See `SessionClient`.
 """
 
 from __future__ import annotations
 
 from . import errors
 from .backoff import Backoff
-from .client import DEFAULT_STORAGE_KEY_PREFIX, ResumeResult, SessionClient
+from .client import ResumeResult, SessionClient
+from .error_codes import ERROR_CODES, ErrorCode, user_message
 from .errors import AuthError
 from .events import Event
 from .session import Session
-from .storage import (
-    MemoryStorage,
-    Storage,
-    WebStorage,
-    default_storage,
-    local_storage,
-    session_storage,
-)
-from .transport import HttpRequest, HttpResponse, Transport, UrllibTransport
+from .storage import MemoryStorage, Storage, storage_key_for
+from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
+
+__version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "ERROR_CODES",
     "AuthError",
     "Backoff",
-    "DEFAULT_STORAGE_KEY_PREFIX",
+    "ErrorCode",
     "Event",
     "HttpRequest",
     "HttpResponse",
@@ -35,9 +35,7 @@ __all__ = [
     "Storage",
     "Transport",
     "UrllibTransport",
-    "WebStorage",
-    "default_storage",
     "errors",
-    "local_storage",
-    "session_storage",
+    "storage_key_for",
+    "user_message",
 ]

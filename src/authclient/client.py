@@ -21,14 +21,12 @@ from .errors import (
 )
 from .events import Callback, Event, EventEmitter
 from .session import Session
-from .storage import Storage, default_storage
-from .transport import HttpRequest, HttpResponse, Transport, UrllibTransport
+from .storage import MemoryStorage, Storage, storage_key_for
+from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
 
-__all__ = ["SessionClient", "ResumeResult", "DEFAULT_STORAGE_KEY_PREFIX"]
+__all__ = ["ResumeResult", "SessionClient"]
 
 logger = logging.getLogger("authclient")
-
-DEFAULT_STORAGE_KEY_PREFIX = "sinchSession-"
 
 Outcome = Literal["resumed", "login_needed", "unreachable"]
 SyncOutcome = Literal["signed_out", "adopted", "unchanged", "ignored"]
@@ -66,9 +64,10 @@ class SessionClient:
         result = client.resume_stored()
 
     With `persist` (the default) every successful `start()` saves the session object to `storage`
-    under `storage_key` ("sinchSession-" + application key), and `resume_stored()` resumes it.
-    With `persist=False` the client never reads or writes `storage`.
-    `timeout_s` applies to the default transport only.
+    (a `MemoryStorage` unless given) under `storage_key` (`storage_key_for(application_key)`), and
+    `resume_stored()` resumes it. With `persist=False` the client never reads or writes `storage`.
+    `timeout_s` applies to the default transport (`UrllibTransport`) only; a given `transport`
+    keeps its own.
     """
 
     def __init__(
@@ -76,12 +75,11 @@ class SessionClient:
         application_key: str,
         auth_url: str,
         *,
-        capabilities: Mapping[str, Any] | None = None,
         storage: Storage | None = None,
         storage_key: str | None = None,
         persist: bool = True,
         transport: Transport | None = None,
-        timeout_s: float = 10.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         if not isinstance(application_key, str) or not application_key.strip():
             raise InvalidArgument("application_key must be a non-empty string")
@@ -90,9 +88,8 @@ class SessionClient:
             raise InvalidArgument(f"auth_url must be an absolute http(s) URL, got {auth_url!r}")
         self._application_key = application_key
         self._auth_url = auth_url.rstrip("/")
-        self._capabilities = dict(capabilities or {})
-        self._storage = storage if storage is not None else default_storage()
-        self._storage_key = storage_key or DEFAULT_STORAGE_KEY_PREFIX + application_key
+        self._storage: Storage = storage if storage is not None else MemoryStorage()
+        self._storage_key = storage_key or storage_key_for(application_key)
         self._persist = bool(persist)
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
         self._events = EventEmitter()
@@ -113,10 +110,6 @@ class SessionClient:
     @property
     def auth_url(self) -> str:
         return self._auth_url
-
-    @property
-    def capabilities(self) -> dict[str, Any]:
-        return dict(self._capabilities)
 
     @property
     def storage(self) -> Storage:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Event", "Callback", "EventEmitter"]
+__all__ = ["Callback", "Event", "EventEmitter"]
 
 logger = logging.getLogger("authclient")
 

@@ -6,28 +6,18 @@ import json
 from typing import Any
 
 from . import errors
+from .error_codes import ERROR_CODES
 from .session import Session
 from .transport import HttpRequest, HttpResponse
 
 __all__ = [
     "build_request",
+    "error_from_response",
     "read_json",
+    "read_no_content",
     "read_session",
     "read_user",
-    "read_no_content",
-    "error_from_response",
 ]
-
-_REJECTIONS: dict[str, type[errors.Rejected]] = {
-    "invalid_request": errors.InvalidRequest,
-    "unknown_application": errors.UnknownApplication,
-    "invalid_credentials": errors.InvalidCredentials,
-    "invalid_ticket": errors.InvalidTicket,
-    "username_taken": errors.UsernameTaken,
-    "session_unknown": errors.SessionUnknown,
-    "session_expired": errors.SessionExpired,
-    "session_revoked": errors.SessionRevoked,
-}
 
 
 def build_request(
@@ -97,7 +87,8 @@ def error_from_response(response: HttpResponse) -> errors.AuthError:
     if 500 <= status < 600:
         return errors.ServerError(message, code=code, status=status)
     if 400 <= status < 500:
-        rejection = _REJECTIONS.get(code or "")
+        row = ERROR_CODES.get(code or "")
+        rejection = row.error if row and issubclass(row.error, errors.Rejected) else None
         if rejection is None and status == 400:
             rejection = errors.InvalidRequest
         if rejection is None and status == 401 and (code or "").startswith("session_"):

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import InvalidStoredSession
 
-__all__ = ["Session", "SESSION_FORMAT_VERSION", "MAX_SESSION_JSON_BYTES"]
+__all__ = ["MAX_SESSION_JSON_BYTES", "SESSION_FORMAT_VERSION", "Session"]
 
 SESSION_FORMAT_VERSION = 1
 MAX_SESSION_JSON_BYTES = 8 * 1024

@@ -1,21 +1,25 @@
-"""Where the session is kept between page loads: a string-only interface mirroring Web Storage."""
+"""Where the session is kept between page loads: a string-only interface mirroring Web Storage.
+
+`MemoryStorage` is the default. In a browser, `authclient.browser.WebStorage` wraps the page's
+`localStorage` (which the page hands over: this package imports nothing from the browser).
+"""
 
 from __future__ import annotations
 
-import logging
-import sys
-from typing import Any, Protocol
+from typing import Protocol
 
-__all__ = [
-    "Storage",
-    "MemoryStorage",
-    "WebStorage",
-    "local_storage",
-    "session_storage",
-    "default_storage",
-]
+__all__ = ["MemoryStorage", "Storage", "storage_key_for"]
 
-logger = logging.getLogger("authclient")
+_KEY_PREFIX = "sinchSession-"
+
+
+def storage_key_for(application_key: str) -> str:
+    """Where an application's session is kept, as the seed's SDK named it.
+
+    >>> storage_key_for("app_123")
+    'sinchSession-app_123'
+    """
+    return _KEY_PREFIX + application_key
 
 
 class Storage(Protocol):
@@ -27,7 +31,7 @@ class Storage(Protocol):
 
 
 class MemoryStorage:
-    """Kept in this process only; the default outside the browser."""
+    """Kept in this process only; the default."""
 
     def __init__(self) -> None:
         self._items: dict[str, str] = {}
@@ -44,49 +48,3 @@ class MemoryStorage:
     def __repr__(self) -> str:
         # Values are session objects with secrets: names only.
         return f"MemoryStorage(keys={sorted(self._items)})"
-
-
-class WebStorage:
-    """Wraps an object with getItem/setItem/removeItem: `window.localStorage` via the JS bridge."""
-
-    def __init__(self, js_storage: Any, name: str = "webStorage") -> None:
-        self._js = js_storage
-        self._name = name
-
-    def get_item(self, key: str) -> str | None:
-        value = self._js.getItem(key)
-        # A missing key is JS null: None, or pyodide.ffi.jsnull in newer Pyodide.
-        return value if isinstance(value, str) else None
-
-    def set_item(self, key: str, value: str) -> None:
-        self._js.setItem(key, value)
-
-    def remove_item(self, key: str) -> None:
-        self._js.removeItem(key)
-
-    def __repr__(self) -> str:
-        return f"WebStorage({self._name})"
-
-
-def local_storage() -> WebStorage:
-    """The page's `window.localStorage` (browser only; works in a PyScript worker too)."""
-    from pyscript import window  # browser only
-
-    return WebStorage(window.localStorage, "localStorage")
-
-
-def session_storage() -> WebStorage:
-    """The page's `window.sessionStorage`: one tab, gone when the tab closes (browser only)."""
-    from pyscript import window  # browser only
-
-    return WebStorage(window.sessionStorage, "sessionStorage")
-
-
-def default_storage() -> Storage:
-    """`local_storage()` in the browser, `MemoryStorage()` elsewhere."""
-    if sys.platform == "emscripten":
-        try:
-            return local_storage()
-        except Exception as exc:  # no PyScript, or storage blocked (private mode, sandboxed frame)
-            logger.warning("localStorage is not available (%s); keeping the session in memory", exc)
-    return MemoryStorage()

@@ -1,18 +1,15 @@
 """The I/O seam: one method, `send(request) -> response`.
 
-`UrllibTransport` is the only code in the package that touches the network. In the browser,
-`pyodide_http.patch_all()` (called by the app) turns `urllib.request.urlopen` into an
-XMLHttpRequest, so the same class serves both. An HTTP error status is a response, not an
-exception; failing to get a response at all is `NetworkError` or `Timeout`.
-
-pyodide-http 0.2.2 alone drops urlopen's `timeout`; the app's `webapp.http.install()` passes it
-through, so `timeout_s` holds in the browser too.
+A transport answers with the response for any HTTP status (an error status is a response, not an
+exception) and raises `NetworkError` or `Timeout` when it gets no response at all.
+`UrllibTransport`, the default, is the only code in the package that touches the network. A page
+passes its own (the browser app's is `webapp.xhr_transport.XhrTransport`); a test may pass one that
+calls a service in-process.
 """
 
 from __future__ import annotations
 
 import http.client
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,7 +19,10 @@ from typing import Protocol
 
 from .errors import NetworkError, Timeout
 
-__all__ = ["HttpRequest", "HttpResponse", "Transport", "UrllibTransport"]
+__all__ = ["DEFAULT_TIMEOUT_S", "HttpRequest", "HttpResponse", "Transport", "UrllibTransport"]
+
+# How long a request may wait for an answer, unless the caller says otherwise.
+DEFAULT_TIMEOUT_S = 10.0
 
 _SECRET_HEADERS = frozenset({"authorization", "cookie"})
 
@@ -43,6 +43,12 @@ class HttpRequest:
         size = 0 if self.body is None else len(self.body)
         return f"HttpRequest({self.method} {self.url}, headers={headers}, body=<{size} bytes>)"
 
+    @property
+    def origin(self) -> str:
+        """Where the request goes, for messages: "https://example.com:8443"."""
+        parts = urllib.parse.urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
@@ -60,13 +66,15 @@ class HttpResponse:
 
 
 class Transport(Protocol):
-    def send(self, request: HttpRequest) -> HttpResponse: ...
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """The response to `request`, whatever its status; `NetworkError` or `Timeout` if none."""
+        ...
 
 
 class UrllibTransport:
     """HTTP through `urllib.request`, always with a timeout (per connect and per read)."""
 
-    def __init__(self, timeout_s: float = 10.0) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
         self.timeout_s = timeout_s
@@ -75,7 +83,7 @@ class UrllibTransport:
         return f"UrllibTransport(timeout_s={self.timeout_s})"
 
     def send(self, request: HttpRequest) -> HttpResponse:
-        where = _origin(request.url)
+        where = request.origin
         try:
             return self._exchange(request)
         except TimeoutError as exc:
@@ -86,10 +94,6 @@ class UrllibTransport:
             raise NetworkError(f"Could not reach {where}: {exc.reason}") from exc
         except (OSError, http.client.HTTPException) as exc:
             raise NetworkError(f"Could not reach {where}: {type(exc).__name__}") from exc
-        except Exception as exc:
-            if _is_js_error(exc):
-                raise NetworkError(f"Could not reach {where}: {type(exc).__name__}") from exc
-            raise
 
     def _exchange(self, request: HttpRequest) -> HttpResponse:
         prepared = urllib.request.Request(
@@ -102,15 +106,3 @@ class UrllibTransport:
         with response:
             body = response.read()
             return HttpResponse.build(response.status, dict(response.headers.items()), body)
-
-
-def _origin(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _is_js_error(exc: BaseException) -> bool:
-    """In Pyodide a failed XMLHttpRequest surfaces as `pyodide.ffi.JsException`."""
-    ffi = sys.modules.get("pyodide.ffi")
-    js_exception = getattr(ffi, "JsException", None)
-    return isinstance(js_exception, type) and isinstance(exc, js_exception)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from authclient import DEFAULT_STORAGE_KEY_PREFIX, Event, MemoryStorage, SessionClient, errors
+from authclient import Event, MemoryStorage, SessionClient, errors
 from authservice.tickets import sign_ticket
 from tests.client.helpers import PASSWORD, ClientFactory, Recorder, Stack
 from tests.support.contract import SESSION_FIELDS
@@ -54,11 +54,7 @@ def test_sign_in_returns_the_session_and_saves_it_under_the_default_key(
 
     assert set(session) == SESSION_FIELDS
     assert session["userId"] == username and session["applicationKey"] == stack.app.key
-    assert (
-        client.storage_key
-        == DEFAULT_STORAGE_KEY_PREFIX + stack.app.key
-        == "sinchSession-" + stack.app.key
-    )
+    assert client.storage_key == "sinchSession-" + stack.app.key == "sinchSession-" + stack.app.key
     assert json.loads(client.storage.get_item("sinchSession-" + stack.app.key)) == session
     assert client.get_session() == session
     assert client.user_id == username and client.is_signed_in
@@ -74,7 +70,7 @@ def test_sign_in_saves_under_a_custom_storage_key(
     client.new_user({"username": username, "password": PASSWORD})
     session = client.start({"username": username, "password": PASSWORD})
     assert json.loads(storage.get_item("my-session")) == session
-    assert storage.get_item(DEFAULT_STORAGE_KEY_PREFIX + client.application_key) is None
+    assert storage.get_item("sinchSession-" + client.application_key) is None
 
 
 def test_sign_in_with_persist_false_saves_nothing(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from authclient import MemoryStorage, WebStorage, default_storage, local_storage
+from authclient import MemoryStorage, SessionClient
+from authclient.browser import WebStorage
+from tests.support.isolation import run_without
 
 
 class JsLikeStorage:
@@ -14,13 +14,13 @@ class JsLikeStorage:
         self.items: dict[str, str] = {}
         self.missing = missing
 
-    def getItem(self, key: str) -> object:  # noqa: N802 - the JS name
+    def getItem(self, key: str) -> object:
         return self.items.get(key, self.missing)
 
-    def setItem(self, key: str, value: str) -> None:  # noqa: N802
+    def setItem(self, key: str, value: str) -> None:
         self.items[key] = value
 
-    def removeItem(self, key: str) -> None:  # noqa: N802
+    def removeItem(self, key: str) -> None:
         self.items.pop(key, None)
 
 
@@ -56,10 +56,15 @@ def test_web_storage_reads_a_js_null_that_is_not_none_as_missing() -> None:
     assert WebStorage(JsLikeStorage(missing=jsnull)).get_item("absent") is None
 
 
-def test_default_storage_outside_the_browser_is_memory() -> None:
-    assert isinstance(default_storage(), MemoryStorage)
+def test_a_client_without_storage_keeps_its_session_in_memory() -> None:
+    client = SessionClient("app_123", "https://example.com/v1")
+
+    assert isinstance(client.storage, MemoryStorage)
+    assert client.storage_key == "sinchSession-app_123"
 
 
-def test_local_storage_needs_the_browser() -> None:
-    with pytest.raises(ImportError):
-        local_storage()
+def test_the_library_imports_nothing_from_the_browser() -> None:
+    browser = ("js", "pyodide", "pyodide.ffi", "pyscript", "pyodide_http")
+    done = run_without(browser, "import authclient, authclient.browser\nfrom authclient import *\n")
+
+    assert done.returncode == 0, done.stderr

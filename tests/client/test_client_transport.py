@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 import urllib.request
 from collections.abc import Callable
 
@@ -55,21 +53,6 @@ def test_server_that_never_answers_times_out_within_timeout_s(silent_server: str
         UrllibTransport(timeout_s=0.3).send(get(silent_server))
     assert time.monotonic() - started < 3
     assert caught.value.code == "timeout"
-
-
-def test_a_failed_browser_request_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # In Pyodide, pyodide-http's urlopen raises pyodide.ffi.JsException when the XHR fails.
-    class JsException(Exception):
-        pass
-
-    monkeypatch.setitem(sys.modules, "pyodide.ffi", types.SimpleNamespace(JsException=JsException))
-
-    def failing_urlopen(*args: object, **kwargs: object) -> None:
-        raise JsException("NetworkError: Failed to execute 'send' on 'XMLHttpRequest'")
-
-    monkeypatch.setattr(urllib.request, "urlopen", failing_urlopen)
-    with pytest.raises(NetworkError):
-        UrllibTransport().send(get("http://127.0.0.1:9"))
 
 
 def test_other_exceptions_are_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:

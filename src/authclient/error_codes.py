@@ -1,0 +1,125 @@
+"""Every error code, in one table: the error the client raises for it, and what to tell a person.
+
+The codes are the auth service's `error` values (docs/api.md) and the client's own, for failures
+that never reached the service. `protocol.error_from_response` picks the client's error class here;
+the browser app takes its notices from `user_message()`. A test checks that every code the service
+can send has a row.
+
+    >>> ERROR_CODES["invalid_credentials"].error.__name__
+    'InvalidCredentials'
+    >>> user_message(errors.RateLimited("Slow down", retry_after_s=30))
+    'Too many attempts. Try again in 30 s.'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from . import errors
+
+__all__ = ["ERROR_CODES", "ErrorCode", "user_message"]
+
+# When the service asks to slow down without saying for how long.
+_DEFAULT_RETRY_AFTER_S = 60
+
+_UNREACHABLE = "Cannot reach the sign-in service. Check your connection and try again."
+_SERVICE_FAULT = "The sign-in service has a problem right now. Please try again later."
+_SIGN_IN_AGAIN = "Please sign in again."
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """One row. `user_message` may use `{message}` (the error's own sentence, which the service
+    writes for a person) and `{retry_after_s}`."""
+
+    code: str
+    error: type[errors.AuthError]
+    user_message: str
+
+
+def _table(*rows: ErrorCode) -> Mapping[str, ErrorCode]:
+    return MappingProxyType({row.code: row for row in rows})
+
+
+ERROR_CODES: Mapping[str, ErrorCode] = _table(
+    # -- sent by the service ------------------------------------------------------------------
+    ErrorCode("invalid_request", errors.InvalidRequest, "{message}"),
+    ErrorCode(
+        "unknown_application",
+        errors.UnknownApplication,
+        "The sign-in service does not know this site's application. Please tell the site's owner.",
+    ),
+    ErrorCode("invalid_credentials", errors.InvalidCredentials, "Wrong username or password."),
+    ErrorCode(
+        "invalid_ticket",
+        errors.InvalidTicket,
+        f"Your sign-in ticket is not valid, or has expired. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode(
+        "session_unknown",
+        errors.SessionUnknown,
+        f"Your saved session is no longer valid. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode(
+        "session_expired", errors.SessionExpired, f"Your session has expired. {_SIGN_IN_AGAIN}"
+    ),
+    ErrorCode(
+        "session_revoked",
+        errors.SessionRevoked,
+        f"Your session was ended (signed out or revoked). {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode(
+        "username_taken",
+        errors.UsernameTaken,
+        "That username is taken. Choose another, or sign in.",
+    ),
+    ErrorCode(
+        "rate_limited", errors.RateLimited, "Too many attempts. Try again in {retry_after_s} s."
+    ),
+    ErrorCode(
+        "busy", errors.ServerError, "The sign-in service is busy. Please try again in a moment."
+    ),
+    ErrorCode("internal_error", errors.ServerError, _SERVICE_FAULT),
+    # Not an answer this client asks for: a wrong auth URL, or a proxy in the way.
+    ErrorCode("not_found", errors.UnexpectedResponse, _SERVICE_FAULT),
+    ErrorCode("method_not_allowed", errors.UnexpectedResponse, _SERVICE_FAULT),
+    ErrorCode("payload_too_large", errors.UnexpectedResponse, _SERVICE_FAULT),
+    # -- the client's own: no answer, or refused before asking --------------------------------
+    ErrorCode("auth_error", errors.AuthError, "Something went wrong. Please try again."),
+    ErrorCode("service_unavailable", errors.ServiceUnavailable, _UNREACHABLE),
+    ErrorCode("network_error", errors.NetworkError, _UNREACHABLE),
+    ErrorCode(
+        "timeout",
+        errors.Timeout,
+        "The sign-in service did not answer in time. Check your connection and try again.",
+    ),
+    ErrorCode("server_error", errors.ServerError, _SERVICE_FAULT),
+    ErrorCode("unexpected_response", errors.UnexpectedResponse, _SERVICE_FAULT),
+    ErrorCode("rejected", errors.Rejected, "{message}"),
+    ErrorCode(
+        "session_rejected",
+        errors.SessionRejected,
+        f"Your session is no longer valid. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode("not_signed_in", errors.NotSignedIn, f"You are not signed in. {_SIGN_IN_AGAIN}"),
+    ErrorCode("invalid_argument", errors.InvalidArgument, "{message}"),
+    ErrorCode(
+        "invalid_stored_session",
+        errors.InvalidStoredSession,
+        f"Your saved session could not be read. {_SIGN_IN_AGAIN}",
+    ),
+)
+
+
+def user_message(error: errors.AuthError) -> str:
+    """What to tell a person about `error`: the row of its code, else the row of its class."""
+    row = ERROR_CODES.get(error.code)
+    if row is None or not isinstance(error, row.error):
+        row = ERROR_CODES[error.default_code]
+    retry_after_s = getattr(error, "retry_after_s", None)
+    return row.user_message.format(
+        message=error.message,
+        retry_after_s=round(retry_after_s if retry_after_s is not None else _DEFAULT_RETRY_AFTER_S),
+    )

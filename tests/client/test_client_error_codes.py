@@ -1,0 +1,60 @@
+"""One table of error codes: every code the service can send maps to a client error and to what the
+page tells a person."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import authservice.errors as service_errors
+from authclient import ERROR_CODES, HttpResponse, errors, user_message
+from authclient.protocol import error_from_response
+from webapp.app import App
+
+
+def service_error_classes() -> list[type[service_errors.AuthError]]:
+    found, pending = [], [service_errors.AuthError]
+    while pending:
+        kind = pending.pop()
+        found.append(kind)
+        pending.extend(kind.__subclasses__())
+    return found
+
+
+SERVICE_ERRORS = {kind.code: kind for kind in service_error_classes()}
+
+
+@pytest.mark.parametrize("code", sorted(SERVICE_ERRORS))
+def test_every_code_the_service_sends_maps_to_a_client_error_and_a_notice(code: str) -> None:
+    kind = SERVICE_ERRORS[code]
+    body = json.dumps({"error": code, "message": "The service's own sentence."}).encode()
+    response = HttpResponse.build(kind.status_code, {"Content-Type": "application/json"}, body)
+
+    error = error_from_response(response)
+
+    row = ERROR_CODES[code]
+    assert isinstance(error, row.error)
+    notice = App.notice_for(error)
+    assert notice.text == user_message(error)
+    assert notice.text and "{" not in notice.text
+    expected_kind = "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
+    assert notice.kind == expected_kind
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_client_error_class_has_a_row_of_its_own(name: str) -> None:
+    kind = getattr(errors, name)
+    row = ERROR_CODES[kind.default_code]
+    assert row.error is kind
+    assert row.user_message
+
+
+def test_the_server_s_sentence_is_shown_where_the_table_says_so() -> None:
+    error = errors.InvalidRequest("password: String should have at least 8 characters")
+
+    assert user_message(error) == "password: String should have at least 8 characters"
+
+
+def test_a_rate_limit_without_retry_after_waits_a_minute() -> None:
+    assert user_message(errors.RateLimited("Slow down")) == "Too many attempts. Try again in 60 s."
