@@ -8,31 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import math
+from typing import Any, Literal
 
-from authclient import Backoff, SessionClient, errors
+from authclient import Backoff, SessionClient, errors, user_message
 
 from . import views
 from .page import Action, Page
 from .views import Notice
 
+__all__ = ["RETRY_BACKOFF", "App"]
+
 logger = logging.getLogger("webapp")
 
-# Why a stored session was refused, as the login form tells it.
-REJECTION_NOTICES = {
-    "session_expired": "Your session has expired. Please sign in again.",
-    "session_revoked": "Your session was ended (signed out or revoked). Please sign in again.",
-    "session_unknown": "Your saved session is no longer valid. Please sign in again.",
-    "unknown_application": "Your saved session belongs to an application this page does not know. Please sign in again.",
-}
-UNREACHABLE_NOTICE = "Cannot reach the sign-in service. Check your connection and try again."
+# How the page retries by itself when the service cannot be reached at load: about a minute.
+RETRY_BACKOFF = Backoff(initial_s=2.0, factor=2.0, max_s=30.0, max_attempts=5)
 
 
 class App:
-    def __init__(self, client: SessionClient, page: Page, backoff: Backoff | None = None) -> None:
+    """Needs a running asyncio loop (Pyodide's in the browser) for its retries."""
+
+    def __init__(self, client: SessionClient, page: Page, backoff: Backoff = RETRY_BACKOFF) -> None:
         self.client = client
         self.page = page
-        self.backoff = backoff or Backoff(initial_s=2.0, factor=2.0, max_s=30.0, max_attempts=5)
+        self.backoff = backoff
         self.view = page.initial_view()
         self._retrying: asyncio.Task[None] | None = None
 
@@ -56,8 +55,12 @@ class App:
         if result.outcome == "resumed":
             self.show_signed_in(result.session, resumed=True)
         elif result.outcome == "login_needed":
-            notice = REJECTION_NOTICES.get(result.reason or "")
-            self.show_login(Notice(notice, "warning") if notice else None)
+            # Garbage in storage is cleared without a word; a refusal by the service is explained.
+            error = result.error
+            if isinstance(error, errors.Rejected):
+                self.show_login(Notice(user_message(error), "warning"))
+            else:
+                self.show_login()
         else:
             logger.warning(
                 "Auth service unreachable while resuming (%s); the session is kept", result.reason
@@ -71,7 +74,7 @@ class App:
         """Retry by itself with a bounded backoff; the Retry button stays available meanwhile."""
         try:
             for delay_s in self.backoff.delays():
-                self.show("unreachable", views.render_unreachable(retry_in_s=round(delay_s)))
+                self.show("unreachable", views.render_unreachable(retry_in_s=math.ceil(delay_s)))
                 await asyncio.sleep(delay_s)
                 if self.view != "unreachable" or self.resume():
                     return
@@ -79,7 +82,12 @@ class App:
         finally:
             self._retrying = None
 
-    def _stop_retrying(self) -> None:
+    @property
+    def retrying(self) -> asyncio.Task[None] | None:
+        """The automatic retries in progress, if any."""
+        return self._retrying
+
+    def stop_retrying(self) -> None:
         if self._retrying is not None:
             self._retrying.cancel()
             self._retrying = None
@@ -144,7 +152,7 @@ class App:
         self.show_login(Notice("You have signed out.", "info"))
 
     def retry(self, fields: dict[str, str]) -> None:
-        self._stop_retrying()
+        self.stop_retrying()
         self.resume()
 
     # -- other tabs -----------------------------------------------------------------------
@@ -163,7 +171,7 @@ class App:
         self.page.show(view, html)
 
     def show_login(self, notice: Notice | None = None, username: str = "") -> None:
-        self._stop_retrying()
+        self.stop_retrying()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
             return
@@ -179,15 +187,8 @@ class App:
 
     @staticmethod
     def notice_for(error: errors.AuthError) -> Notice:
-        if isinstance(error, errors.InvalidCredentials):
-            return Notice("Wrong username or password.", "error")
-        if isinstance(error, errors.UsernameTaken):
-            return Notice("That username is taken. Choose another, or sign in.", "error")
-        if isinstance(error, errors.RateLimited):
-            return Notice(
-                f"Too many attempts. Try again in {round(error.retry_after_s or 60)} s.", "error"
-            )
-        if isinstance(error, errors.ServiceUnavailable):
-            return Notice(UNREACHABLE_NOTICE, "warning")
-        # Rejections and bad input carry a sentence meant for a person.
-        return Notice(error.message, "error")
+        """The error's sentence from the error-code table; "try again later" is a warning."""
+        kind: Literal["warning", "error"] = (
+            "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
+        )
+        return Notice(user_message(error), kind)

@@ -1,30 +1,45 @@
-"""Start the app in the page: called by the PyScript entry script (static/main.py)."""
+"""Start the app in the page: called by the PyScript entry script (static/main.py).
+
+The one place that picks the browser's adapters: the page (`DomPage`), its storage and the
+transport. A page whose Python runs on the main thread would differ here, in its transport, only.
+"""
 
 from __future__ import annotations
 
 import logging
 import urllib.parse
 
-from authclient import SessionClient, local_storage
+from authclient import MemoryStorage, SessionClient, Storage
 
-from . import http
 from .app import App
-from .page import ConsoleHandler, Page
+from .dom_page import ConsoleHandler, DomPage
+from .xhr_transport import XhrTransport
+
+__all__ = ["main"]
+
+logger = logging.getLogger("webapp")
 
 
 def main() -> App:
     logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler()], force=True)
-    # urllib through synchronous XMLHttpRequest: fine in a worker, where it blocks only Python.
-    http.install()
-    page = Page()
+    page = DomPage()
     config = page.read_config()
     client = SessionClient(
-        config["applicationKey"],
-        urllib.parse.urljoin(page.location(), config["authUrl"]),
-        capabilities={"messaging": True},
-        storage=local_storage(),
-        timeout_s=float(config["requestTimeoutS"]),
+        config.application_key,
+        urllib.parse.urljoin(page.location(), config.auth_url),
+        storage=_storage(page),
+        storage_key=config.storage_key,
+        # A synchronous XHR: fine in a worker, where it blocks only Python.
+        transport=XhrTransport(config.request_timeout_s),
     )
     app = App(client, page)
     app.start()
     return app
+
+
+def _storage(page: DomPage) -> Storage:
+    try:
+        return page.local_storage()
+    except Exception as exc:  # storage blocked: private mode, a sandboxed frame, a setting
+        logger.warning("localStorage is not available (%s); keeping the session in memory", exc)
+        return MemoryStorage()

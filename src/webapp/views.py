@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 from markupsafe import Markup
@@ -35,7 +35,9 @@ def render_resuming() -> Markup:
     return _render("resuming.html")
 
 
-def render_signed_in(session: dict, *, resumed: bool, notice: Notice | None = None) -> Markup:
+def render_signed_in(
+    session: dict[str, Any], *, resumed: bool, notice: Notice | None = None
+) -> Markup:
     return _render(
         "signed_in.html",
         user_id=session["userId"],
@@ -53,7 +55,7 @@ def render_unreachable(retry_in_s: int | None) -> Markup:
 def format_time(iso: str) -> str:
     """'2026-12-27T04:00:00Z' -> '27 Dec 2026, 04:00 UTC'."""
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
     return moment.strftime("%d %b %Y, %H:%M UTC")

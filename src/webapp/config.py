@@ -1,0 +1,62 @@
+"""What the page's Python needs to know, in one type.
+
+The build writes it into index.html as JSON (and into dist/build.json); the page's inline script
+reads the storage key from it to guess the first view; Python reads it back at start.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from authclient import DEFAULT_TIMEOUT_S, storage_key_for
+
+__all__ = ["DEFAULT_AUTH_URL", "PageConfig"]
+
+# Where the page finds the auth service by default: beside it, on the same origin.
+DEFAULT_AUTH_URL = "/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class PageConfig:
+    """
+    >>> config = PageConfig("app_123")
+    >>> config.storage_key
+    'sinchSession-app_123'
+    >>> PageConfig.from_json(json.dumps(config.to_dict())) == config
+    True
+    """
+
+    application_key: str
+    auth_url: str = DEFAULT_AUTH_URL
+    request_timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.application_key, str) or not self.application_key.strip():
+            raise ValueError("application_key must be a non-empty string")
+        if not isinstance(self.auth_url, str) or not self.auth_url.strip():
+            raise ValueError("auth_url must be a non-empty string")
+        timeout_s = self.request_timeout_s
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
+            raise ValueError(f"request_timeout_s must be a positive number, got {timeout_s!r}")
+
+    @property
+    def storage_key(self) -> str:
+        return storage_key_for(self.application_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applicationKey": self.application_key,
+            "authUrl": self.auth_url,
+            "requestTimeoutS": self.request_timeout_s,
+            "storageKey": self.storage_key,
+        }
+
+    @classmethod
+    def from_json(cls, text: str) -> PageConfig:
+        """Read what `to_dict()` wrote; the storage key follows from the application key."""
+        data: Any = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("the page configuration is not a JSON object")
+        return cls(data["applicationKey"], data["authUrl"], data["requestTimeoutS"])

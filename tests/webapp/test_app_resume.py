@@ -1,0 +1,123 @@
+"""The page-load logic in CPython: the stored session decides the first view (the seed's resume)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.webapp.fake_page import Profile
+from tests.webapp.helpers import OpenTab, Service, store, stored
+
+
+def test_without_a_stored_session_the_prerendered_login_form_stays_and_nothing_is_sent(
+    open_tab: OpenTab,
+) -> None:
+    tab = open_tab()
+
+    assert tab.page.view == "login"
+    # Redrawing it would lose what the user typed while Python loaded.
+    assert tab.page.shown == []
+    assert tab.page.ready
+    assert tab.transport.sent == []
+
+
+def test_a_stored_session_resumes_to_the_signed_in_view_and_the_rotated_secret_is_saved(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    saved = service.signed_in_session()
+    store(profile, service, saved)
+
+    tab = open_tab()
+
+    assert tab.page.view == "signed-in"
+    assert saved["userId"] in tab.page.text()
+    assert "Resumed from your last visit" in tab.page.text()
+    assert tab.transport.paths_sent() == ["/sessions/resume"]
+    resumed = stored(profile, service)
+    assert resumed["sessionId"] == saved["sessionId"]
+    assert resumed["sessionSecret"] != saved["sessionSecret"]
+
+
+GARBAGE = {
+    "empty": "",
+    "not JSON": "{not json",
+    "null": "null",
+    "a list": "[1, 2]",
+    "a number": "42",
+    "no userId": json.dumps({"version": 1, "sessionId": "x"}),
+    "wrong types": json.dumps(
+        {
+            "version": 1,
+            "applicationKey": "k",
+            "userId": 7,
+            "sessionId": [],
+            "sessionSecret": None,
+            "expiresAt": 1,
+        }
+    ),
+    "unknown version": json.dumps(
+        {"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}
+    ),
+    "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
+    "markup": "<img src=x onerror=\"document.title='pwned'\">",
+}
+
+
+@pytest.mark.parametrize("shape", GARBAGE)
+def test_garbage_in_storage_is_cleared_and_gives_the_login_form_without_a_request(
+    shape: str, open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    store(profile, service, GARBAGE[shape])
+
+    tab = open_tab()
+
+    assert tab.page.shown == ["login"]
+    assert "Sign in" in tab.page.text()
+    assert "alert" not in tab.page.html
+    assert stored(profile, service) is None
+    assert tab.transport.sent == []
+
+
+def test_a_stored_session_of_another_application_is_cleared_and_never_sent(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    foreign = {**service.signed_in_session(), "applicationKey": "app_someone_else"}
+    store(profile, service, foreign)
+
+    tab = open_tab()
+
+    assert tab.page.view == "login"
+    assert tab.transport.sent == []
+    assert stored(profile, service) is None
+
+
+def test_a_session_revoked_while_the_page_was_closed_gives_the_login_form_with_a_notice(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    saved = service.signed_in_session()
+    store(profile, service, saved)
+    # Revoked from another device: every session of the user.
+    elsewhere = service.client()
+    elsewhere.start(saved)
+    elsewhere.terminate(everywhere=True)
+
+    tab = open_tab()
+
+    assert tab.page.view == "login"
+    assert "Your session was ended (signed out or revoked)" in tab.page.text()
+    assert 'role="alert"' in tab.page.html
+    assert stored(profile, service) is None
+
+
+def test_an_unknown_session_gives_the_login_form_with_its_own_notice(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    saved = service.signed_in_session()
+    store(profile, service, {**saved, "sessionSecret": "B" * 43})
+
+    tab = open_tab()
+
+    assert tab.page.view == "login"
+    assert "Your saved session is no longer valid" in tab.page.text()
+    assert stored(profile, service) is None
