@@ -7,7 +7,8 @@
 // the first visit downloads nothing more.
 //
 // The build renders this file with Jinja2 (like pyscript.toml): asset() gives content-hashed URLs
-// relative to this file, so its own name changes with the runtime and the app archive.
+// relative to this file, so its own name changes with the runtime and the app archive; the cache's
+// name comes from sitebuild/site.py.
 import { loadPyodide as loadRuntime, version } from {{ asset('pyodide/pyodide.mjs')|tojson }};
 
 export { version };
@@ -15,19 +16,15 @@ export { version };
 const RUNTIME_DIR = new URL(".", new URL({{ asset('pyodide/pyodide.mjs')|tojson }}, import.meta.url)).href;
 const APP_ARCHIVE = new URL({{ asset('app.zip')|tojson }}, import.meta.url).href;
 
-export const CACHE_NAME = "pyodide-snapshot-v1";
+export const CACHE_NAME = {{ snapshot_cache|tojson }};
 // Version-bound: a new runtime or a new app archive is a new key, so no build loads another's snapshot.
 const KEY_PREFIX = new URL("pyodide-snapshot/", APP_ARCHIVE).href;
 export const SNAPSHOT_KEY = KEY_PREFIX + `${RUNTIME_DIR.split("/").at(-2)}/${APP_ARCHIVE.split("/").at(-1)}`;
 const LOCK_NAME = `${CACHE_NAME} ${KEY_PREFIX}`;
 
-// What the app imports at start, less what needs `pyscript` (the DOM), which a worker of ours lacks.
-const WARM_UP = `
-import asyncio, base64, gc, json, logging, urllib.parse, urllib.request
-import jinja2, markupsafe, pyodide_http, pyodide_http._urllib
-import authclient, webapp.http, webapp.views
-gc.collect()
-`;
+// What the app imports at start, less what needs `pyscript` (the page), which a worker of ours lacks:
+// the list is webapp/preload.py.
+const WARM_UP = "from webapp.preload import import_modules; import_modules()";
 
 /** PyScript's entry point: Pyodide, from this build's snapshot when the browser holds one. */
 export async function loadPyodide(options = {}) {

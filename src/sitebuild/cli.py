@@ -1,22 +1,36 @@
-"""The commands of build.py, run inside the venv: build, serve, test."""
+"""The commands of build.py, run inside the venv: build, serve, test, lock."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from authservice import Settings, create_app, ensure_application
+from authclient import DEFAULT_TIMEOUT_S
+from webapp.config import DEFAULT_AUTH_URL, PageConfig
 
 from . import server
 from .chromium import find_chromium
 from .paths import DATA, DIST, ROOT
-from .site import PageConfig, build, read_page_config
+from .site import build, read_page_config
 
-DEV_APPLICATION = "development"
+__all__ = ["DEVELOPMENT_APPLICATION_KEY", "main"]
+
+# What a build signs in to unless told otherwise: `serve` makes sure its data dir has it, so the
+# build itself needs no database.
+DEVELOPMENT_APPLICATION_KEY = "app_development"
+DEVELOPMENT_APPLICATION_NAME = "development"
+# The locks, from pyproject.toml: running the service; building and testing everything.
+SERVICE_LOCK = ROOT / "requirements" / "service.txt"
+DEV_LOCK = ROOT / "requirements" / "dev.txt"
+# Run before the tests, in this order; each must pass.
+CHECKS = (
+    ("ruff", "check", "."),
+    ("ruff", "format", "--check", "."),
+    ("mypy",),
+)
 
 
 def main(argv: list[str]) -> int:
@@ -24,40 +38,44 @@ def main(argv: list[str]) -> int:
         return run_tests(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "build":
-        config = PageConfig(args.application_key or "", args.auth_url, args.request_timeout_s)
-        built = build_site(args.dist, args.data_dir, config)
-        print(f"Built {built}")
+        config = PageConfig(args.application_key, args.auth_url, args.request_timeout_s)
+        print(f"Built {build(args.dist, config)}")
     elif args.command == "serve":
         if not args.no_build:
-            build_site(args.dist, args.data_dir)
+            build(args.dist, PageConfig(DEVELOPMENT_APPLICATION_KEY))
         serve(args)
+    elif args.command == "lock":
+        return lock(upgrade=args.upgrade)
     return 0
 
 
-def build_site(dist: Path, data_dir: Path, config: PageConfig | None = None) -> Path:
-    """Build for `config`; without an application key, for the development application of
-    `data_dir`, which is created on first use."""
-    config = config or PageConfig("")
-    if not config.application_key:
-        key = ensure_application(Settings(data_dir=data_dir), name=DEV_APPLICATION).key
-        config = dataclasses.replace(config, application_key=key)
-    return build(dist, config)
-
-
 def serve(args: argparse.Namespace) -> None:
+    # The service (and its database) is needed here only: `build` runs without it.
+    from authservice import Settings, create_app, ensure_application
+
     settings = Settings(data_dir=args.data_dir)
     # The page carries the key it was built with; make sure this data dir knows that application.
     ensure_application(
-        settings, name=DEV_APPLICATION, application_key=read_page_config(args.dist).application_key
+        settings,
+        name=DEVELOPMENT_APPLICATION_NAME,
+        application_key=read_page_config(args.dist).application_key,
     )
-    site = server.StaticSite(args.dist, isolation=not args.no_isolation)
+    site = server.SiteFiles(args.dist, isolation=not args.no_isolation)
     server.run(
-        server.combine(site, create_app(settings)), host=args.host, port=args.port, quiet=args.quiet
+        server.combine(site, create_app(settings)),
+        host=args.host,
+        port=args.port,
+        quiet=args.quiet,
     )
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    build_site(DIST, DATA)
+    """Linters and type checks first (fast), then the build, then every test and doctest."""
+    for check in CHECKS:
+        print(f"$ {' '.join(check)}", flush=True)
+        if subprocess.run([sys.executable, "-m", *check], cwd=ROOT).returncode != 0:
+            return 1
+    build(DIST, PageConfig(DEVELOPMENT_APPLICATION_KEY))
     chromium = find_chromium()
     env = dict(os.environ)
     if chromium:
@@ -67,6 +85,34 @@ def run_tests(pytest_args: list[str]) -> int:
     ).returncode
 
 
+def lock(*, upgrade: bool) -> int:
+    """Write requirements/service.txt and requirements/dev.txt from pyproject.toml, with hashes.
+
+    Existing pins are kept unless `upgrade`; the dev set is held to the service set's versions.
+    """
+    # Its own script, not `python -m piptools`: with this folder first on the import path, build.py
+    # would stand in for the `build` package that pip-tools imports.
+    pip_compile = str(Path(sys.executable).with_name("pip-compile"))
+    compile_command = [pip_compile, "--quiet", "--generate-hashes"]
+    compile_command += ["--allow-unsafe", "--strip-extras"]
+    # No index or find-links lines: the locks name no host and no path of this machine.
+    compile_command += ["--no-emit-index-url", "--no-emit-find-links"]
+    if upgrade:
+        compile_command.append("--upgrade")
+    sets = [
+        (SERVICE_LOCK, ["--extra", "postgres"]),
+        (DEV_LOCK, ["--extra", "dev", "--extra", "web", "--extra", "postgres"]),
+    ]
+    for output, extras in sets:
+        constraint = ["--constraint", "requirements/service.txt"] if output == DEV_LOCK else []
+        command = [*compile_command, *extras, *constraint]
+        command += ["--output-file", output.relative_to(ROOT).as_posix(), "pyproject.toml"]
+        print(f"Locking {output.relative_to(ROOT)} ...", flush=True)
+        if subprocess.run(command, cwd=ROOT).returncode != 0:
+            return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description="Build, serve and test the app.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,25 +120,34 @@ def _parser() -> argparse.ArgumentParser:
     serve_command = commands.add_parser(
         "serve", help="build, then serve the site and the auth service"
     )
-    commands.add_parser("test", help="build, then run pytest (arguments after `test` go to pytest)")
+    commands.add_parser(
+        "test", help="lint, build, then run pytest (arguments after `test` go to pytest)"
+    )
+    lock_command = commands.add_parser(
+        "lock", help="regenerate requirements/*.txt from pyproject.toml (after adding a dependency)"
+    )
+    lock_command.add_argument(
+        "--upgrade", action="store_true", help="move every pin to the newest release"
+    )
     for command in (build_command, serve_command):
         command.add_argument(
             "--dist", type=Path, default=DIST, help="output folder (default: dist/)"
         )
-        command.add_argument(
-            "--data-dir", type=Path, default=DATA, help="the auth service's data (default: .data/)"
-        )
+    serve_command.add_argument(
+        "--data-dir", type=Path, default=DATA, help="the auth service's data (default: .data/)"
+    )
     build_command.add_argument(
-        "--auth-url", default="/v1", help="where the page finds the auth service"
+        "--auth-url", default=DEFAULT_AUTH_URL, help="where the page finds the auth service"
     )
     build_command.add_argument(
         "--application-key",
-        help="the application the page signs in to (default: the development one)",
+        default=DEVELOPMENT_APPLICATION_KEY,
+        help="the application the page signs in to (default: the development one, which serve creates)",
     )
     build_command.add_argument(
         "--request-timeout-s",
         type=float,
-        default=10.0,
+        default=DEFAULT_TIMEOUT_S,
         help="how long the page waits for the auth service",
     )
     serve_command.add_argument("--host", default="127.0.0.1")

@@ -13,3 +13,5 @@ DIST = ROOT / "dist"
 DATA = ROOT / ".data"
 INDEX_TEMPLATE = ROOT / "index.html"
 PYSCRIPT_CONFIG = ROOT / "pyscript.toml"
+# The client library's own project, for its wheel.
+AUTHCLIENT_PROJECT = ROOT / "publish" / "authclient"

@@ -1,30 +1,30 @@
 """`serve`: the built site and the auth service in one process, on one origin.
 
-Static files get the types Pyodide insists on, the isolation and cache headers from `headers.py`,
-ETags (so a warm reload answers 304) and the build's precompressed `.gz` files. Everything under
-`/v1` goes to the auth service.
+Static files come from Starlette's `StaticFiles` (streamed, ETag and 304, ranges); `SiteFiles` adds
+what this site needs: the types Pyodide insists on, the isolation, security and cache headers from
+`headers.py`, and the build's precompressed `.gz` copies for clients that accept gzip. Everything
+under the page's default auth URL (`/v1`) goes to the auth service.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import mimetypes
 import os
-from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Awaitable, Callable
 
 import uvicorn
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from webapp.config import DEFAULT_AUTH_URL
 
 from .headers import ISOLATION_HEADERS, SECURITY_HEADERS, cache_control
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+__all__ = ["CONTENT_TYPES", "SiteFiles", "combine", "run"]
 
-AUTH_PREFIX = "/v1"
 CONTENT_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript; charset=utf-8",
@@ -35,84 +35,76 @@ CONTENT_TYPES = {
     ".toml": "text/plain; charset=utf-8",
     ".py": "text/plain; charset=utf-8",
     ".zip": "application/zip",
+    ".whl": "application/zip",
 }
+COMPRESSED_SUFFIX = ".gz"
+AUTH_PREFIX = DEFAULT_AUTH_URL + "/"
 
 
-class StaticSite:
+class SiteFiles(StaticFiles):
     """Serves a built `dist/` folder (GET and HEAD only)."""
 
     def __init__(self, root: Path, *, isolation: bool = True) -> None:
-        self.root = root.resolve()
+        super().__init__(directory=root, html=True)
+        self.root = root
         self.isolation = isolation
-        self._etags: dict[tuple[Path, int, int], str] = {}
 
     def __repr__(self) -> str:
-        return f"StaticSite({str(self.root)!r}, isolation={self.isolation})"
+        return f"SiteFiles({str(self.root)!r}, isolation={self.isolation})"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            await _respond(send, 405, b"Method not allowed\n", {"Allow": "GET, HEAD"})
-            return
-        path = self._resolve(scope["path"])
-        if path is None:
-            await _respond(send, 404, b"Not found\n", self._base_headers(scope["path"]))
-            return
-        request_headers = _headers(scope)
-        headers = self._base_headers(scope["path"])
-        headers["Content-Type"] = _content_type(path)
-        headers["Vary"] = "Accept-Encoding"
-        stat = path.stat()
-        etag = self._etag(path, stat)
-        headers["ETag"] = etag
-        headers["Last-Modified"] = formatdate(stat.st_mtime, usegmt=True)
-        if request_headers.get("if-none-match") == etag:
-            await _respond(send, 304, b"", headers)
-            return
-        body_path = path
-        compressed = path.with_name(path.name + ".gz")
-        if "gzip" in request_headers.get("accept-encoding", "") and compressed.is_file():
-            body_path = compressed
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            if path.endswith(COMPRESSED_SUFFIX):
+                # The build's compressed copies are served as an encoding of their original only.
+                raise HTTPException(status_code=404)
+            response = await super().get_response(path, scope)
+        except HTTPException as error:
+            response = PlainTextResponse(
+                f"{error.detail}\n", status_code=error.status_code, headers=error.headers
+            )
+        response.headers.update(self._site_headers(scope["path"]))
+        return response
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        request_headers = Headers(scope=scope)
+        media_type = _content_type(str(full_path))
+        headers = {"Vary": "Accept-Encoding"}
+        compressed = f"{full_path}{COMPRESSED_SUFFIX}"
+        if "gzip" in request_headers.get("accept-encoding", "") and os.path.isfile(compressed):
+            full_path, stat_result = compressed, os.stat(compressed)
             headers["Content-Encoding"] = "gzip"
-        body = b"" if scope["method"] == "HEAD" else body_path.read_bytes()
-        headers["Content-Length"] = str(body_path.stat().st_size)
-        await _respond(send, 200, body, headers)
+        # Each encoding has its own ETag, as the file's size and time differ.
+        response = FileResponse(
+            full_path,
+            status_code=status_code,
+            headers=headers,
+            media_type=media_type,
+            stat_result=stat_result,
+        )
+        if self.is_not_modified(response.headers, request_headers):
+            return NotModifiedResponse(response.headers)
+        return response
 
-    def _resolve(self, url_path: str) -> Path | None:
-        relative = url_path.lstrip("/") or "index.html"
-        if relative.endswith("/"):
-            relative += "index.html"
-        candidate = (self.root / relative).resolve()
-        if (
-            not candidate.is_relative_to(self.root)
-            or not candidate.is_file()
-            or candidate.suffix == ".gz"
-        ):
-            return None
-        return candidate
-
-    def _base_headers(self, url_path: str) -> dict[str, str]:
+    def _site_headers(self, url_path: str) -> dict[str, str]:
         headers = dict(SECURITY_HEADERS)
         if self.isolation:
             headers.update(ISOLATION_HEADERS)
         headers["Cache-Control"] = cache_control(url_path)
         return headers
 
-    def _etag(self, path: Path, stat: os.stat_result) -> str:
-        key = (path, stat.st_mtime_ns, stat.st_size)
-        if key not in self._etags:
-            self._etags[key] = '"' + hashlib.sha256(path.read_bytes()).hexdigest()[:32] + '"'
-        return self._etags[key]
-
 
 def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:
-    """One ASGI app: `/v1/...` to the auth service, the rest to the static site."""
+    """One ASGI app: the auth service where the page looks for it by default, the site elsewhere."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await auth(scope, receive, send)
-        elif scope["type"] == "http" and (
-            scope["path"] == AUTH_PREFIX or scope["path"].startswith(AUTH_PREFIX + "/")
-        ):
+        path = scope.get("path", "")
+        if scope["type"] == "lifespan" or path == DEFAULT_AUTH_URL or path.startswith(AUTH_PREFIX):
             await auth(scope, receive, send)
         elif scope["type"] == "http":
             await site(scope, receive, send)
@@ -139,32 +131,6 @@ def run(app: ASGIApp, *, host: str, port: int, quiet: bool = False) -> None:
     asyncio.run(main())
 
 
-def _content_type(path: Path) -> str:
-    return (
-        CONTENT_TYPES.get(path.suffix)
-        or mimetypes.guess_type(path.name)[0]
-        or "application/octet-stream"
-    )
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {
-        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
-    }
-
-
-async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    if status != 304:
-        # A HEAD response carries the length of the body it leaves out.
-        headers = {"Content-Length": str(len(body)), **headers}
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in headers.items()
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _content_type(path: str) -> str | None:
+    # None lets Starlette guess from the name.
+    return CONTENT_TYPES.get(Path(path).suffix)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from dataclasses import dataclass
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import jinja2
 
-from authclient import DEFAULT_STORAGE_KEY_PREFIX
 from webapp import views
+from webapp.config import PageConfig
 
 from .assets import Assets
 from .bundle import build_archive
 from .headers import static_host_headers_file
-from .paths import INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
+from .paths import AUTHCLIENT_PROJECT, INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
+
+__all__ = ["SNAPSHOT_CACHE_NAME", "WHEELS_DIR", "build", "build_client_wheel", "read_page_config"]
 
 # What the page loads of the runtime; the rest of the npm packages (source maps, docs, other
 # builds) stays out of the site.
@@ -29,27 +33,18 @@ PYODIDE_FILES = (
 )
 PYSCRIPT_DIST = NODE_MODULES / "@pyscript" / "core" / "dist"
 SERVICE_WORKER = "coi-serviceworker.js"
+# Modules rendered by Jinja2 so that they name other assets by their hashed URLs.
+BOOT = "boot.mjs"
 SNAPSHOT_LOADER = "snapshot-loader.mjs"
 SNAPSHOT_MAKER = "snapshot-maker.mjs"
+# The Cache Storage that keeps Pyodide memory snapshots in the browser (static/snapshot-loader.mjs).
+SNAPSHOT_CACHE_NAME = "pyodide-snapshot-v1"
+# The client library as a wheel, for other pages to install with micropip.
+WHEELS_DIR = "wheels"
+BUILD_RECORD = "build.json"
 COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".toml", ".wasm", ".zip", ".svg")
 # Smaller gains are not worth a second file.
 MIN_COMPRESSION_GAIN = 0.9
-
-
-@dataclass(frozen=True)
-class PageConfig:
-    """What the page's Python needs to know; rendered into index.html as JSON."""
-
-    application_key: str
-    auth_url: str = "/v1"
-    request_timeout_s: float = 10.0
-
-    def to_json(self) -> dict[str, str | float]:
-        return {
-            "applicationKey": self.application_key,
-            "authUrl": self.auth_url,
-            "requestTimeoutS": self.request_timeout_s,
-        }
 
 
 def build(dist: Path, config: PageConfig) -> Path:
@@ -64,34 +59,53 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_bytes("app.zip", build_archive())
     assets.add_file("style.css", STATIC / "style.css")
     assets.add_file("main.py", STATIC / "main.py")
+    assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    # The interpreter module PyScript loads (Pyodide from a memory snapshot when there is one) names the
-    # runtime and the app archive by their hashed URLs; the worker that makes the snapshot is plain.
-    loader = templates.get_template(f"{STATIC.name}/{SNAPSHOT_LOADER}").render(
-        asset=assets.url_from_assets
-    )
-    assets.add_bytes(SNAPSHOT_LOADER, loader.encode())
-    assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
-    toml = templates.get_template(PYSCRIPT_CONFIG.name).render(asset=assets.url_from_assets)
-    assets.add_bytes("pyscript.toml", toml.encode())
+
+    def render_asset(name: str, **context: object) -> None:
+        """Render static/<name> (or a file at the root) with asset() giving URLs relative to it."""
+        path = STATIC / name if (STATIC / name).exists() else ROOT / name
+        template = templates.get_template(path.relative_to(ROOT).as_posix())
+        text = template.render(asset=assets.url_from_assets, **context)
+        assets.add_bytes(name, text.encode())
+
+    # The interpreter module PyScript loads: Pyodide, from a memory snapshot when there is one.
+    render_asset(SNAPSHOT_LOADER, snapshot_cache=SNAPSHOT_CACHE_NAME)
+    render_asset(PYSCRIPT_CONFIG.name)
+    render_asset(BOOT)
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
-        config=config.to_json(),
-        storage_key_prefix=DEFAULT_STORAGE_KEY_PREFIX,
+        config=config.to_dict(),
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),
     )
     (dist / "index.html").write_text(page)
     shutil.copyfile(STATIC / SERVICE_WORKER, dist / SERVICE_WORKER)
+    build_client_wheel(dist / WHEELS_DIR)
     (dist / "_headers").write_text(static_host_headers_file())
-    (dist / "build.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    (dist / BUILD_RECORD).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     _precompress(dist)
     return dist
+
+
+def build_client_wheel(folder: Path) -> Path:
+    """The client library as a pure-Python wheel (publish/authclient/pyproject.toml), by pip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command += ["--wheel-dir", scratch, str(AUTHCLIENT_PROJECT)]
+        built = subprocess.run(command, capture_output=True, text=True)
+        if built.returncode != 0:
+            raise RuntimeError(
+                f"Building the authclient wheel failed:\n{built.stdout}{built.stderr}"
+            )
+        (wheel,) = Path(scratch).glob("*.whl")
+        return Path(shutil.copy2(wheel, folder / wheel.name))
 
 
 def _precompress(dist: Path) -> None:
@@ -107,8 +121,7 @@ def _precompress(dist: Path) -> None:
 
 def read_page_config(dist: Path) -> PageConfig:
     """The configuration a built site was made with."""
-    path = dist / "build.json"
+    path = dist / BUILD_RECORD
     if not path.exists():
         raise SystemExit(f"{dist} holds no build: run `python3 build.py build` first")
-    data = json.loads(path.read_text())
-    return PageConfig(data["applicationKey"], data["authUrl"], data["requestTimeoutS"])
+    return PageConfig.from_json(path.read_text())

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from sitebuild.browser_pages import BOOT_TIMEOUT_MS
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.paths import DIST
-from tests.support.browser import BOOT_TIMEOUT_MS, Recorder, Stack
+from sitebuild.processes import Stack
+from tests.support.browser import Recorder
 
 # A first assertion after a navigation waits for Python to boot.
 expect.set_options(timeout=BOOT_TIMEOUT_MS)

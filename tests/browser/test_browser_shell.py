@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browser import Recorder, Stack, store_value, wait_until_ready
+from sitebuild.browser_pages import store_value, wait_until_ready
+from sitebuild.processes import Stack
+from tests.support.browser import Recorder
 
 RUNTIME_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "/app-")
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import Recorder, Stack, wait_until_ready
+from sitebuild.browser_pages import wait_until_ready
+from sitebuild.processes import Stack
+from sitebuild.site import SNAPSHOT_CACHE_NAME
+from tests.support.browser import Recorder
 
-CACHE_NAME = "pyodide-snapshot-v1"
 # What the loader (static/snapshot-loader.mjs) logs, from the Python worker, when it used a snapshot.
 STARTED_FROM_SNAPSHOT = "Pyodide started from its memory snapshot"
 # A gzipped snapshot is about 7 MB.
@@ -49,7 +51,7 @@ def cached_entries(page: Page) -> dict[str, int]:
             }
             return entries;
         }""",
-        CACHE_NAME,
+        SNAPSHOT_CACHE_NAME,
     )
 
 
@@ -61,7 +63,7 @@ def store_in_cache(page: Page, key: str, body_js: str) -> None:
             const stored = new Uint8Array(await (await cache.match(key)).arrayBuffer());
             await cache.put(key, new Response({body_js}));
         }}""",
-        [CACHE_NAME, key],
+        [SNAPSHOT_CACHE_NAME, key],
     )
 
 

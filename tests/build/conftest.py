@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild.site import PageConfig, build
+from sitebuild.site import build
+from webapp.config import PageConfig
 
 
 @pytest.fixture(scope="session")

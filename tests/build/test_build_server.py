@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import Stack
+from sitebuild.processes import Stack
 
 
 @pytest.fixture(scope="module")

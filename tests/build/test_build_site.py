@@ -13,16 +13,21 @@ from pathlib import Path
 
 from sitebuild.assets import HASH_LENGTH
 from sitebuild.paths import ROOT
-from sitebuild.site import PageConfig, build
+from sitebuild.site import SNAPSHOT_CACHE_NAME, build
+from webapp.config import PageConfig
 
 HASHED_FILE = re.compile(rf"^(?P<stem>.+)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<suffix>[^/]+)$")
 
 
 def pinned_versions() -> dict[str, str]:
+    """The versions the build and tests run with: requirements/dev.txt."""
+    return locked_versions(ROOT / "requirements" / "dev.txt")
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        name, _, version = line.partition("==")
-        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    for match in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", lock.read_text(), re.MULTILINE):
+        pins[match[1].lower().replace("_", "-")] = match[2]
     return pins
 
 
@@ -102,14 +107,20 @@ def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None
 def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Path) -> None:
     page = (site / "index.html").read_text()
     config = json.loads(re.search(r'id="app-config">(.*?)</script>', page)[1])
-    assert config == {"applicationKey": "app_build_test", "authUrl": "/v1", "requestTimeoutS": 10.0}
+    assert config == {
+        "applicationKey": "app_build_test",
+        "authUrl": "/v1",
+        "requestTimeoutS": 10.0,
+        "storageKey": "sinchSession-app_build_test",
+    }
+    assert PageConfig.from_json(json.dumps(config)) == PageConfig("app_build_test")
     assert '<label for="username">Username</label>' in page
     assert "Resuming your session" in page
 
 
 def test_the_build_is_reproducible(site: Path, tmp_path: Path) -> None:
     again = build(tmp_path / "dist", PageConfig(application_key="app_build_test"))
-    names = lambda root: sorted(str(path.relative_to(root)) for path in root.rglob("*"))  # noqa: E731
+    names = lambda root: sorted(str(path.relative_to(root)) for path in root.rglob("*"))
     assert names(again) == names(site)
 
 
@@ -126,3 +137,27 @@ def test_the_npm_lockfile_pins_versions_without_download_urls() -> None:
     assert lock["packages"]["node_modules/@pyscript/core"]["version"] == "0.7.31"
     assert all("resolved" not in entry for entry in lock["packages"].values())
     assert all(entry.get("integrity") for name, entry in lock["packages"].items() if name)
+
+
+def test_the_only_inline_script_guesses_the_view_and_queues_actions(site: Path) -> None:
+    page = (site / "index.html").read_text()
+    inline = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+
+    assert len(inline) == 1
+    assert "localStorage.getItem(config.storageKey)" in inline[0]
+    assert "appActions" in inline[0]
+    # Everything else is a hashed module or PyScript's own tag.
+    sources = re.findall(r'<script type="module" src="([^"]+)"', page)
+    assert len(sources) == 1 and HASHED_FILE.match(sources[0].rsplit("/", 1)[1])
+
+
+def test_the_modules_name_the_snapshot_cache_and_warm_up_list_from_python(site: Path) -> None:
+    (loader,) = (site / "assets").glob("snapshot-loader-*.mjs")
+    (boot,) = (site / "assets").glob("boot-*.mjs")
+    text = loader.read_text()
+
+    assert f'CACHE_NAME = "{SNAPSHOT_CACHE_NAME}"' in text
+    assert "from webapp.preload import import_modules" in text
+    for module in (text, boot.read_text()):
+        assert "{{" not in module
+        assert not re.search(r"[\"'](?:https?:)?//", module)
