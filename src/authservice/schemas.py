@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -138,7 +138,7 @@ class SessionObject(_Response):
         return cls(**_session_fields(issued), session_secret=issued.session_secret)
 
 
-def _session_fields(view: SessionView) -> dict[str, str]:
+def _session_fields(view: SessionView) -> dict[str, Any]:
     return {
         "application_key": view.application_key,
         "user_id": view.user_id,

@@ -143,9 +143,10 @@ class SessionManager:
             raise SessionRevoked()
         if now >= row.expires_at or now >= row.idle_expires_at:
             raise SessionExpired()
-        if match is _Match.PREVIOUS:
-            if row.rotated_at is None or now - row.rotated_at > self._grace:
-                raise _SecretReused(row.id)
+        if match is _Match.PREVIOUS and (
+            row.rotated_at is None or now - row.rotated_at > self._grace
+        ):
+            raise _SecretReused(row.id)
         return row, match
 
     @contextmanager

@@ -10,7 +10,7 @@ from authservice._time import utc_now
 from authservice.errors import UsernameTaken
 from authservice.models import ApplicationRow, UserRow
 
-__all__ = ["add_user", "find_user", "find_or_add_user"]
+__all__ = ["add_user", "find_or_add_user", "find_user"]
 
 
 def find_user(db: Session, application: ApplicationRow, username: str) -> UserRow | None:
