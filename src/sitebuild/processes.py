@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from authclient import MemoryStorage, SessionClient
+from webapp.config import DEFAULT_AUTH_URL
 
 from .site import read_page_config
 
@@ -182,7 +183,8 @@ class Stack(ServerProcess):
 
     def client(self) -> SessionClient:
         """The real client in CPython, talking to the same auth service as the page."""
-        return SessionClient(self.application_key, self.url + "/v1", storage=MemoryStorage())
+        auth_url = self.url + DEFAULT_AUTH_URL
+        return SessionClient(self.application_key, auth_url, storage=MemoryStorage())
 
     def served(self, path_part: str) -> list[str]:
         """Access-log lines of the requests this server answered whose path contains `path_part`."""

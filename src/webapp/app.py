@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
-from authclient import Backoff, SessionClient, errors, user_message
+from authclient import ERROR_CODES, Backoff, SessionClient, errors, user_message
 
 from . import views
 from .page import Action, Page
@@ -100,21 +101,22 @@ class App:
         if action.form != self.view:
             logger.info("Ignored %r from a view no longer shown", action.name)
             return
-        handler = {
-            "sign-in": self.sign_in,
-            "create-account": self.create_account,
+        handlers: dict[str, Callable[[], None]] = {
+            "sign-in": lambda: self.sign_in(action.fields),
+            "create-account": lambda: self.create_account(action.fields),
             "sign-out": self.sign_out,
             "retry": self.retry,
-        }.get(action.name)
+        }
+        handler = handlers.get(action.name)
         if handler is None:
             logger.warning("Unknown action %r", action.name)
             return
         self.page.mark_busy(action.form)
         try:
-            handler(action.fields)
+            handler()
         except Exception:
             logger.exception("The %r action failed", action.name)
-            self.show_login(Notice("Something went wrong. Please try again.", "error"))
+            self.show_login(Notice(ERROR_CODES["auth_error"].user_message, "error"))
 
     def sign_in(self, fields: dict[str, str]) -> None:
         username = fields.get("username", "")
@@ -138,7 +140,7 @@ class App:
             return
         self.show_signed_in(session, resumed=False)
 
-    def sign_out(self, fields: dict[str, str]) -> None:
+    def sign_out(self) -> None:
         session = self.client.get_session()
         try:
             self.client.terminate()
@@ -151,7 +153,7 @@ class App:
             return
         self.show_login(Notice("You have signed out.", "info"))
 
-    def retry(self, fields: dict[str, str]) -> None:
+    def retry(self) -> None:
         self.stop_retrying()
         self.resume()
 
