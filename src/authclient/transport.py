@@ -19,7 +19,14 @@ from typing import Protocol
 
 from .errors import NetworkError, Timeout
 
-__all__ = ["DEFAULT_TIMEOUT_S", "HttpRequest", "HttpResponse", "Transport", "UrllibTransport"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "HttpRequest",
+    "HttpResponse",
+    "Transport",
+    "UrllibTransport",
+    "checked_timeout_s",
+]
 
 # How long a request may wait for an answer, unless the caller says otherwise.
 DEFAULT_TIMEOUT_S = 10.0
@@ -71,13 +78,22 @@ class Transport(Protocol):
         ...
 
 
+def checked_timeout_s(timeout_s: object, name: str = "timeout_s") -> float:
+    """`timeout_s` if it is a positive number of seconds, else ValueError.
+
+    >>> checked_timeout_s(2)
+    2.0
+    """
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {timeout_s!r}")
+    return float(timeout_s)
+
+
 class UrllibTransport:
     """HTTP through `urllib.request`, always with a timeout (per connect and per read)."""
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
-        self.timeout_s = timeout_s
+        self.timeout_s = checked_timeout_s(timeout_s)
 
     def __repr__(self) -> str:
         return f"UrllibTransport(timeout_s={self.timeout_s})"

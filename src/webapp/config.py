@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authclient import DEFAULT_TIMEOUT_S, storage_key_for
+from authclient.transport import checked_timeout_s
 
 __all__ = ["DEFAULT_AUTH_URL", "PageConfig"]
 
@@ -37,9 +38,7 @@ class PageConfig:
             raise ValueError("application_key must be a non-empty string")
         if not isinstance(self.auth_url, str) or not self.auth_url.strip():
             raise ValueError("auth_url must be a non-empty string")
-        timeout_s = self.request_timeout_s
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
-            raise ValueError(f"request_timeout_s must be a positive number, got {timeout_s!r}")
+        checked_timeout_s(self.request_timeout_s, "request_timeout_s")
 
     @property
     def storage_key(self) -> str:

@@ -19,6 +19,7 @@ from pyodide_http import _core
 
 from authclient import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse
 from authclient.errors import NetworkError, Timeout
+from authclient.transport import checked_timeout_s
 
 __all__ = ["XhrTransport"]
 
@@ -27,9 +28,7 @@ class XhrTransport:
     """A `Transport` for Pyodide in a worker."""
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
-        self.timeout_s = timeout_s
+        self.timeout_s = checked_timeout_s(timeout_s)
 
     def __repr__(self) -> str:
         return f"XhrTransport(timeout_s={self.timeout_s})"
