@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,20 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if not inspect.iscoroutinefunction(pyfuncitem.obj):
         return None
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**arguments))
+    # In a thread of its own: Playwright's sync API keeps a loop running in this one.
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(pyfuncitem.obj(**arguments))
+        except BaseException as failure:
+            failures.append(failure)
+
+    runner = threading.Thread(target=run, name=pyfuncitem.name)
+    runner.start()
+    runner.join()
+    if failures:
+        raise failures[0]
     return True
 
 
