@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from webapp.config import DEFAULT_AUTH_URL
 
 from .headers import ISOLATION_HEADERS, SECURITY_HEADERS, cache_control
+from .site import page_policy
 
 __all__ = ["CONTENT_TYPES", "SiteFiles", "combine", "run"]
 
@@ -48,6 +49,7 @@ class SiteFiles(StaticFiles):
         super().__init__(directory=root, html=True)
         self.root = root
         self.isolation = isolation
+        self.policy = page_policy(root)
 
     def __repr__(self) -> str:
         return f"SiteFiles({str(self.root)!r}, isolation={self.isolation})"
@@ -92,7 +94,7 @@ class SiteFiles(StaticFiles):
         return response
 
     def _site_headers(self, url_path: str) -> dict[str, str]:
-        headers = dict(SECURITY_HEADERS)
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": self.policy}
         if self.isolation:
             headers.update(ISOLATION_HEADERS)
         headers["Cache-Control"] = cache_control(url_path)

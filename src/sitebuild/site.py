@@ -17,10 +17,17 @@ from webapp.config import PageConfig
 
 from .assets import Assets
 from .bundle import build_archive
-from .headers import static_host_headers_file
+from .headers import content_security_policy, static_host_headers_file
 from .paths import AUTHCLIENT_PROJECT, INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
 
-__all__ = ["SNAPSHOT_CACHE_NAME", "WHEELS_DIR", "build", "build_client_wheel", "read_page_config"]
+__all__ = [
+    "SNAPSHOT_CACHE_NAME",
+    "WHEELS_DIR",
+    "build",
+    "build_client_wheel",
+    "page_policy",
+    "read_page_config",
+]
 
 # What the page loads of the runtime; the rest of the npm packages (source maps, docs, other
 # builds) stays out of the site.
@@ -87,7 +94,9 @@ def build(dist: Path, config: PageConfig) -> Path:
     (dist / "index.html").write_text(page)
     shutil.copyfile(STATIC / SERVICE_WORKER, dist / SERVICE_WORKER)
     build_client_wheel(dist / WHEELS_DIR)
-    (dist / "_headers").write_text(static_host_headers_file())
+    (dist / "_headers").write_text(
+        static_host_headers_file(content_security_policy(page, config.auth_url))
+    )
     (dist / BUILD_RECORD).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     _precompress(dist)
     return dist
@@ -117,6 +126,12 @@ def _precompress(dist: Path) -> None:
         compressed = gzip.compress(content, compresslevel=9, mtime=0)
         if len(compressed) < len(content) * MIN_COMPRESSION_GAIN:
             path.with_name(path.name + ".gz").write_bytes(compressed)
+
+
+def page_policy(dist: Path) -> str:
+    """The Content-Security-Policy of a built site (the one its `_headers` file carries)."""
+    page = (dist / "index.html").read_text()
+    return content_security_policy(page, read_page_config(dist).auth_url)
 
 
 def read_page_config(dist: Path) -> PageConfig:

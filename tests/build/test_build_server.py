@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sitebuild.processes import Stack
+from sitebuild.site import page_policy
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,16 @@ def test_every_response_carries_the_isolation_headers(stack: Stack, site: Path) 
         _, headers, _ = fetch(stack.url + path, "HEAD")
         assert headers["cross-origin-opener-policy"] == "same-origin"
         assert headers["cross-origin-embedder-policy"] == "require-corp"
+
+
+def test_every_response_carries_the_content_security_policy_of_the_build(
+    stack: Stack, site: Path
+) -> None:
+    for path in ["/", asset(site, "pyscript-*/core.js"), "/coi-serviceworker.js", "/missing"]:
+        _, headers, _ = fetch(stack.url + path, "HEAD")
+        assert headers["content-security-policy"] == page_policy(site)
+    _, api_headers, _ = fetch(stack.url + "/v1/health")
+    assert "content-security-policy" not in api_headers
 
 
 def test_no_isolation_leaves_the_headers_out_as_a_plain_static_host(headerless: Stack) -> None:

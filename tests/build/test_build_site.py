@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from sitebuild.assets import HASH_LENGTH
 from sitebuild.paths import ROOT
-from sitebuild.site import SNAPSHOT_CACHE_NAME, build
+from sitebuild.site import SNAPSHOT_CACHE_NAME, build, page_policy
 from webapp.config import PageConfig
 
 HASHED_FILE = re.compile(rf"^(?P<stem>.+)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<suffix>[^/]+)$")
@@ -129,6 +130,51 @@ def test_static_hosts_get_the_isolation_and_cache_headers(site: Path) -> None:
     assert "Cross-Origin-Opener-Policy: same-origin" in headers
     assert "Cross-Origin-Embedder-Policy: require-corp" in headers
     assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
+
+
+def test_static_hosts_get_the_content_security_policy_and_hsts(site: Path) -> None:
+    headers = (site / "_headers").read_text()
+    assert f"  Content-Security-Policy: {page_policy(site)}\n" in headers
+    assert "  Strict-Transport-Security: max-age=63072000; includeSubDomains\n" in headers
+
+
+def test_the_policy_allows_exactly_the_pages_inline_scripts_by_hash(site: Path) -> None:
+    page = (site / "index.html").read_text()
+    policy = directives(page_policy(site))
+    runnable = [
+        body
+        for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.DOTALL)
+        if "src=" not in attrs
+        and 'type="application/json"' not in attrs
+        and 'type="py"' not in attrs
+    ]
+    expected = {
+        f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'"
+        for b in runnable
+    }
+    assert runnable, "the page keeps one inline script (the view guess and action queue)"
+    assert {source for source in policy["script-src"] if source.startswith("'sha256-")} == expected
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert policy["default-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+    assert policy["connect-src"] == ["'self'"]
+
+
+def test_an_auth_service_on_another_origin_is_the_only_other_place_the_page_may_connect_to(
+    tmp_path: Path,
+) -> None:
+    built = build(tmp_path / "dist", PageConfig("app_build_test", "https://auth.example.com/v1"))
+    assert directives(page_policy(built))["connect-src"] == ["'self'", "https://auth.example.com"]
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    parsed = {}
+    for directive in policy.split(";"):
+        name, *sources = directive.split()
+        parsed[name] = sources
+    return parsed
 
 
 def test_the_npm_lockfile_pins_versions_without_download_urls() -> None:
