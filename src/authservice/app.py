@@ -6,11 +6,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from authservice.api import router
 from authservice.handlers import install_error_handlers
-from authservice.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from authservice.middleware import (
+    ApiHeadersMiddleware,
+    BodyLimitMiddleware,
+    InternalErrorMiddleware,
+    JsonCorsMiddleware,
+)
 from authservice.service import AuthService
 from authservice.settings import Settings
 
@@ -22,7 +27,13 @@ Every error is `{"error": "<code>", "message": "<sentence>"}`."""
 
 def create_app(settings: Settings) -> FastAPI:
     """Every route is under /v1. The database and server key are opened here, not in a lifespan,
-    so the app also works mounted inside another one (whose lifespan would not reach it)."""
+    so the app also works mounted inside another one (whose lifespan would not reach it).
+
+    The client address is the TCP peer's unless `settings.forwarded_allow_ips` names the proxy in
+    front: then its X-Forwarded-For is believed (uvicorn's ProxyHeadersMiddleware, applied here
+    rather than by the server, so that it holds however the app is served). Whatever serves this
+    app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
+    """
     app = FastAPI(
         title="Auth service",
         version="1",
@@ -35,18 +46,21 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # Added last is outermost: CORS headers go on every answer, 413 and 500 included.
+    # Added last is outermost: CORS and the API headers go on every answer, 413 and 500 included.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(InternalErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            JsonCorsMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    app.add_middleware(ApiHeadersMiddleware)
+    if settings.forwarded_allow_ips:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     return app
 
 

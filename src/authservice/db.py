@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from authservice.files import ensure_private_dir, ensure_private_file
 from authservice.models import Base
 from authservice.settings import Settings
 
@@ -13,10 +15,13 @@ __all__ = ["open_database"]
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine for the configured database, with every table created."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """An engine for the configured database, with every table created. The data folder is made
+    private (0700) and a SQLite database file private (0600) before SQLite first opens it."""
+    ensure_private_dir(settings.data_dir)
     engine = create_engine(settings.database_url or "")
     if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            ensure_private_file(Path(engine.url.database))
         _configure_sqlite(engine)
     Base.metadata.create_all(engine)
     return engine

@@ -51,7 +51,7 @@ def test_settings_default_to_sqlite_in_the_data_directory(tmp_path: Path) -> Non
 
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'auth.sqlite3'}"
     assert (settings.session_ttl_s, settings.idle_ttl_s) == (30 * 86400, 7 * 86400)
-    assert (settings.rotation_grace_s, settings.max_body_bytes) == (30, 16 * 1024)
+    assert (settings.rotation_grace_s, settings.max_body_bytes) == (10, 16 * 1024)
     assert settings.cors_origins == ()
 
 
