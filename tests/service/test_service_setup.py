@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from authservice import Application, Settings, ensure_application
-from tests.service.helpers import Api, RunningService
+from tests.service.helpers import Api, RunningService, assert_error
 from tests.support.processes import SRC_DIR
 
 
@@ -106,6 +106,30 @@ def test_cors_allows_configured_origins_only(
     assert allowed.status == 200
     assert allowed.headers["access-control-allow-origin"] == "http://page.test"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    ("origin", "method"),
+    [("http://elsewhere.test", "POST"), ("http://page.test", "PUT")],
+    ids=["origin", "method"],
+)
+def test_a_refused_cors_preflight_gets_the_json_error(
+    fresh_service: Callable[..., RunningService], origin: str, method: str
+) -> None:
+    api = fresh_service(cors_origin=["http://page.test"]).api
+    preflight = {"Origin": origin, "Access-Control-Request-Method": method}
+
+    reply = api.request("OPTIONS", "/v1/sessions", headers=preflight)
+
+    assert_error(reply, 403, "cors_refused")
+    assert "access-control-allow-origin" not in reply.headers or method == "PUT"
+    assert reply.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("origin", ["null", "*", "page.test"])
+def test_settings_refuse_a_cors_origin_that_is_not_one(tmp_path: Path, origin: str) -> None:
+    with pytest.raises(ValueError, match="cors_origins"):
+        Settings(data_dir=tmp_path, cors_origins=(origin,))
 
 
 def test_without_configured_origins_there_are_no_cors_headers(api: Api) -> None:
