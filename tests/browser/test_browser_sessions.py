@@ -196,6 +196,24 @@ def test_a_taken_username_is_an_error_in_the_page(stack: Stack, page: Page) -> N
     assert stored_value(page, stack.storage_key) is None
 
 
+def test_a_password_the_service_refuses_is_explained_in_the_page_in_its_own_words(
+    stack: Stack, page: Page
+) -> None:
+    common = {"username": new_username(), "password": "password1234"}
+    with pytest.raises(errors.InvalidRequest) as refused:
+        client_for(stack).new_user(common)
+    page.goto(stack.url + "/")
+
+    page.get_by_label("Username").fill(common["username"])
+    page.get_by_label("Password").fill(common["password"])
+    page.get_by_role("button", name="Create account").click()
+
+    # A sentence for a person, as the service wrote it: no field path, no validator wording.
+    expect(page.get_by_role("alert")).to_have_text(refused.value.message)
+    assert refused.value.message.startswith("This password is one of the most common passwords")
+    assert stored_value(page, stack.storage_key) is None
+
+
 def test_user_supplied_text_reaches_the_page_escaped(stack: Stack, page: Page, recorder: Recorder) -> None:
     hostile = '"><img id=pwned src=x>'
     page.goto(stack.url + "/")
