@@ -125,6 +125,12 @@ def test_the_openapi_document_describes_every_endpoint(api: Api) -> None:
             assert "422" not in operation["responses"], (method, path)
 
 
+def test_no_endpoint_takes_a_query_parameter_so_no_secret_is_ever_in_a_url() -> None:
+    operations = [op for item in describe_api()["paths"].values() for op in item.values()]
+
+    assert all(p["in"] != "query" for op in operations for p in op.get("parameters", []))
+
+
 def test_the_served_openapi_document_is_the_one_the_schemathesis_run_uses(api: Api) -> None:
     assert api.request("GET", "/v1/openapi.json").body == describe_api()
 
