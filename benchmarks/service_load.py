@@ -57,13 +57,13 @@ def timed(call: Callable[[], T]) -> tuple[float, T]:
 
 
 def argon2_costs(runs: int) -> None:
-    print("argon2id, one hash, this machine (median of %d):" % runs)
+    print(f"argon2id, one hash, this machine (median of {runs}):")
     for memory_mib, passes in CANDIDATES:
         hasher = argon2.PasswordHasher(
             time_cost=passes, memory_cost=memory_mib * 1024, parallelism=1
         )
         hasher.hash(PASSWORD)
-        times = [timed(lambda: hasher.hash(PASSWORD))[0] for _ in range(runs)]
+        times = [timed(lambda: hasher.hash(PASSWORD))[0] for _ in range(runs)]  # noqa: B023
         print(f"  m={memory_mib:>2} MiB t={passes}: {statistics.median(times):6.1f} ms")
 
 
@@ -117,19 +117,19 @@ def sign_in_load(
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     with Sampler(api, pid) as sampler:
+        def sign_in(username: str, start: threading.Barrier) -> None:
+            start.wait()
+            elapsed_ms, reply = timed(lambda: api.sign_in(username))
+            with lock:
+                statuses[reply.status] += 1
+                if reply.status == 201:
+                    sign_in_ms.append(elapsed_ms)
+
         for burst in range(bursts):
             start = threading.Barrier(concurrency)
-
-            def sign_in(n: int) -> None:
-                username = usernames[(burst * concurrency + n) % len(usernames)]
-                start.wait()
-                elapsed_ms, reply = timed(lambda: api.sign_in(username))
-                with lock:
-                    statuses[reply.status] += 1
-                    if reply.status == 201:
-                        sign_in_ms.append(elapsed_ms)
-
-            threads = [threading.Thread(target=sign_in, args=(n,)) for n in range(concurrency)]
+            first = burst * concurrency
+            names = [usernames[(first + n) % len(usernames)] for n in range(concurrency)]
+            threads = [threading.Thread(target=sign_in, args=(name, start)) for name in names]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -171,8 +171,11 @@ def run(service: RunningService, args: argparse.Namespace) -> None:
     print(f"\nservice: pid {pid}, {len(usernames)} users; memory after start-up and sign-ups: "
           f"{_status_kib(Path(f'/proc/{pid}/status'), 'VmRSS') / 1024:.0f} MiB")
 
-    unknown_ms = [timed(lambda: api.sign_in(f"nobody-{uuid.uuid4().hex[:8]}"))[0] for _ in range(10)]
-    known_ms = [timed(lambda: api.sign_in(usernames[0], "a wrong password"))[0] for _ in range(10)]
+    known_ms: list[float] = []
+    unknown_ms: list[float] = []
+    for _ in range(15):  # interleaved, so that a change in the machine's load hits both alike
+        known_ms.append(timed(lambda: api.sign_in(usernames[0], "a wrong password"))[0])
+        unknown_ms.append(timed(lambda: api.sign_in(f"nobody-{uuid.uuid4().hex[:8]}"))[0])
     print(f"wrong password, known user: p50 {statistics.median(known_ms):6.1f} ms;"
           f" unknown user: p50 {statistics.median(unknown_ms):6.1f} ms")
 

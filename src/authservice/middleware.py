@@ -64,8 +64,8 @@ class JsonCorsMiddleware(CORSMiddleware):
             for name, value in response.headers.items()
             if name not in ("content-length", "content-type")
         }
-        error = CorsRefused(f"This cross-origin request is refused; not allowed here: its {refused}.")
-        return error_response(error, headers=kept)
+        message = f"This cross-origin request is refused; not allowed here: its {refused}."
+        return error_response(CorsRefused(message), headers=kept)
 
 logger = logging.getLogger("authservice")
 

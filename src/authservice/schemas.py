@@ -65,7 +65,8 @@ def _formatted(name: str, pattern: str, form: str) -> Any:
             raise RuleBroken(f"The {name} must be {form}.")
         return value
 
-    return Annotated[str, _rule(check), Field(json_schema_extra={"pattern": pattern}, description=form)]
+    documented = Field(json_schema_extra={"pattern": pattern}, description=form)
+    return Annotated[str, _rule(check), documented]
 
 
 def _check_version(value: int) -> int:

@@ -150,7 +150,8 @@ class SessionManager:
         """Revoke every session of the user who holds this one; how many were live."""
         with self._transaction(db, now):
             row, _ = self._find(db, session_id, secret, now, grace=False)
-            return _view(row), _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+            revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+            return _view(row), revoked
 
     def _find(
         self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool

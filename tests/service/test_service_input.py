@@ -254,7 +254,8 @@ def _sign_in(api: Api, session: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _ticket(api: Api, session: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return "/v1/sessions", {"applicationKey": api.application.key, "userTicket": api.ticket(_name())}
+    ticket = api.ticket(_name())
+    return "/v1/sessions", {"applicationKey": api.application.key, "userTicket": ticket}
 
 
 def _password_body(api: Api) -> dict[str, Any]:
@@ -318,7 +319,12 @@ def test_no_value_of_any_body_field_gives_a_server_error(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(token=st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=120))
+@given(
+    token=st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0xFF, exclude_characters="\x7f"),
+        max_size=120,
+    )
+)
 def test_no_bearer_token_gives_a_server_error(api: Api, token: str) -> None:
     reply = api.request("GET", "/v1/me", headers={"Authorization": f"Bearer {token}"})
 
