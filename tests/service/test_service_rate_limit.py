@@ -20,15 +20,20 @@ from tests.service.helpers import PASSWORD, Api, RunningService, assert_error, s
 WRONG = "not the password at all"
 
 
+# One service for most tests: each test speaks from loopback addresses of its own, so that no two
+# tests share an address bucket (and every username is new, so no two share a username bucket).
+# Each level drains one attempt per 600 s / N: none drains during a test.
+PER_USER_ADDRESS, PER_USER, PER_ADDRESS, WINDOW_S = 3, 6, 8, 600
+
+
 @pytest.fixture(scope="module")
-def address_limited_service(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[RunningService]:
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     running = start_service(
-        tmp_path_factory.mktemp("address-limited"),
-        login_attempts_per_ip=3,
-        login_attempts_per_user=100,
-        rate_window_s=60,
+        tmp_path_factory.mktemp("limited"),
+        login_attempts_per_user_address=PER_USER_ADDRESS,
+        login_attempts_per_user=PER_USER,
+        login_attempts_per_ip=PER_ADDRESS,
+        rate_window_s=WINDOW_S,
     )
     yield running
     running.process.stop()
@@ -57,13 +62,11 @@ def test_failed_sign_ins_for_one_username_from_one_address_are_limited_then_drai
 
 
 def test_the_owner_signs_in_from_another_address_while_the_username_is_hammered(
-    fresh_service: Callable[..., RunningService], username: str
+    limited: RunningService, username: str
 ) -> None:
-    service = fresh_service(
-        login_attempts_per_user_address=3, login_attempts_per_user=20, rate_window_s=600
-    )
-    service.api.sign_up(username)
-    attacker, owner = service.api.from_address("127.0.0.2"), service.api.from_address("127.0.0.3")
+    limited.api.sign_up(username)
+    attacker = limited.api.from_address("127.0.1.1")
+    owner = limited.api.from_address("127.0.1.2")
 
     replies = [attacker.sign_in(username, f"{WRONG} {guess}") for guess in range(10)]
 
@@ -72,73 +75,81 @@ def test_the_owner_signs_in_from_another_address_while_the_username_is_hammered(
 
 
 def test_one_username_guessed_from_many_addresses_meets_the_per_username_ceiling(
-    fresh_service: Callable[..., RunningService], username: str
+    limited: RunningService, username: str
 ) -> None:
-    service = fresh_service(
-        login_attempts_per_user_address=2, login_attempts_per_user=5, rate_window_s=600
-    )
-    service.api.sign_up(username)
-    for host in range(2, 5):  # 2 + 2 + 1 guesses from three addresses
-        api = service.api.from_address(f"127.0.0.{host}")
-        for _ in range(2 if host < 4 else 1):
+    limited.api.sign_up(username)
+    for host in (3, 4):  # 3 + 3 guesses: the ceiling of 6
+        api = limited.api.from_address(f"127.0.1.{host}")
+        for _ in range(PER_USER_ADDRESS):
             assert_error(api.sign_in(username, WRONG), 401, "invalid_credentials")
 
-    limited = service.api.from_address("127.0.0.5").sign_in(username, WRONG)
+    refused = limited.api.from_address("127.0.1.5").sign_in(username, PASSWORD)
 
-    assert_error(limited, 429, "rate_limited")
-    assert int(limited.headers["retry-after"]) == 120  # one per 600 s / 5
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["retry-after"]) == WINDOW_S // PER_USER
 
 
 def test_failed_sign_ins_from_one_address_are_limited_across_usernames(
-    address_limited_service: RunningService, username: str
+    limited: RunningService, username: str
 ) -> None:
-    api = address_limited_service.api
-    for attempt in range(3):
+    api = limited.api.from_address("127.0.1.6")
+    for attempt in range(PER_ADDRESS):
         assert_error(api.sign_in(f"{username}-{attempt}", WRONG), 401, "invalid_credentials")
 
-    limited = api.sign_in(f"{username}-new", PASSWORD)
+    refused = api.sign_in(f"{username}-new", PASSWORD)
 
-    assert_error(limited, 429, "rate_limited")
-    assert 1 <= int(limited.headers["retry-after"]) <= 20
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["retry-after"]) == WINDOW_S // PER_ADDRESS
     assert_error(api.sign_in_with_ticket(api.ticket(username)), 429, "rate_limited")
-    assert address_limited_service.api.from_address("127.0.0.9").sign_in(
-        f"{username}-new", WRONG
-    ).status == 401
+    other = limited.api.from_address("127.0.1.7")
+    assert_error(other.sign_in(f"{username}-new", WRONG), 401, "invalid_credentials")
 
 
-def test_sign_ups_from_one_address_are_limited(
-    address_limited_service: RunningService, username: str
-) -> None:
-    api = address_limited_service.api.from_address("127.0.0.20")
-    for attempt in range(3):
+def test_sign_ups_from_one_address_are_limited(limited: RunningService, username: str) -> None:
+    api = limited.api.from_address("127.0.1.8")
+    for attempt in range(PER_ADDRESS):
         assert api.sign_up(f"{username}-{attempt}").status == 201
 
-    limited = api.sign_up(f"{username}-new")
+    refused = api.sign_up(f"{username}-new")
 
-    assert_error(limited, 429, "rate_limited")
-    assert int(limited.headers["retry-after"]) >= 1
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["retry-after"]) >= 1
 
 
-def test_a_sign_in_that_succeeds_does_not_count(
-    fresh_service: Callable[..., RunningService], username: str
-) -> None:
-    api = fresh_service(login_attempts_per_user_address=2, rate_window_s=600).api
+def test_a_sign_in_that_succeeds_does_not_count(limited: RunningService, username: str) -> None:
+    api = limited.api.from_address("127.0.1.9")
     api.sign_up(username)
 
-    assert [api.sign_in(username).status for _ in range(5)] == [201] * 5
+    assert [api.sign_in(username).status for _ in range(2 * PER_USER)] == [201] * 2 * PER_USER
 
 
 def test_concurrent_guesses_get_exactly_the_limit_through(
-    fresh_service: Callable[..., RunningService], username: str
+    limited: RunningService, username: str
 ) -> None:
-    api = fresh_service(login_attempts_per_user_address=5, rate_window_s=600).api
+    api = limited.api.from_address("127.0.1.10")
     api.sign_up(username)
 
     with ThreadPoolExecutor(20) as pool:
         replies = pool.map(lambda guess: api.sign_in(username, f"{WRONG} {guess}"), range(20))
         statuses = Counter(reply.status for reply in replies)
 
-    assert statuses == {401: 5, 429: 15}
+    assert statuses == {401: PER_USER_ADDRESS, 429: 20 - PER_USER_ADDRESS}
+
+
+def test_a_spoofed_x_forwarded_for_changes_no_bucket(
+    limited: RunningService, username: str
+) -> None:
+    api = limited.api.from_address("127.0.1.11")
+    for attempt in range(PER_ADDRESS):
+        spoofed = {"X-Forwarded-For": f"198.51.100.{attempt}"}
+        reply = api.post("/v1/sessions", _password_body(api, f"{username}-{attempt}"), spoofed)
+        assert_error(reply, 401, "invalid_credentials")
+
+    reply = api.post(
+        "/v1/sessions", _password_body(api, username), {"X-Forwarded-For": "198.51.100.99"}
+    )
+
+    assert_error(reply, 429, "rate_limited")
 
 
 def test_limits_are_kept_in_the_database_shared_by_processes_and_restarts(
@@ -157,22 +168,6 @@ def test_limits_are_kept_in_the_database_shared_by_processes_and_restarts(
         assert_error(first.api.sign_in(username, PASSWORD), 429, "rate_limited")
     finally:
         second.process.stop()
-
-
-def test_a_spoofed_x_forwarded_for_changes_no_bucket(
-    fresh_service: Callable[..., RunningService], username: str
-) -> None:
-    api = fresh_service(login_attempts_per_ip=3, rate_window_s=600).api
-    for attempt in range(3):
-        spoofed = {"X-Forwarded-For": f"198.51.100.{attempt}"}
-        reply = api.post("/v1/sessions", _password_body(api, f"{username}-{attempt}"), spoofed)
-        assert_error(reply, 401, "invalid_credentials")
-
-    reply = api.post(
-        "/v1/sessions", _password_body(api, username), {"X-Forwarded-For": "198.51.100.99"}
-    )
-
-    assert_error(reply, 429, "rate_limited")
 
 
 def test_the_x_forwarded_for_of_a_named_proxy_names_the_client(
