@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -81,6 +82,22 @@ def test_create_app_refuses_a_taken_name(tmp_path: Path) -> None:
 
     assert again.returncode != 0
     assert "shop" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_database_of_an_older_version_is_refused_at_start_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    with sqlite3.connect(tmp_path / "auth.sqlite3") as database:  # users as the first version had it
+        database.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, application_id INTEGER, "
+            "username VARCHAR(32), password_hash VARCHAR(255), created_at DATETIME)"
+        )
+
+    started = run_cli("serve", "--data-dir", str(tmp_path), "--port", "0")
+
+    assert started.returncode == 2
+    assert "older version" in started.stderr and "no column username_key" in started.stderr
+    assert "Traceback" not in started.stderr
 
 
 def test_sign_ticket_without_a_secret_says_how_to_give_one() -> None:
