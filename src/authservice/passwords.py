@@ -26,10 +26,11 @@ from authservice.rules import normalize_password
 
 __all__ = ["ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "PasswordCheck", "PasswordHasher"]
 
-# OWASP's minimum for argon2id (m=19 MiB, t=2, p=1), chosen by measurement: on a 2-core machine
-# one hash takes 30-65 ms, and the next larger setting measured (m=32 MiB, t=2) about 2.5 times
-# that, which would put the last of a burst of 50 sign-ins past 4 s. benchmarks/service_load.py
-# prints the figures. One lane: parallelism comes from the pool, not from inside one hash.
+# OWASP's minimum for argon2id (m=19 MiB, t=2, p=1), chosen by measurement (benchmarks/
+# service_load.py) on a busy 2-core machine: one hash takes 30-55 ms, and a burst of 50 sign-ins
+# peaks at 130-150 MiB with /v1/health p99 at 55-95 ms and sign-in p99 at 2.5-2.7 s. The next larger
+# setting measured (m=32 MiB, t=2) costs 2.5-3 times as much per hash, which would stretch that
+# sign-in p99 past 6 s. One lane: parallelism comes from the pool, not from inside one hash.
 ARGON2_TIME_COST = 2
 ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
