@@ -86,6 +86,12 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
     ErrorCode("not_found", errors.UnexpectedResponse, _SERVICE_FAULT),
     ErrorCode("method_not_allowed", errors.UnexpectedResponse, _SERVICE_FAULT),
     ErrorCode("payload_too_large", errors.UnexpectedResponse, _SERVICE_FAULT),
+    # The service refuses this page's origin (CORS): its operator's setting, not the session's fault.
+    ErrorCode(
+        "cors_refused",
+        errors.UnexpectedResponse,
+        "The sign-in service does not accept requests from this site. Please tell the site's owner.",
+    ),
     # -- the client's own: no answer, or refused before asking --------------------------------
     ErrorCode("auth_error", errors.AuthError, "Something went wrong. Please try again."),
     ErrorCode("service_unavailable", errors.ServiceUnavailable, _UNREACHABLE),

@@ -1,13 +1,21 @@
-"""The HTTP routes under /v1: they translate between HTTP and AuthService, nothing more."""
+"""The HTTP routes under /v1: they translate between HTTP and AuthService, nothing more.
+
+Sign-up and sign-in are `async`: they wait for the password-hashing pool without holding one of
+the server's worker threads. /v1/health is `async` too, so it answers even while every worker
+thread is busy.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from authservice.errors import SessionUnknown
+from authservice.rules import SESSION_ID_PATTERN, SESSION_SECRET_PATTERN
 from authservice.schemas import (
     ErrorBody,
     Health,
@@ -31,7 +39,10 @@ _ERRORS = {
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
     429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
+    503: "`busy`: every password-hashing worker is busy; see the `Retry-After` header (seconds)",
 }
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+_SESSION_SECRET = re.compile(SESSION_SECRET_PATTERN)
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -50,12 +61,21 @@ def _client_address(request: Request) -> str:
 def _session_credentials(
     credentials: Annotated[
         HTTPAuthorizationCredentials | None,
-        Depends(HTTPBearer(auto_error=False, description="`<sessionId>.<sessionSecret>`")),
+        Depends(
+            HTTPBearer(
+                auto_error=False,
+                description="`<sessionId>.<sessionSecret>` with the current sessionSecret: "
+                "a rotated-out one revokes the session",
+            )
+        ),
     ],
 ) -> tuple[str, str]:
     session_id, _, secret = credentials.credentials.partition(".") if credentials else ("", "", "")
-    if not (session_id and secret):
-        raise SessionUnknown("Send the header Authorization: Bearer <sessionId>.<sessionSecret>.")
+    if not (_SESSION_ID.fullmatch(session_id) and _SESSION_SECRET.fullmatch(secret)):
+        raise SessionUnknown(
+            "Send the header Authorization: Bearer <sessionId>.<sessionSecret>, with the "
+            "current sessionSecret."
+        )
     return session_id, secret
 
 
@@ -64,10 +84,13 @@ SessionCredentials = Annotated[tuple[str, str], Depends(_session_credentials)]
 
 
 @router.post(
-    "/users", status_code=201, summary="Sign up", responses=_errors(400, 401, 409, 413, 429)
+    "/users",
+    status_code=201,
+    summary="Sign up",
+    responses=_errors(400, 401, 409, 413, 429, 503),
 )
-def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCreated:
-    user_id = service.sign_up(
+async def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCreated:
+    user_id = await service.sign_up(
         body.application_key, body.username, body.password, _client_address(request)
     )
     return UserCreated(user_id=user_id, username=body.username)
@@ -77,14 +100,16 @@ def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCrea
     "/sessions",
     status_code=201,
     summary="Sign in with a password or a ticket",
-    responses=_errors(400, 401, 413, 429),
+    responses=_errors(400, 401, 413, 429, 503),
 )
-def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
+async def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
     address = _client_address(request)
     if body.user_ticket is not None:
-        issued = service.sign_in_with_ticket(body.application_key, body.user_ticket, address)
+        issued = await run_in_threadpool(
+            service.sign_in_with_ticket, body.application_key, body.user_ticket, address
+        )
     else:
-        issued = service.sign_in_with_password(
+        issued = await service.sign_in_with_password(
             body.application_key, body.username or "", body.password or "", address
         )
     return SessionObject.of(issued)
@@ -95,16 +120,20 @@ def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionO
     summary="Resume a stored session; rotates its secret",
     responses=_errors(400, 401, 413),
 )
-def resume(body: ResumeRequest, service: Service) -> SessionObject:
+def resume(body: ResumeRequest, request: Request, service: Service) -> SessionObject:
     issued = service.resume(
-        body.application_key, body.user_id, body.session_id, body.session_secret
+        body.application_key,
+        body.user_id,
+        body.session_id,
+        body.session_secret,
+        _client_address(request),
     )
     return SessionObject.of(issued)
 
 
 @router.get("/me", summary="Who holds this session", responses=_errors(401))
-def me(credentials: SessionCredentials, service: Service) -> Me:
-    return Me.of(service.describe(*credentials))
+def me(credentials: SessionCredentials, request: Request, service: Service) -> Me:
+    return Me.of(service.describe(*credentials, _client_address(request)))
 
 
 @router.delete(
@@ -114,8 +143,8 @@ def me(credentials: SessionCredentials, service: Service) -> Me:
     summary="Sign out: revoke this session",
     responses=_errors(401),
 )
-def sign_out(credentials: SessionCredentials, service: Service) -> None:
-    service.sign_out(*credentials)
+def sign_out(credentials: SessionCredentials, request: Request, service: Service) -> None:
+    service.sign_out(*credentials, _client_address(request))
 
 
 @router.delete(
@@ -125,10 +154,12 @@ def sign_out(credentials: SessionCredentials, service: Service) -> None:
     summary="Revoke every session of this user",
     responses=_errors(401),
 )
-def revoke_all_sessions(credentials: SessionCredentials, service: Service) -> None:
-    service.revoke_all(*credentials)
+def revoke_all_sessions(
+    credentials: SessionCredentials, request: Request, service: Service
+) -> None:
+    service.revoke_all(*credentials, _client_address(request))
 
 
 @router.get("/health", summary="Liveness")
-def health() -> Health:
+async def health() -> Health:
     return Health()

@@ -6,26 +6,39 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from authservice.api import router
 from authservice.handlers import install_error_handlers
-from authservice.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from authservice.middleware import (
+    ApiHeadersMiddleware,
+    BodyLimitMiddleware,
+    InternalErrorMiddleware,
+    JsonCorsMiddleware,
+)
 from authservice.service import AuthService
 from authservice.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "describe_api"]
 
+_TITLE = "Auth service"
+_VERSION = "1"
 _DESCRIPTION = """Applications, users and sessions for browser apps.
 Every error is `{"error": "<code>", "message": "<sentence>"}`."""
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Every route is under /v1. The database and server key are opened here, not in a lifespan,
-    so the app also works mounted inside another one (whose lifespan would not reach it)."""
+    so the app also works mounted inside another one (whose lifespan would not reach it).
+
+    The client address is the TCP peer's unless `settings.forwarded_allow_ips` names the proxy in
+    front: then its X-Forwarded-For is believed (uvicorn's ProxyHeadersMiddleware, applied here
+    rather than by the server, so that it holds however the app is served). Whatever serves this
+    app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
+    """
     app = FastAPI(
-        title="Auth service",
-        version="1",
+        title=_TITLE,
+        version=_VERSION,
         description=_DESCRIPTION,
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
@@ -34,36 +47,35 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.auth_service = AuthService(settings)
     install_error_handlers(app)
     app.include_router(router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # Added last is outermost: CORS headers go on every answer, 413 and 500 included.
+    app.openapi = describe_api  # type: ignore[method-assign]
+    # Added last is outermost: CORS and the API headers go on every answer, 413 and 500 included.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(InternalErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            JsonCorsMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    app.add_middleware(ApiHeadersMiddleware)
+    if settings.forwarded_allow_ips:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, less the 422 answers it adds by default: this service answers 400."""
-    if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        for path in document.get("paths", {}).values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
-        schemas = document.get("components", {}).get("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(name, None)
-        app.openapi_schema = document
-    return app.openapi_schema
+def describe_api() -> dict[str, Any]:
+    """The OpenAPI document that /v1/openapi.json serves, made without opening anything: FastAPI's,
+    less the 422 answers it adds by default (this service answers 400)."""
+    document = get_openapi(
+        title=_TITLE, version=_VERSION, description=_DESCRIPTION, routes=router.routes
+    )
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

@@ -1,4 +1,7 @@
-"""Applications: a public key (it is in the web page) and a secret for the application's backend."""
+"""Applications: a public key (it is in the web page) and a secret for the application's backend.
+
+The secret is stored sealed (sealing.py): the database alone does not give it away.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from authservice._time import utc_now
 from authservice.db import open_database
-from authservice.keys import new_application_key, new_secret
+from authservice.keys import load_server_key, new_application_key, new_secret
 from authservice.models import ApplicationRow
+from authservice.rules import APPLICATION_KEY_PATTERN
+from authservice.sealing import SecretSealer
 from authservice.settings import Settings
 
 __all__ = [
@@ -24,7 +29,7 @@ __all__ = [
     "list_applications",
 ]
 
-_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEY = re.compile(APPLICATION_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -38,33 +43,33 @@ def ensure_application(
     settings: Settings, name: str = "development", application_key: str | None = None
 ) -> Application:
     """The application with that key (or, without a key, that name); created if missing."""
-    with _database(settings) as db, db.begin():
+    with _database(settings) as (db, sealer), db.begin():
         if application_key is not None:
             row = find_application(db, application_key)
         else:
             oldest_first = select(ApplicationRow).order_by(ApplicationRow.id)
             row = db.scalars(oldest_first.where(ApplicationRow.name == name)).first()
         if row is None:
-            row = _insert(db, name, application_key)
-        return _public(row)
+            row = _insert(db, sealer, name, application_key)
+        return _public(row, sealer)
 
 
 def create_application(
     settings: Settings, name: str, application_key: str | None = None
 ) -> Application:
     """A new application; ValueError if that name or key is taken."""
-    with _database(settings) as db, db.begin():
+    with _database(settings) as (db, sealer), db.begin():
         if db.scalars(select(ApplicationRow).where(ApplicationRow.name == name)).first():
             raise ValueError(f"an application named {name!r} exists")
         if application_key is not None and find_application(db, application_key):
             raise ValueError(f"an application with key {application_key!r} exists")
-        return _public(_insert(db, name, application_key))
+        return _public(_insert(db, sealer, name, application_key), sealer)
 
 
 def list_applications(settings: Settings) -> list[Application]:
-    with _database(settings) as db:
+    with _database(settings) as (db, sealer):
         rows = db.scalars(select(ApplicationRow).order_by(ApplicationRow.id))
-        return [_public(row) for row in rows]
+        return [_public(row, sealer) for row in rows]
 
 
 def find_application(db: Session, application_key: str) -> ApplicationRow | None:
@@ -72,30 +77,30 @@ def find_application(db: Session, application_key: str) -> ApplicationRow | None
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Session]:
+def _database(settings: Settings) -> Iterator[tuple[Session, SecretSealer]]:
     engine = open_database(settings)
     try:
         with Session(engine, expire_on_commit=False) as db:
-            yield db
+            yield db, SecretSealer(load_server_key(settings))
     finally:
         engine.dispose()
 
 
-def _insert(db: Session, name: str, application_key: str | None) -> ApplicationRow:
+def _insert(
+    db: Session, sealer: SecretSealer, name: str, application_key: str | None
+) -> ApplicationRow:
     if application_key is not None and not _KEY.fullmatch(application_key):
         raise ValueError("an application key is 1 to 64 characters of A-Z a-z 0-9 _ -")
     if not 1 <= len(name) <= 100:
         raise ValueError("an application name is 1 to 100 characters")
+    key = application_key or new_application_key()
     row = ApplicationRow(
-        key=application_key or new_application_key(),
-        name=name,
-        secret=new_secret(),
-        created_at=utc_now(),
+        key=key, name=name, secret=sealer.seal(new_secret(), key), created_at=utc_now()
     )
     db.add(row)
     db.flush()
     return row
 
 
-def _public(row: ApplicationRow) -> Application:
-    return Application(name=row.name, key=row.key, secret=row.secret)
+def _public(row: ApplicationRow, sealer: SecretSealer) -> Application:
+    return Application(name=row.name, key=row.key, secret=sealer.unseal(row.secret, row.key))

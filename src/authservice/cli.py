@@ -29,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from authservice.app import create_app
+    from authservice.audit import configure_audit_log
 
     settings = Settings(
         data_dir=args.data_dir,
@@ -36,12 +37,25 @@ def _serve(args: argparse.Namespace) -> int:
         session_ttl_s=args.session_ttl_s,
         idle_ttl_s=args.idle_ttl_s,
         rotation_grace_s=args.grace_s,
+        login_attempts_per_user_address=args.login_attempts_per_user_address,
         login_attempts_per_user=args.login_attempts_per_user,
         login_attempts_per_ip=args.login_attempts_per_ip,
         rate_window_s=args.rate_window_s,
+        password_hash_workers=args.password_hash_workers,
+        password_hash_queue=args.password_hash_queue,
         cors_origins=tuple(args.cors_origin),
+        forwarded_allow_ips=tuple(_comma_list(args.forwarded_allow_ips)),
     )
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port)
+    configure_audit_log(None if args.audit_log == "-" else Path(args.audit_log))
+    # The app applies the trusted proxies' headers itself (create_app); uvicorn would otherwise
+    # believe X-Forwarded-For from 127.0.0.1 by default. No Server header: no version to give away.
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=False,
+        server_header=False,
+    )
 
     class AnnouncingServer(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -57,6 +71,10 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(signum, _exit_quietly)
     AnnouncingServer(config).run()
     return 0
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _exit_quietly(_signum: int, _frame: object) -> None:
@@ -114,12 +132,56 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN")
     serve.add_argument("--session-ttl-s", type=float, default=defaults.session_ttl_s)
     serve.add_argument("--idle-ttl-s", type=float, default=defaults.idle_ttl_s)
-    serve.add_argument("--grace-s", type=float, default=defaults.rotation_grace_s)
     serve.add_argument(
-        "--login-attempts-per-user", type=int, default=defaults.login_attempts_per_user
+        "--grace-s",
+        type=float,
+        default=defaults.rotation_grace_s,
+        help="how long the secret rotated out last still resumes",
     )
-    serve.add_argument("--login-attempts-per-ip", type=int, default=defaults.login_attempts_per_ip)
+    serve.add_argument(
+        "--login-attempts-per-user-address",
+        type=int,
+        default=defaults.login_attempts_per_user_address,
+        help="sign-in attempts per window for one username from one address",
+    )
+    serve.add_argument(
+        "--login-attempts-per-user",
+        type=int,
+        default=defaults.login_attempts_per_user,
+        help="sign-in attempts per window for one username from anywhere",
+    )
+    serve.add_argument(
+        "--login-attempts-per-ip",
+        type=int,
+        default=defaults.login_attempts_per_ip,
+        help="sign-in attempts (and, apart, sign-ups) per window from one address",
+    )
     serve.add_argument("--rate-window-s", type=float, default=defaults.rate_window_s)
+    serve.add_argument(
+        "--password-hash-workers",
+        type=int,
+        default=defaults.password_hash_workers,
+        help="threads that hash passwords (default: the CPU count)",
+    )
+    serve.add_argument(
+        "--password-hash-queue",
+        type=int,
+        default=defaults.password_hash_queue,
+        help="sign-ins that may wait for a hashing thread before the answer is 503 busy",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        metavar="ADDRESSES",
+        help="comma-separated addresses or networks (or *) of the proxies whose "
+        "X-Forwarded-For is believed; default: none",
+    )
+    serve.add_argument(
+        "--audit-log",
+        default="-",
+        metavar="PATH",
+        help="append the security events (JSON lines) to this file; default: - (stderr)",
+    )
 
     create = commands.add_parser("create-app", help="create an application; prints its secret once")
     create.set_defaults(run=_create_app)

@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 
+from authservice.files import ensure_private_dir, ensure_private_file
 from authservice.models import Base
 from authservice.settings import Settings
 
-__all__ = ["open_database"]
+__all__ = ["OutdatedSchema", "open_database"]
+
+
+class OutdatedSchema(ValueError):
+    """The database was made by an older version of the service and needs migrating."""
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine for the configured database, with every table created."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """An engine for the configured database, with every table created. The data folder is made
+    private (0700) and a SQLite database file private (0600) before SQLite first opens it."""
+    ensure_private_dir(settings.data_dir)
     engine = create_engine(settings.database_url or "")
     if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            ensure_private_file(Path(engine.url.database))
         _configure_sqlite(engine)
     Base.metadata.create_all(engine)
+    _check_schema(engine)
     return engine
+
+
+def _check_schema(engine: Engine) -> None:
+    """`create_all` adds missing tables but not missing columns: an older database would fail on
+    its first query. Say so at start-up instead, in one sentence."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in present]
+        if missing:
+            raise OutdatedSchema(
+                f"The database {engine.url.render_as_string(hide_password=True)} was made by an "
+                f"older version of the auth service (table {table.name} has no column "
+                f"{missing[0]}): migrate it, or, for development data, start with a new data "
+                "folder."
+            )
 
 
 def _configure_sqlite(engine: Engine) -> None:

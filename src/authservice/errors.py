@@ -6,6 +6,7 @@ from typing import ClassVar
 
 __all__ = [
     "AuthError",
+    "CorsRefused",
     "InternalError",
     "InvalidCredentials",
     "InvalidRequest",
@@ -14,8 +15,10 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "ServiceBusy",
     "SessionExpired",
     "SessionRejected",
+    "SessionReuseDetected",
     "SessionRevoked",
     "SessionUnknown",
     "UnknownApplication",
@@ -93,6 +96,28 @@ class SessionRevoked(SessionRejected):
     default_message = "The session has been revoked."
 
 
+class SessionReuseDetected(SessionRevoked):
+    """A rotated-out secret came back: it was copied, so the session has just been revoked."""
+
+    default_message = "A rotated-out secret was presented again, so the session has been revoked."
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        user_id: str,
+        application_key: str,
+        generation: int,
+        current_generation: int,
+    ) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.user_id = user_id
+        self.application_key = application_key
+        self.generation = generation
+        self.current_generation = current_generation
+
+
 class NotFound(AuthError):
     status_code = 404
     code = "not_found"
@@ -122,10 +147,30 @@ class RateLimited(AuthError):
     code = "rate_limited"
     default_message = "Too many attempts; try again later."
 
-    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+    def __init__(self, retry_after_s: int, *, scope: str = "", message: str | None = None) -> None:
         super().__init__(message or f"Too many attempts; try again in {retry_after_s} s.")
         self.retry_after_s = retry_after_s
+        self.scope = scope  # which limit (ratelimit.Bucket.scope), for the audit log
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_s)}
+
+
+class ServiceBusy(AuthError):
+    """Every password-hashing worker is busy and the queue is full: come back in a moment."""
+
+    status_code = 503
+    code = "busy"
+    default_message = "The service is busy; try again in a moment."
+    retry_after_s = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class CorsRefused(AuthError):
+    status_code = 403
+    code = "cors_refused"
+    default_message = "This origin may not call the service."

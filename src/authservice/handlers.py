@@ -18,6 +18,7 @@ from authservice.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from authservice.schemas import RULE_ERROR
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -65,13 +66,32 @@ async def _http_error(_request: Request, error: Exception) -> Response:
 
 
 def _describe(errors: Sequence[Any]) -> str:
-    """One sentence on the first problem: `password: String should have at least 8 characters`."""
+    """One sentence on the first problem, for the person (or program) that sent the request."""
     if not errors:
         return InvalidRequest.default_message
     first = errors[0]
-    if first.get("type") == "json_invalid":
+    kind = first.get("type")
+    if kind == RULE_ERROR:
+        return str(first.get("msg"))
+    if kind == "json_invalid":
         return "The request body is not valid JSON."
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    if first.get("type") == "missing" and not where:
-        return "A JSON body is required."
-    return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    where = ".".join(_printable(part) for part in first.get("loc", ()) if part != "body")
+    if not where:
+        if kind == "missing":
+            return "A JSON body is required."
+        if kind in ("model_attributes_type", "dict_type", "model_type"):
+            return "The request body must be a JSON object."
+        return f"The request is not valid: {first.get('msg')}."
+    if kind == "missing":
+        return f"The field {where} is required."
+    if kind == "extra_forbidden":
+        return f"The field {where} is not one this endpoint takes."
+    if kind == "string_type":
+        return f"The field {where} must be a string."
+    return f"The field {where} is not valid: {first.get('msg')}."
+
+
+def _printable(part: object) -> str:
+    """A field name from the request, made safe to send back: valid text, and not too long."""
+    text = str(part).encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= 64 else text[:64] + "…"

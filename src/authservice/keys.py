@@ -1,4 +1,9 @@
-"""Random identifiers and secrets, their hashes, and the server key that derives rotated secrets."""
+"""Random identifiers and secrets, their hashes, and the server key with the keys derived from it.
+
+`server.key` (in the data folder, 0600) is the one long-term key. Rotated session secrets are an
+HMAC under it; every other use gets a key of its own from HKDF-SHA256 with a purpose label, so
+that no two uses share a key.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,19 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from authservice.files import ensure_private_dir
+from authservice.settings import Settings
+
 __all__ = [
+    "derive_key",
     "derive_rotated_secret",
     "hash_secret",
+    "keyed_digest",
     "load_or_create_server_key",
+    "load_server_key",
     "new_application_key",
     "new_secret",
     "new_session_id",
@@ -51,6 +65,25 @@ def derive_rotated_secret(
     message = f"{session_id}|{generation}|{previous}".encode()
     digest = hmac.new(server_key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def derive_key(server_key: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one purpose (e.g. "application secrets v1")."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+    return hkdf.derive(server_key)
+
+
+def keyed_digest(key: bytes, text: str) -> str:
+    """HMAC-SHA256 as hex: names a value (a username, an address) without storing or logging it."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def load_server_key(settings: Settings) -> bytes:
+    """The configured key, or the one in the data folder (created on first use)."""
+    if settings.server_key is not None:
+        return settings.server_key
+    ensure_private_dir(settings.data_dir)
+    return load_or_create_server_key(settings.server_key_path)
 
 
 def load_or_create_server_key(path: Path) -> bytes:

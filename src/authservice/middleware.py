@@ -1,16 +1,72 @@
-"""Pure ASGI middleware: a request body limit, and a last line of defence for unexpected errors."""
+"""ASGI middleware: the headers of every API response, CORS refusals as JSON errors, a request body
+limit, and a last line of defence for unexpected errors."""
 
 from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authservice.errors import InternalError, PayloadTooLarge
+from authservice.errors import CorsRefused, InternalError, PayloadTooLarge
 from authservice.handlers import error_response
 
-__all__ = ["BodyLimitMiddleware", "InternalErrorMiddleware"]
+__all__ = [
+    "API_RESPONSE_HEADERS",
+    "ApiHeadersMiddleware",
+    "BodyLimitMiddleware",
+    "InternalErrorMiddleware",
+    "JsonCorsMiddleware",
+]
+
+# On every answer: session objects must not be kept by any cache (ASVS 8.1.1, 8.2.1), a JSON
+# answer must not be sniffed into something else, nor saved and opened as a page (ASVS 14.4).
+API_RESPONSE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Disposition": 'attachment; filename="api.json"',
+}
+
+
+class ApiHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in API_RESPONSE_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, but a refused preflight gets the service's JSON error, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        # Starlette says what it refused as "Disallowed CORS origin, method, headers".
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-length", "content-type")
+        }
+        message = f"This cross-origin request is refused; not allowed here: its {refused}."
+        return error_response(CorsRefused(message), headers=kept)
+
 
 logger = logging.getLogger("authservice")
 

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ApplicationRow", "Base", "SessionRow", "TicketNonceRow", "UserRow"]
+__all__ = [
+    "ApplicationRow",
+    "Base",
+    "RateLimitRow",
+    "RetiredSecretRow",
+    "SessionRow",
+    "TicketNonceRow",
+    "UserRow",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,7 +58,7 @@ class ApplicationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    # Kept as is, unlike passwords: checking a ticket's HMAC needs the secret itself.
+    # Checking a ticket's HMAC needs the secret itself, so it is sealed (sealing.py), not hashed.
     secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -51,11 +68,17 @@ class ApplicationRow(Base):
 
 class UserRow(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("application_id", "username"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "username"),
+        UniqueConstraint("application_id", "username_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    # As typed at sign-up (it is the userId); `username_key` (rules.username_key) is what makes two
+    # names the same. Case folding can triple a name's length.
     username: Mapped[str] = mapped_column(String(32))
+    username_key: Mapped[str] = mapped_column(String(128))
     # None for users created by a ticket: they cannot sign in with a password.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -72,9 +95,8 @@ class SessionRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     generation: Mapped[int] = mapped_column(Integer)
-    # SHA-256 hex of the current secret and of the one rotated out last.
+    # SHA-256 hex of the current secret; rotated-out ones are RetiredSecretRows.
     secret_hash: Mapped[str] = mapped_column(String(64))
-    previous_secret_hash: Mapped[str | None] = mapped_column(String(64))
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,6 +110,24 @@ class SessionRow(Base):
         return f"SessionRow(id={self.id!r}, generation={self.generation})"
 
 
+class RetiredSecretRow(Base):
+    """A secret rotated out of a session, kept as long as the session, so that presenting any old
+    generation again is recognised as reuse (and revokes the session)."""
+
+    __tablename__ = "retired_session_secrets"
+    __table_args__ = (Index("ix_retired_session_secrets_hash", "session_id", "secret_hash"),)
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"RetiredSecretRow(session_id={self.session_id!r}, generation={self.generation})"
+
+
 class TicketNonceRow(Base):
     """A used ticket's nonce, kept until the ticket expires, so that it cannot be replayed."""
 
@@ -96,3 +136,17 @@ class TicketNonceRow(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RateLimitRow(Base):
+    """One rate-limit bucket (ratelimit.py). Named by a keyed hash, so that no username or address
+    is stored here."""
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Unix time (s) at which the bucket will have drained empty; in the past when it is empty.
+    empty_at_s: Mapped[float] = mapped_column(Double)
+
+    def __repr__(self) -> str:
+        return f"RateLimitRow(bucket={self.bucket[:12]!r}…, empty_at_s={self.empty_at_s})"

@@ -1,70 +1,133 @@
-"""Sliding-window attempt counting, in memory (so per process)."""
+"""Rate limits kept in the database, so that every worker process and machine shares them.
+
+Each bucket is a leaky bucket: it holds up to `limit` attempts and drains at `limit` per
+`window_s`. An attempt pours one in and is refused while the bucket is full; `Retry-After` says
+when there is room for one again. After a burst of `limit`, one more attempt gets through every
+`window_s / limit` seconds: an attacker's rate stays capped, and someone who mistyped waits
+minutes, not the whole window.
+
+A bucket is one row holding one number, the time at which it will have drained empty, named by a
+keyed hash of what it limits (no username or address is stored). Pouring is one
+`INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` statement, atomic on PostgreSQL (the
+row is locked until commit) as on SQLite (the engine takes the write lock at BEGIN). The buckets
+of one attempt are poured in a fixed order, so two transactions never wait on each other in a
+circle, inside a savepoint that is rolled back when any of them is full.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import math
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["AttemptLimiter"]
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from authservice.errors import RateLimited
+from authservice.keys import keyed_digest
+from authservice.models import RateLimitRow
+
+__all__ = ["Bucket", "RateLimiter", "client_network"]
+
+_TABLE = RateLimitRow.__table__
+_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+# Room for float rounding: `limit` pours of `window_s / limit` may add up to a hair over window_s.
+_SLACK_S = 1e-3
 
 
-class AttemptLimiter:
-    """Counts attempts per key over the last `window_s` seconds.
+@dataclass(frozen=True)
+class Bucket:
+    """`name` says what is limited (it is hashed before it is stored); `scope` says which rule
+    it belongs to, for the audit log."""
 
-    >>> limiter = AttemptLimiter(window_s=60)
-    >>> limiter.try_acquire((("user", "alice"), 5), (("address", "10.0.0.1"), 50))
-    0
-    """
+    scope: str
+    name: str
+    limit: int
 
-    def __init__(self, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+
+class RateLimiter:
+    def __init__(
+        self, *, key: bytes, window_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
         self.window_s = window_s
+        self._key = key
         self._clock = clock
-        self._attempts: dict[Hashable, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._swept_at = clock()
 
     def __repr__(self) -> str:
-        return f"AttemptLimiter(window_s={self.window_s}, keys={len(self._attempts)})"
+        return f"RateLimiter(window_s={self.window_s})"
 
-    def try_acquire(self, *buckets: tuple[Hashable, int]) -> int:
-        """Record one attempt in every (key, limit) bucket and return 0; or, when any bucket is
-        full, record nothing and return the whole seconds until every bucket has room again."""
-        with self._lock:
-            now = self._clock()
-            self._sweep(now)
-            wait_s = 0.0
-            for key, limit in buckets:
-                attempts = self._recent(key, now)
-                if len(attempts) >= limit:
-                    # Room comes back when the attempt that fills the bucket leaves the window.
-                    wait_s = max(wait_s, attempts[len(attempts) - limit] + self.window_s - now)
-            if wait_s > 0:
-                return max(1, math.ceil(wait_s))
-            for key, _ in buckets:
-                self._attempts.setdefault(key, deque()).append(now)
-            return 0
+    def acquire(self, db: Session, buckets: Sequence[Bucket]) -> None:
+        """Pour one attempt into every bucket; or, when any is full, pour into none and raise
+        RateLimited for the one that stays full longest. Runs in the caller's transaction."""
+        now_s = self._clock()
+        refused: list[tuple[float, Bucket]] = []
+        with db.begin_nested():  # raising inside rolls every pour back
+            for row_key, bucket in self._ordered(buckets):
+                wait_s = self._pour(db, row_key, bucket, now_s)
+                if wait_s is not None:
+                    refused.append((wait_s, bucket))
+            if refused:
+                wait_s, bucket = max(refused, key=lambda item: item[0])
+                raise RateLimited(max(1, math.ceil(wait_s)), scope=bucket.scope)
 
-    def release(self, *keys: Hashable) -> None:
-        """Forget one attempt per key (e.g. a sign-in that succeeded)."""
-        with self._lock:
-            for key in keys:
-                attempts = self._attempts.get(key)
-                if attempts:
-                    attempts.pop()
+    def release(self, db: Session, buckets: Sequence[Bucket]) -> None:
+        """Take back one attempt from every bucket (a sign-in that succeeded does not count)."""
+        for row_key, bucket in self._ordered(buckets):
+            db.execute(
+                update(RateLimitRow)
+                .where(RateLimitRow.bucket == row_key)
+                .values(empty_at_s=RateLimitRow.empty_at_s - self._interval_s(bucket))
+            )
 
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
-        attempts = self._attempts.get(key, deque())
-        while attempts and attempts[0] <= now - self.window_s:
-            attempts.popleft()
-        return attempts
+    def _pour(self, db: Session, row_key: str, bucket: Bucket, now_s: float) -> float | None:
+        """None if the attempt fits; else the seconds until it would."""
+        interval_s = self._interval_s(bucket)
+        insert = _INSERTS.get(db.get_bind().dialect.name)
+        if insert is None:
+            raise RuntimeError("rate limits need SQLite or PostgreSQL")
+        drained_at_s = case((_TABLE.c.empty_at_s > now_s, _TABLE.c.empty_at_s), else_=now_s)
+        statement = (
+            insert(_TABLE)
+            .values(bucket=row_key, empty_at_s=now_s + interval_s)
+            .on_conflict_do_update(
+                index_elements=[_TABLE.c.bucket],
+                set_={"empty_at_s": drained_at_s + interval_s},
+                where=drained_at_s + interval_s - now_s <= self.window_s + _SLACK_S,
+            )
+            .returning(_TABLE.c.empty_at_s)
+        )
+        if db.execute(statement).first() is not None:
+            return None
+        empty_at_s = db.scalars(
+            select(RateLimitRow.empty_at_s).where(RateLimitRow.bucket == row_key)
+        ).one()
+        # Room for one more once empty_at_s + interval_s - t <= window_s.
+        return empty_at_s + interval_s - self.window_s - now_s
 
-    def _sweep(self, now: float) -> None:
-        # Keys nobody uses again would otherwise stay for ever.
-        if now - self._swept_at < self.window_s:
-            return
-        self._swept_at = now
-        for key in [k for k, a in self._attempts.items() if not a or a[-1] <= now - self.window_s]:
-            del self._attempts[key]
+    def _interval_s(self, bucket: Bucket) -> float:
+        return self.window_s / bucket.limit
+
+    def _ordered(self, buckets: Sequence[Bucket]) -> list[tuple[str, Bucket]]:
+        named = [(keyed_digest(self._key, bucket.name), bucket) for bucket in buckets]
+        return sorted(named, key=lambda item: item[0])
+
+
+def client_network(address: str) -> str:
+    """What one client is, for a limit: its IPv4 address, or its IPv6 /64 (one subscriber's
+    allocation: anyone can change the low 64 bits at will)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -10,15 +12,26 @@ from pydantic_core import PydanticCustomError
 
 from authservice._time import format_time
 from authservice.rules import (
+    APPLICATION_KEY_PATTERN,
     PASSWORD_MAX_CHARS,
+    PASSWORD_MAX_CHARS_AT_SIGN_IN,
     PASSWORD_MIN_CHARS,
-    USERNAME_PATTERN,
+    SESSION_ID_PATTERN,
+    SESSION_SECRET_PATTERN,
+    TICKET_MAX_CHARS,
+    TICKET_PATTERN,
+    USERNAME_MAX_CHARS,
+    USERNAME_MIN_CHARS,
     USERNAME_RULE,
-    is_valid_username,
+    RuleBroken,
+    check_new_password,
+    check_text,
+    check_username,
 )
 from authservice.sessions import IssuedSession, SessionView
 
 __all__ = [
+    "RULE_ERROR",
     "ErrorBody",
     "Health",
     "Me",
@@ -29,25 +42,98 @@ __all__ = [
     "UserCreated",
 ]
 
+# The error type of a broken rule: its message is a whole sentence for a person.
+RULE_ERROR = "rule"
 
-def _check_username(value: str) -> str:
-    if not is_valid_username(value):
-        raise PydanticCustomError("username", f"must be {USERNAME_RULE}")
-    return value
+
+def _rule(check: Callable[[str], str]) -> AfterValidator:
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except RuleBroken as broken:
+            raise PydanticCustomError(RULE_ERROR, str(broken)) from None
+
+    return AfterValidator(validate)
+
+
+def _pattern(name: str, pattern: str, form: str) -> AfterValidator:
+    """The rule that a string field must match `pattern`."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise RuleBroken(f"The {name} must be {form}.")
+        return value
+
+    return _rule(check)
+
+
+def _documented(pattern: str, form: str) -> Any:
+    """The pattern and its wording in the OpenAPI document."""
+    return Field(json_schema_extra={"pattern": pattern}, description=form)
 
 
 def _check_version(value: int) -> int:
     if value != 1:
-        raise PydanticCustomError("version", "this service reads session objects of version 1")
+        raise PydanticCustomError(RULE_ERROR, "This service reads session objects of version 1.")
     return value
 
 
+def _text(name: str, min_chars: int, max_chars: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        check_text(value, name)
+        if not min_chars <= len(value) <= max_chars:
+            raise RuleBroken(f"The {name} must be {min_chars} to {max_chars} characters.")
+        return value
+
+    return check
+
+
+_APPLICATION_KEY_FORM = "1 to 64 characters of A-Z a-z 0-9 _ -"
+_SESSION_ID_FORM = "ses_ and 32 lower-case hex digits"
+_SESSION_SECRET_FORM = "43 characters of A-Z a-z 0-9 _ -"
+ApplicationKey = Annotated[
+    str,
+    _pattern("applicationKey", APPLICATION_KEY_PATTERN, _APPLICATION_KEY_FORM),
+    _documented(APPLICATION_KEY_PATTERN, _APPLICATION_KEY_FORM),
+]
+SessionId = Annotated[
+    str,
+    _pattern("sessionId", SESSION_ID_PATTERN, _SESSION_ID_FORM),
+    _documented(SESSION_ID_PATTERN, _SESSION_ID_FORM),
+]
+SessionSecret = Annotated[
+    str,
+    _pattern("sessionSecret", SESSION_SECRET_PATTERN, _SESSION_SECRET_FORM),
+    _documented(SESSION_SECRET_PATTERN, _SESSION_SECRET_FORM),
+]
+# Its format is read_ticket's to check: a malformed ticket is `invalid_ticket`, like a forged one.
+UserTicket = Annotated[
+    str,
+    Field(
+        json_schema_extra={"pattern": TICKET_PATTERN, "maxLength": TICKET_MAX_CHARS},
+        description="signed by the application's backend",
+    ),
+]
 Username = Annotated[
     str,
-    AfterValidator(_check_username),
-    Field(json_schema_extra={"pattern": USERNAME_PATTERN}, description=USERNAME_RULE),
+    _rule(check_username),
+    Field(
+        json_schema_extra={"minLength": USERNAME_MIN_CHARS, "maxLength": USERNAME_MAX_CHARS},
+        description=USERNAME_RULE + "; unique regardless of case and width",
+    ),
 ]
-Password = Annotated[str, Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)]
+# Checked against the policy (length, common passwords) with the username, in SignUpRequest.
+NewPassword = Annotated[
+    str,
+    _rule(lambda value: check_text(value, "password")),
+    Field(
+        json_schema_extra={"minLength": PASSWORD_MIN_CHARS, "maxLength": PASSWORD_MAX_CHARS},
+        description=f"{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters, any Unicode, "
+        "not one of the most common leaked passwords",
+    ),
+]
+Password = Annotated[str, _rule(_text("password", 1, PASSWORD_MAX_CHARS_AT_SIGN_IN))]
 Time = Annotated[str, Field(examples=["2026-11-27T04:00:00Z"], description="UTC, ISO 8601")]
 
 
@@ -63,9 +149,17 @@ class _Response(BaseModel):
 
 
 class SignUpRequest(_Request):
-    application_key: str
+    application_key: ApplicationKey
     username: Username
-    password: Password
+    password: NewPassword
+
+    @model_validator(mode="after")
+    def _password_policy(self) -> SignUpRequest:
+        try:
+            check_new_password(self.password, self.username)
+        except RuleBroken as broken:
+            raise PydanticCustomError(RULE_ERROR, str(broken)) from None
+        return self
 
 
 class SignInRequest(_Request):
@@ -77,17 +171,19 @@ class SignInRequest(_Request):
         }
     )
 
-    application_key: str
-    username: str | None = None
-    password: str | None = None
-    user_ticket: str | None = Field(default=None, description="signed by the application's backend")
+    application_key: ApplicationKey
+    username: Username | None = None
+    password: Password | None = None
+    user_ticket: UserTicket | None = None
 
     @model_validator(mode="after")
     def _one_way_in(self) -> SignInRequest:
         fields = ("username", "password", "user_ticket")
         given = {name for name in fields if getattr(self, name) is not None}
         if given not in ({"username", "password"}, {"user_ticket"}):
-            raise PydanticCustomError("sign_in", "send either username and password, or userTicket")
+            raise PydanticCustomError(
+                RULE_ERROR, "Send either a username and a password, or a userTicket."
+            )
         return self
 
 
@@ -97,10 +193,10 @@ class ResumeRequest(_Request):
     model_config = ConfigDict(extra="ignore")
 
     version: Annotated[int, AfterValidator(_check_version)]
-    application_key: str
-    user_id: str
-    session_id: str
-    session_secret: str
+    application_key: ApplicationKey
+    user_id: Username
+    session_id: SessionId
+    session_secret: SessionSecret
 
 
 class UserCreated(_Response):

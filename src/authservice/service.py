@@ -1,28 +1,41 @@
-"""What the API does, without HTTP: plain values in, results out, AuthError on refusal."""
+"""What the API does, without HTTP: plain values in, results out, AuthError on refusal.
+
+Sign-up and password sign-in are coroutines: they wait for the password-hashing pool without
+holding a thread. Their database work, like every other method here, is synchronous and runs in
+a worker thread. Each records its security events in the audit log (audit.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
+from anyio import to_thread
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice._time import utc_now
 from authservice.applications import find_application
+from authservice.audit import AuditEvent, record_event
 from authservice.db import open_database
 from authservice.errors import (
     InvalidCredentials,
     InvalidTicket,
     RateLimited,
+    ServiceBusy,
+    SessionRejected,
+    SessionReuseDetected,
     UnknownApplication,
     UsernameTaken,
 )
-from authservice.keys import load_or_create_server_key
-from authservice.models import ApplicationRow, TicketNonceRow
+from authservice.keys import derive_key, keyed_digest, load_server_key
+from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
-from authservice.ratelimit import AttemptLimiter
+from authservice.ratelimit import Bucket, RateLimiter, client_network
+from authservice.rules import username_key
+from authservice.sealing import SecretSealer
 from authservice.sessions import IssuedSession, SessionManager, SessionView
 from authservice.settings import Settings
 from authservice.tickets import TicketClaims, TicketError, read_ticket
@@ -30,88 +43,159 @@ from authservice.users import add_user, find_or_add_user, find_user
 
 __all__ = ["AuthService"]
 
-_Bucket = tuple[Hashable, int]
-
 
 class AuthService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = open_database(settings)
         self._db = sessionmaker(self.engine, expire_on_commit=False)
-        self._passwords = PasswordHasher()
+        server_key = load_server_key(settings)
+        self._sealer = SecretSealer(server_key)
+        self._audit_key = derive_key(server_key, "authservice audit usernames v1")
+        self._passwords = PasswordHasher(
+            workers=settings.password_hash_workers, queue_limit=settings.password_hash_queue
+        )
         self._sessions = SessionManager(
-            server_key=settings.server_key or load_or_create_server_key(settings.server_key_path),
+            server_key=server_key,
             lifetime_s=settings.session_ttl_s,
             idle_s=settings.idle_ttl_s,
             grace_s=settings.rotation_grace_s,
         )
-        self._attempts = AttemptLimiter(window_s=settings.rate_window_s)
+        self._limiter = RateLimiter(
+            key=derive_key(server_key, "authservice rate limit buckets v1"),
+            window_s=settings.rate_window_s,
+        )
 
     def __repr__(self) -> str:
-        return f"AuthService(database={self.engine.url!r})"
+        return f"AuthService(database={self.engine.url!r}, passwords={self._passwords!r})"
 
     def close(self) -> None:
+        self._passwords.close()
         self.engine.dispose()
 
-    def sign_up(
+    # -- passwords ------------------------------------------------------------------------
+
+    async def sign_up(
         self, application_key: str, username: str, password: str, client_address: str
     ) -> str:
-        """The new user's id."""
-        self._limit((("sign_up", client_address), self.settings.login_attempts_per_ip))
-        with self._db() as db:
-            with db.begin():
-                application = _application(db, application_key)
-                if find_user(db, application, username):
-                    raise UsernameTaken()
-            password_hash = self._passwords.hash(password)  # slow: outside any transaction
-            with db.begin():
-                add_user(db, application, username, password_hash)
+        """The new user's id (the username as typed)."""
+        audit = {"application": application_key, "address": client_address}
+        bucket = Bucket(
+            "sign_up_address",
+            f"sign_up|address|{client_network(client_address)}",
+            self.settings.login_attempts_per_ip,
+        )
+        await to_thread.run_sync(self._check_sign_up, application_key, username, bucket, audit)
+        with self._auditing_busy(audit):
+            password_hash = await self._passwords.hash(password)
+        await to_thread.run_sync(self._add_password_user, application_key, username, password_hash)
+        record_event(AuditEvent.SIGN_UP, user=username, **audit)
         return username
 
-    def sign_in_with_password(
+    async def sign_in_with_password(
         self, application_key: str, username: str, password: str, client_address: str
     ) -> IssuedSession:
-        buckets = (
-            (("user", application_key, username), self.settings.login_attempts_per_user),
-            (("address", client_address), self.settings.login_attempts_per_ip),
+        audit = {
+            "application": application_key,
+            "user_hash": self._user_hash(username),
+            "address": client_address,
+        }
+        buckets = self._sign_in_buckets(application_key, username, client_address)
+        user_id, stored_hash = await to_thread.run_sync(
+            self._start_password_sign_in, application_key, username, buckets, audit
         )
-        self._limit(*buckets)
+        try:
+            with self._auditing_busy(audit):
+                check = await self._passwords.check(stored_hash, password)
+        except ServiceBusy:
+            await to_thread.run_sync(self._release, buckets)  # not an attempt: it never ran
+            raise
+        if user_id is None or not check.matched:
+            record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
+            raise InvalidCredentials()
+        issued = await to_thread.run_sync(
+            self._finish_password_sign_in, user_id, buckets, check.new_hash
+        )
+        self._record_sign_in(issued, "password", client_address)
+        return issued
+
+    def _check_sign_up(
+        self, application_key: str, username: str, bucket: Bucket, audit: dict[str, str]
+    ) -> None:
         with self._db() as db:
+            application = self._admit(db, application_key, [bucket], audit, action="sign_up")
             with db.begin():
-                user = find_user(db, _application(db, application_key), username)
-            stored_hash = user.password_hash if user else None
-            # Unknown users take the same path: verify() checks them against a dummy hash.
-            verified = self._passwords.verify(stored_hash, password)
-            if user is None or not verified:
-                raise InvalidCredentials()
-            self._attempts.release(*(key for key, _ in buckets))
+                if find_user(db, application, username):
+                    raise UsernameTaken()
+
+    def _add_password_user(self, application_key: str, username: str, password_hash: str) -> None:
+        with self._db() as db, db.begin():
+            add_user(db, _application(db, application_key), username, password_hash)
+
+    def _start_password_sign_in(
+        self, application_key: str, username: str, buckets: Sequence[Bucket], audit: dict[str, str]
+    ) -> tuple[int | None, str | None]:
+        """The user's row id and password hash (None, None for no such user)."""
+        with self._db() as db:
+            application = self._admit(db, application_key, buckets, audit, action="sign_in")
             with db.begin():
-                if stored_hash and self._passwords.needs_rehash(stored_hash):
-                    user.password_hash = self._passwords.hash(password)
-                return self._sessions.start(db, user, utc_now())
+                user = find_user(db, application, username)
+                return (user.id, user.password_hash) if user else (None, None)
+
+    def _finish_password_sign_in(
+        self, user_id: int, buckets: Sequence[Bucket], new_hash: str | None
+    ) -> IssuedSession:
+        with self._db() as db, db.begin():
+            self._limiter.release(db, buckets)  # a sign-in that succeeds does not count
+            user = db.get_one(UserRow, user_id)
+            if new_hash is not None:
+                user.password_hash = new_hash
+            return self._sessions.start(db, user, utc_now())
+
+    @contextmanager
+    def _auditing_busy(self, audit: dict[str, str]) -> Iterator[None]:
+        try:
+            yield
+        except ServiceBusy:
+            record_event(AuditEvent.BUSY, **audit)
+            raise
+
+    # -- tickets --------------------------------------------------------------------------
 
     def sign_in_with_ticket(
         self, application_key: str, ticket: str, client_address: str
     ) -> IssuedSession:
-        bucket = (("address", client_address), self.settings.login_attempts_per_ip)
-        self._limit(bucket)
+        audit = {"application": application_key, "address": client_address}
+        buckets = [self._address_bucket(client_address)]
         now = utc_now()
-        with self._db() as db, db.begin():
-            application = _application(db, application_key)
-            try:
-                claims = read_ticket(ticket, application.key, application.secret, now=now)
-            except TicketError as error:
-                raise InvalidTicket(str(error)) from None
-            _use_nonce(db, application, claims, now)
-            user = find_or_add_user(db, application, claims.user_id)
-            issued = self._sessions.start(db, user, now)
-        self._attempts.release(bucket[0])
+        with self._db() as db:
+            application = self._admit(db, application_key, buckets, audit, action="ticket")
+            with db.begin():
+                try:
+                    secret = self._sealer.unseal(application.secret, application.key)
+                    claims = read_ticket(ticket, application.key, secret, now=now)
+                    _use_nonce(db, application, claims, now)
+                except (TicketError, InvalidTicket) as error:
+                    reason = str(error) if isinstance(error, TicketError) else error.message
+                    record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
+                    raise InvalidTicket(reason) from None
+                user = find_or_add_user(db, application, claims.user_id)
+                issued = self._sessions.start(db, user, now)
+                self._limiter.release(db, buckets)
+        self._record_sign_in(issued, "ticket", client_address)
         return issued
 
+    # -- sessions -------------------------------------------------------------------------
+
     def resume(
-        self, application_key: str, user_id: str, session_id: str, session_secret: str
+        self,
+        application_key: str,
+        user_id: str,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
     ) -> IssuedSession:
-        with self._db() as db:
+        with self._db() as db, self._auditing_session(session_id, client_address):
             with db.begin():
                 application = _application(db, application_key)
             return self._sessions.resume(
@@ -123,22 +207,120 @@ class AuthService:
                 now=utc_now(),
             )
 
-    def describe(self, session_id: str, session_secret: str) -> SessionView:
-        with self._db() as db:
+    def describe(self, session_id: str, session_secret: str, client_address: str) -> SessionView:
+        with self._db() as db, self._auditing_session(session_id, client_address):
             return self._sessions.describe(db, session_id, session_secret, utc_now())
 
-    def sign_out(self, session_id: str, session_secret: str) -> None:
-        with self._db() as db:
-            self._sessions.sign_out(db, session_id, session_secret, utc_now())
+    def sign_out(self, session_id: str, session_secret: str, client_address: str) -> None:
+        with self._db() as db, self._auditing_session(session_id, client_address):
+            view = self._sessions.sign_out(db, session_id, session_secret, utc_now())
+        record_event(
+            AuditEvent.SIGN_OUT,
+            application=view.application_key,
+            user=view.user_id,
+            session=view.session_id,
+            address=client_address,
+        )
 
-    def revoke_all(self, session_id: str, session_secret: str) -> None:
-        with self._db() as db:
-            self._sessions.revoke_all(db, session_id, session_secret, utc_now())
+    def revoke_all(self, session_id: str, session_secret: str, client_address: str) -> None:
+        with self._db() as db, self._auditing_session(session_id, client_address):
+            view, revoked = self._sessions.revoke_all(db, session_id, session_secret, utc_now())
+        record_event(
+            AuditEvent.REVOKE_ALL,
+            application=view.application_key,
+            user=view.user_id,
+            session=view.session_id,
+            revoked=revoked,
+            address=client_address,
+        )
 
-    def _limit(self, *buckets: _Bucket) -> None:
-        retry_after_s = self._attempts.try_acquire(*buckets)
-        if retry_after_s:
-            raise RateLimited(retry_after_s)
+    @contextmanager
+    def _auditing_session(self, session_id: str, client_address: str) -> Iterator[None]:
+        try:
+            yield
+        except SessionReuseDetected as reuse:
+            record_event(
+                AuditEvent.REUSE_DETECTED,
+                application=reuse.application_key,
+                user=reuse.user_id,
+                session=reuse.session_id,
+                generation=reuse.generation,
+                current_generation=reuse.current_generation,
+                address=client_address,
+            )
+            raise
+        except SessionRejected as refused:
+            record_event(
+                AuditEvent.SESSION_REFUSED,
+                session=session_id,
+                reason=refused.code,
+                address=client_address,
+            )
+            raise
+
+    # -- limits and the audit log ---------------------------------------------------------
+
+    def _admit(
+        self,
+        db: Session,
+        application_key: str,
+        buckets: Sequence[Bucket],
+        audit: dict[str, str],
+        *,
+        action: str,
+    ) -> ApplicationRow:
+        """The application, once an attempt is poured into every bucket. Committed at once, so
+        that the attempt counts however what follows ends."""
+        with db.begin():
+            application = _application(db, application_key)
+            try:
+                self._limiter.acquire(db, buckets)
+            except RateLimited as limited:
+                record_event(
+                    AuditEvent.RATE_LIMITED,
+                    action=action,
+                    scope=limited.scope,
+                    retry_after_s=limited.retry_after_s,
+                    **audit,
+                )
+                raise
+        return application
+
+    def _release(self, buckets: Sequence[Bucket]) -> None:
+        with self._db() as db, db.begin():
+            self._limiter.release(db, buckets)
+
+    def _sign_in_buckets(
+        self, application_key: str, username: str, client_address: str
+    ) -> list[Bucket]:
+        user = f"{application_key}|{username_key(username)}"
+        network = client_network(client_address)
+        return [
+            Bucket(
+                "user_address",
+                f"sign_in|user_address|{user}|{network}",
+                self.settings.login_attempts_per_user_address,
+            ),
+            Bucket("user", f"sign_in|user|{user}", self.settings.login_attempts_per_user),
+            self._address_bucket(client_address),
+        ]
+
+    def _address_bucket(self, client_address: str) -> Bucket:
+        network = client_network(client_address)
+        return Bucket("address", f"sign_in|address|{network}", self.settings.login_attempts_per_ip)
+
+    def _user_hash(self, username: str) -> str:
+        return keyed_digest(self._audit_key, username_key(username))[:32]
+
+    def _record_sign_in(self, issued: IssuedSession, method: str, client_address: str) -> None:
+        record_event(
+            AuditEvent.SIGN_IN_SUCCEEDED,
+            method=method,
+            application=issued.application_key,
+            user=issued.user_id,
+            session=issued.session_id,
+            address=client_address,
+        )
 
 
 def _application(db: Session, application_key: str) -> ApplicationRow:

@@ -7,11 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from authservice.errors import SessionExpired, SessionRevoked, SessionUnknown
+from authservice.errors import (
+    SessionExpired,
+    SessionReuseDetected,
+    SessionRevoked,
+    SessionUnknown,
+)
 from authservice.keys import (
     derive_rotated_secret,
     hash_secret,
@@ -19,7 +25,7 @@ from authservice.keys import (
     new_session_id,
     secret_matches,
 )
-from authservice.models import SessionRow, UserRow
+from authservice.models import RetiredSecretRow, SessionRow, UserRow
 
 __all__ = ["IssuedSession", "SessionManager", "SessionView"]
 
@@ -41,18 +47,30 @@ class IssuedSession(SessionView):
 
 class _Match(enum.Enum):
     CURRENT = "current"
-    PREVIOUS = "previous"  # rotated out, but within the grace window
+    PREVIOUS = "previous"  # the generation just before the current one, within the grace window
 
 
 class _SecretReused(Exception):
-    def __init__(self, session_id: str) -> None:
-        super().__init__(session_id)
-        self.session_id = session_id
+    def __init__(self, row: SessionRow, generation: int) -> None:
+        super().__init__(row.id)
+        self.detected = SessionReuseDetected(
+            session_id=row.id,
+            user_id=row.user.username,
+            application_key=row.user.application.key,
+            generation=generation,
+            current_generation=row.generation,
+        )
 
 
 class SessionManager:
     """The session rules. `start` runs in the caller's transaction; the others open their own,
-    because revoking a session for a reused secret must be committed before the error is raised."""
+    because revoking a session for a reused secret must be committed before the error is raised.
+
+    Every rotated-out secret is kept (as a hash) for the life of the session. Presenting one
+    revokes the session, except the one rotated out last, to `resume`, within the grace window:
+    that is two tabs resuming at once, or a retry after a lost answer, and it gets the same
+    current secret again. The Bearer endpoints take the current secret only.
+    """
 
     def __init__(
         self, *, server_key: bytes, lifetime_s: float, idle_s: float, grace_s: float
@@ -90,10 +108,10 @@ class SessionManager:
         secret: str,
         now: datetime,
     ) -> IssuedSession:
-        """The session with a new secret; or, for the secret rotated out within the grace window,
-        the same current secret again (it is derived from the one presented)."""
+        """The session with a new secret; or, for the secret rotated out last within the grace
+        window, the same current secret again (it is derived from the one presented)."""
         with self._transaction(db, now):
-            row, match = self._find(db, session_id, secret, now)
+            row, match = self._find(db, session_id, secret, now, grace=True)
             if row.user.application_id != application_id or row.user.username != user_id:
                 raise SessionUnknown()
             if match is _Match.PREVIOUS:
@@ -101,9 +119,16 @@ class SessionManager:
                 if not secret_matches(current, row.secret_hash):
                     raise SessionUnknown()
                 return _issued(row, current)
+            db.add(
+                RetiredSecretRow(
+                    session_id=row.id,
+                    generation=row.generation,
+                    secret_hash=row.secret_hash,
+                    retired_at=now,
+                )
+            )
             row.generation += 1
             current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
-            row.previous_secret_hash = row.secret_hash
             row.secret_hash = hash_secret(current)
             row.rotated_at = now
             row.idle_expires_at = min(now + self._idle, row.expires_at)
@@ -111,43 +136,55 @@ class SessionManager:
 
     def describe(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now)
+            row, _ = self._find(db, session_id, secret, now, grace=False)
             return _view(row)
 
-    def sign_out(self, db: Session, session_id: str, secret: str, now: datetime) -> None:
+    def sign_out(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now)
+            row, _ = self._find(db, session_id, secret, now, grace=False)
             _revoke(db, SessionRow.id == row.id, now, "signed_out")
+            return _view(row)
 
-    def revoke_all(self, db: Session, session_id: str, secret: str, now: datetime) -> None:
-        """Revoke every session of the user who holds this one."""
+    def revoke_all(
+        self, db: Session, session_id: str, secret: str, now: datetime
+    ) -> tuple[SessionView, int]:
+        """Revoke every session of the user who holds this one; how many were live."""
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now)
-            _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+            row, _ = self._find(db, session_id, secret, now, grace=False)
+            revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+            return _view(row), revoked
 
     def _find(
-        self, db: Session, session_id: str, secret: str, now: datetime
+        self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool
     ) -> tuple[SessionRow, _Match]:
         row = db.scalars(
             select(SessionRow).where(SessionRow.id == session_id).with_for_update()
         ).first()
         if row is None:
             raise SessionUnknown()
-        if secret_matches(secret, row.secret_hash):
-            match = _Match.CURRENT
-        elif secret_matches(secret, row.previous_secret_hash):
-            match = _Match.PREVIOUS
-        else:
-            raise SessionUnknown()
+        retired = None
+        if not secret_matches(secret, row.secret_hash):
+            retired = db.scalars(
+                select(RetiredSecretRow).where(
+                    RetiredSecretRow.session_id == row.id,
+                    RetiredSecretRow.secret_hash == hash_secret(secret),
+                )
+            ).first()
+            if retired is None:
+                raise SessionUnknown()
         if row.revoked_at is not None:
             raise SessionRevoked()
         if now >= row.expires_at or now >= row.idle_expires_at:
             raise SessionExpired()
-        if match is _Match.PREVIOUS and (
-            row.rotated_at is None or now - row.rotated_at > self._grace
+        if retired is None:
+            return row, _Match.CURRENT
+        if (
+            grace
+            and retired.generation == row.generation - 1
+            and now - retired.retired_at <= self._grace
         ):
-            raise _SecretReused(row.id)
-        return row, match
+            return row, _Match.PREVIOUS
+        raise _SecretReused(row, retired.generation)
 
     @contextmanager
     def _transaction(self, db: Session, now: datetime) -> Iterator[None]:
@@ -156,18 +193,18 @@ class SessionManager:
                 yield
         except _SecretReused as reuse:
             with db.begin():
-                _revoke(db, SessionRow.id == reuse.session_id, now, "secret_reused")
-            raise SessionRevoked(
-                "A rotated-out secret was presented again, so the session has been revoked."
-            ) from None
+                _revoke(db, SessionRow.id == reuse.detected.session_id, now, "secret_reused")
+            raise reuse.detected from None
 
 
-def _revoke(db: Session, which: ColumnElement[bool], now: datetime, reason: str) -> None:
-    db.execute(
+def _revoke(db: Session, which: ColumnElement[bool], now: datetime, reason: str) -> int:
+    result = db.execute(
         update(SessionRow)
         .where(which, SessionRow.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
     )
+    # An UPDATE's result is a cursor result, which counts the rows it changed.
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def _view(row: SessionRow) -> SessionView:

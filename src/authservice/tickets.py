@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from authservice._time import format_time, parse_time, utc_now
-from authservice.rules import USERNAME_RULE, is_valid_username
+from authservice.rules import TICKET_MAX_CHARS, USERNAME_RULE, is_valid_username
 
 __all__ = ["MAX_TICKET_TTL_S", "TicketClaims", "TicketError", "read_ticket", "sign_ticket"]
 
@@ -77,6 +77,8 @@ def read_ticket(
 
     Whether the nonce was seen before is the caller's to check: it needs storage.
     """
+    if len(ticket) > TICKET_MAX_CHARS:
+        raise TicketError(f"The ticket is longer than {TICKET_MAX_CHARS} characters.")
     body, _, signature = ticket.partition(".")
     if not (_BASE64URL.fullmatch(body) and _BASE64URL.fullmatch(signature)):
         raise TicketError("The ticket is not two base64url parts joined by a dot.")

@@ -1,4 +1,7 @@
-"""Users of one application: looked up, added by sign-up, or added by their first ticket."""
+"""Users of one application: looked up, added by sign-up, or added by their first ticket.
+
+Looked up by `username_key`, so that case and width variants of a name are the same user.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from sqlalchemy.orm import Session
 from authservice._time import utc_now
 from authservice.errors import UsernameTaken
 from authservice.models import ApplicationRow, UserRow
+from authservice.rules import username_key
 
 __all__ = ["add_user", "find_or_add_user", "find_user"]
 
 
 def find_user(db: Session, application: ApplicationRow, username: str) -> UserRow | None:
     query = select(UserRow).where(UserRow.application_id == application.id)
-    return db.scalars(query.where(UserRow.username == username)).first()
+    return db.scalars(query.where(UserRow.username_key == username_key(username))).first()
 
 
 def add_user(
@@ -25,6 +29,7 @@ def add_user(
     user = UserRow(
         application=application,
         username=username,
+        username_key=username_key(username),
         password_hash=password_hash,
         created_at=utc_now(),
     )

@@ -93,6 +93,11 @@ class ServerProcess:
         return self._process is not None and self._process.poll() is None
 
     @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self._process.pid if self.running and self._process else None
+
+    @property
     def output(self) -> str:
         """Everything the process wrote so far, stdout and stderr mixed."""
         self._log.seek(0)

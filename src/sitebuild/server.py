@@ -116,8 +116,14 @@ def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:
 
 def run(app: ASGIApp, *, host: str, port: int, quiet: bool = False) -> None:
     """Serve until Ctrl-C or SIGTERM; print the URL once listening (the real port when `port` is 0)."""
+    # proxy_headers=False: the auth service decides itself which proxy's X-Forwarded-For to believe.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet
+        app,
+        host=host,
+        port=port,
+        log_level="warning" if quiet else "info",
+        access_log=not quiet,
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 

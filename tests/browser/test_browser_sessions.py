@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from authclient import SessionClient
+from authclient import SessionClient, errors
 from authservice import Settings, ensure_application
 from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
 from sitebuild.processes import AuthServiceProcess, Stack, free_port
@@ -103,6 +103,24 @@ def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
     assert stored_value(page, stack.storage_key) is None
     assert page.title() == "Sign in"
     assert recorder.console_errors() == []
+
+
+def test_a_password_the_service_refuses_is_explained_in_the_page_in_its_own_words(
+    stack: Stack, page: Page
+) -> None:
+    common = {"username": new_username(), "password": "password1234"}
+    with pytest.raises(errors.InvalidRequest) as refused:
+        client_for(stack).new_user(common)
+    page.goto(stack.url + "/")
+
+    page.get_by_label("Username").fill(common["username"])
+    page.get_by_label("Password").fill(common["password"])
+    page.get_by_role("button", name="Create account").click()
+
+    # A sentence for a person, as the service wrote it: no field path, no validator wording.
+    expect(page.get_by_role("alert")).to_have_text(refused.value.message)
+    assert refused.value.message.startswith("This password is one of the most common passwords")
+    assert stored_value(page, stack.storage_key) is None
 
 
 def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(

@@ -47,16 +47,23 @@ def assert_error(reply: Reply, status: int, code: str) -> None:
 
 
 class Api:
-    """One application's view of the service's /v1 API."""
+    """One application's view of the service's /v1 API, from `source_address` (any address of
+    127.0.0.0/8 on Linux) or from 127.0.0.1."""
 
-    def __init__(self, base_url: str, application: Application) -> None:
+    def __init__(
+        self, base_url: str, application: Application, source_address: str | None = None
+    ) -> None:
         self.base_url = base_url
         self.application = application
+        self.source_address = source_address
         parsed = urllib.parse.urlsplit(base_url)
         self._address = (parsed.hostname or "127.0.0.1", parsed.port or 80)
 
     def __repr__(self) -> str:
-        return f"Api({self.base_url!r}, {self.application.key!r})"
+        return f"Api({self.base_url!r}, {self.application.key!r}, from={self.source_address!r})"
+
+    def from_address(self, source_address: str) -> Api:
+        return Api(self.base_url, self.application, source_address)
 
     def request(
         self,
@@ -72,7 +79,8 @@ class Api:
         if json_body is not _MISSING:
             body = json.dumps(json_body).encode()
             sent_headers.setdefault("Content-Type", "application/json")
-        connection = http.client.HTTPConnection(*self._address, timeout=30)
+        source = (self.source_address, 0) if self.source_address else None
+        connection = http.client.HTTPConnection(*self._address, timeout=30, source_address=source)
         try:
             if chunked:
                 chunks = iter([body or b""])

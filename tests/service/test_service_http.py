@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from authservice import Settings, create_app, ensure_application
-from tests.service.helpers import Api, assert_error, serve_in_thread
+from authservice.app import describe_api
+from tests.service.helpers import Api, assert_error, bearer, serve_in_thread
 
 LIMIT_BYTES = 16 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -120,6 +121,36 @@ def test_the_openapi_document_describes_every_endpoint(api: Api) -> None:
     for path, item in paths.items():
         for method, operation in item.items():
             assert "422" not in operation["responses"], (method, path)
+
+
+def test_no_endpoint_takes_a_query_parameter_so_no_secret_is_ever_in_a_url() -> None:
+    operations = [op for item in describe_api()["paths"].values() for op in item.values()]
+
+    assert all(p["in"] != "query" for op in operations for p in op.get("parameters", []))
+
+
+def test_the_served_openapi_document_is_the_one_the_schemathesis_run_uses(api: Api) -> None:
+    assert api.request("GET", "/v1/openapi.json").body == describe_api()
+
+
+def test_every_answer_carries_the_api_headers_and_no_server_version(
+    api: Api, username: str
+) -> None:
+    session = api.new_session(username)
+    replies = [
+        api.request("GET", "/v1/health"),
+        api.resume(session),  # a session object: must never be cached
+        api.sign_in(username, "wrong password!"),
+        api.request("GET", "/v1/nothing-here"),
+        api.request("POST", "/v1/users", body=b"x" * (LIMIT_BYTES + 1), headers=JSON),
+        api.request("GET", "/v1/me", headers=bearer({**session, "sessionSecret": "x" * 43})),
+    ]
+
+    for reply in replies:
+        assert reply.headers["cache-control"] == "no-store", reply
+        assert reply.headers["x-content-type-options"] == "nosniff", reply
+        assert reply.headers["referrer-policy"] == "no-referrer", reply
+        assert "server" not in reply.headers, reply
 
 
 def test_an_unexpected_error_is_internal_error_without_a_trace(

@@ -22,7 +22,7 @@ def test_users_sessions_and_used_tickets_survive_a_restart(
 
     service.process.restart()
 
-    # Same server key: the rotated-out secret (inside the 30 s grace) derives the same current one.
+    # Same server key: the rotated-out secret (inside the 10 s grace) derives the same current one.
     assert api.resume(old).body == current
     assert api.resume(current).status == 200
     assert api.me(by_ticket).body["userId"] == "ticket-" + username

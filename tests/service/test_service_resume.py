@@ -80,15 +80,57 @@ def test_the_rotated_out_secret_after_the_grace_window_revokes_the_whole_session
     assert_error(api.me(current), 401, "session_revoked")
 
 
-def test_the_rotated_out_secret_after_the_grace_window_on_me_revokes_too(
+def test_a_stolen_secret_resumed_twice_is_still_caught_when_the_victim_comes_back(
     api: Api, username: str
 ) -> None:
-    old = api.new_session(username)
-    current = api.resume(old).body
-    time.sleep(GRACE_S + 0.3)
+    s0 = api.new_session(username)
+    s1 = api.resume(s0).body  # the thief, twice: S0 -> S1 -> S2
+    s2 = api.resume(s1).body
 
-    assert_error(api.me(old), 401, "session_revoked")
+    assert_error(api.resume(s0), 401, "session_revoked")  # the victim's S0: two generations old
+    assert_error(api.resume(s2), 401, "session_revoked")  # the thief's session is gone too
+    assert_error(api.me(s2), 401, "session_revoked")
+
+
+def test_any_generation_older_than_the_previous_one_revokes_even_inside_the_grace_window(
+    api: Api, username: str
+) -> None:
+    generations = [api.new_session(username)]
+    for _ in range(4):
+        generations.append(api.resume(generations[-1]).body)
+
+    assert_error(api.resume(generations[1]), 401, "session_revoked")  # well inside 1 s
+    assert_error(api.resume(generations[-1]), 401, "session_revoked")
+
+
+def test_the_previous_secret_within_the_grace_window_still_works_after_several_rotations(
+    api: Api, username: str
+) -> None:
+    s0 = api.new_session(username)
+    s1 = api.resume(s0).body
+    s2 = api.resume(s1).body
+
+    repeated = api.resume(s1)
+
+    assert repeated.status == 200 and repeated.body == s2
+
+
+@pytest.mark.parametrize("call", ["me", "sign_out", "revoke_all"])
+def test_a_rotated_out_secret_is_refused_by_the_bearer_endpoints_and_revokes_the_session(
+    api: Api, username: str, call: str
+) -> None:
+    old = api.new_session(username)
+    current = api.resume(old).body  # `old` is inside the grace window, which only resume honours
+
+    assert_error(getattr(api, call)(old), 401, "session_revoked")
     assert_error(api.me(current), 401, "session_revoked")
+
+
+def test_the_bearer_endpoints_take_the_current_secret(api: Api, username: str) -> None:
+    current = api.resume(api.new_session(username)).body
+
+    assert api.me(current).status == 200
+    assert api.sign_out(current).status == 204
 
 
 def test_a_wrong_secret_is_session_unknown_and_harms_nothing(api: Api, username: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from authservice import Application, Settings, ensure_application
-from tests.service.helpers import Api, RunningService
+from tests.service.helpers import Api, RunningService, assert_error
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +49,7 @@ def test_settings_default_to_sqlite_in_the_data_directory(tmp_path: Path) -> Non
 
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'auth.sqlite3'}"
     assert (settings.session_ttl_s, settings.idle_ttl_s) == (30 * 86400, 7 * 86400)
-    assert (settings.rotation_grace_s, settings.max_body_bytes) == (30, 16 * 1024)
+    assert (settings.rotation_grace_s, settings.max_body_bytes) == (10, 16 * 1024)
     assert settings.cors_origins == ()
 
 
@@ -80,6 +81,24 @@ def test_create_app_refuses_a_taken_name(tmp_path: Path) -> None:
     assert "shop" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_a_database_of_an_older_version_is_refused_at_start_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    with sqlite3.connect(
+        tmp_path / "auth.sqlite3"
+    ) as database:  # users as the first version had it
+        database.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, application_id INTEGER, "
+            "username VARCHAR(32), password_hash VARCHAR(255), created_at DATETIME)"
+        )
+
+    started = run_cli("serve", "--data-dir", str(tmp_path), "--port", "0")
+
+    assert started.returncode == 2
+    assert "older version" in started.stderr and "no column username_key" in started.stderr
+    assert "Traceback" not in started.stderr
+
+
 def test_sign_ticket_without_a_secret_says_how_to_give_one() -> None:
     env_free = run_cli("sign-ticket", "--application-key", "app_x", "--user-id", "alice")
 
@@ -103,6 +122,30 @@ def test_cors_allows_configured_origins_only(
     assert allowed.status == 200
     assert allowed.headers["access-control-allow-origin"] == "http://page.test"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    ("origin", "method"),
+    [("http://elsewhere.test", "POST"), ("http://page.test", "PUT")],
+    ids=["origin", "method"],
+)
+def test_a_refused_cors_preflight_gets_the_json_error(
+    fresh_service: Callable[..., RunningService], origin: str, method: str
+) -> None:
+    api = fresh_service(cors_origin=["http://page.test"]).api
+    preflight = {"Origin": origin, "Access-Control-Request-Method": method}
+
+    reply = api.request("OPTIONS", "/v1/sessions", headers=preflight)
+
+    assert_error(reply, 403, "cors_refused")
+    assert "access-control-allow-origin" not in reply.headers or method == "PUT"
+    assert reply.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("origin", ["null", "*", "page.test"])
+def test_settings_refuse_a_cors_origin_that_is_not_one(tmp_path: Path, origin: str) -> None:
+    with pytest.raises(ValueError, match="cors_origins"):
+        Settings(data_dir=tmp_path, cors_origins=(origin,))
 
 
 def test_without_configured_origins_there_are_no_cors_headers(api: Api) -> None:

@@ -33,7 +33,7 @@ def test_the_same_username_can_sign_up_in_another_application(
 
 
 @pytest.mark.parametrize(
-    "bad_username", ["ab", "x" * 33, ".alice", "-alice", "_alice", "al ice", "alice!", "ålice", ""]
+    "bad_username", ["ab", "x" * 33, ".alice", "-alice", "_alice", "al ice", "alice!", ""]
 )
 def test_sign_up_refuses_a_username_that_breaks_the_rules(api: Api, bad_username: str) -> None:
     reply = api.sign_up(bad_username)

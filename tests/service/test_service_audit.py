@@ -1,0 +1,153 @@
+"""The audit log (`--audit-log PATH`): one JSON line per security event, never a secret."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authservice.audit import AuditEvent
+from tests.service.helpers import PASSWORD, RunningService, assert_error, start_service
+
+WRONG = "not the password at all"
+
+
+@dataclass
+class Audited:
+    service: RunningService
+    log: Path
+    secrets: list[str]  # every session secret and ticket the service handed out or was sent
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
+    """A service that has just seen one of every security event, and its audit log."""
+    data_dir = tmp_path_factory.mktemp("audited")
+    log = data_dir.parent / f"{data_dir.name}-audit.jsonl"
+    service = start_service(
+        data_dir,
+        audit_log=log,
+        grace_s=0,
+        login_attempts_per_user_address=2,
+        password_hash_workers=1,
+        password_hash_queue=0,
+    )
+    try:
+        yield Audited(service, log, _provoke_every_event(service))
+    finally:
+        service.process.stop()
+
+
+def _provoke_every_event(service: RunningService) -> list[str]:
+    api = service.api
+    assert api.sign_up("audited-user").status == 201
+    session = api.sign_in("audited-user").body
+    assert_error(api.sign_in("audited-user", WRONG), 401, "invalid_credentials")
+    assert_error(api.sign_in("audited-user", WRONG), 401, "invalid_credentials")
+    assert_error(api.sign_in("audited-user", WRONG), 429, "rate_limited")
+    assert_error(api.sign_in_with_ticket("bm90.aXQ"), 401, "invalid_ticket")
+    assert_error(api.resume({**session, "sessionSecret": "x" * 43}), 401, "session_unknown")
+    resumed = api.resume(session).body
+    assert_error(api.resume(session), 401, "session_revoked")  # grace 0: reuse at once
+    ticket = api.ticket("audited-user")
+    other = api.sign_in_with_ticket(ticket).body
+    assert api.revoke_all(other).status == 204
+    last = api.new_session("audited-user")
+    assert api.sign_out(last).status == 204
+    start = threading.Barrier(6)
+
+    def sign_in(n: int) -> int:
+        start.wait()
+        return api.sign_in(f"nobody-{n}").status
+
+    with ThreadPoolExecutor(6) as pool:
+        assert 503 in set(pool.map(sign_in, range(6)))
+    sessions = (session, resumed, other, last)
+    return [ticket, *(each["sessionSecret"] for each in sessions)]
+
+
+def lines(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: Audited) -> None:
+    events = lines(audited.log)
+
+    counts = Counter(event["event"] for event in events)
+    assert set(counts) == {str(kind) for kind in AuditEvent}
+    for once in (
+        "sign_up",
+        "rate_limited",
+        "ticket.refused",
+        "session.refused",
+        "session.reuse_detected",
+        "sign_out",
+        "revoke_all",
+    ):
+        assert counts[once] == 1, (once, counts)
+    # Two wrong passwords, then the unknown users of the burst that the pool let in.
+    assert counts["sign_in.failed"] + counts["busy"] == 2 + 6
+    for event in events:
+        assert event["time"].endswith("Z") and event["address"] == "127.0.0.1", event
+
+
+def test_audit_lines_say_who_and_why(audited: Audited) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    for event in lines(audited.log):
+        first.setdefault(event["event"], event)
+    application = audited.service.application.key
+
+    assert first["sign_up"]["application"] == application
+    assert first["sign_up"]["user"] == "audited-user"
+    assert (first["sign_in.succeeded"]["method"], first["sign_in.succeeded"]["user"]) == (
+        "password",
+        "audited-user",
+    )
+    assert first["sign_in.failed"]["reason"] == "invalid_credentials"
+    assert first["rate_limited"]["scope"] == "user_address"
+    assert first["ticket.refused"]["reason"].startswith("The ticket")
+    assert first["session.refused"]["reason"] == "session_unknown"
+    reuse = first["session.reuse_detected"]
+    assert (reuse["user"], reuse["generation"], reuse["current_generation"]) == (
+        "audited-user",
+        0,
+        1,
+    )
+    assert first["revoke_all"]["revoked"] >= 1
+
+
+def test_the_audit_log_holds_no_secret_and_is_private(audited: Audited) -> None:
+    text = audited.log.read_text()
+
+    for secret in [PASSWORD, WRONG, audited.service.application.secret, *audited.secrets]:
+        assert secret not in text
+    assert stat.S_IMODE(audited.log.stat().st_mode) == 0o600
+
+
+def test_a_username_that_failed_to_sign_in_is_logged_only_as_a_keyed_hash(
+    audited: Audited,
+) -> None:
+    failed = [event for event in lines(audited.log) if event["event"] == "sign_in.failed"]
+
+    assert failed and all("user" not in event for event in failed)
+    assert len({event["user_hash"] for event in failed[:2]}) == 1  # the same name, twice
+    assert all("audited-user" not in json.dumps(event) for event in failed)
+
+
+def test_audit_lines_go_to_stderr_without_a_path(
+    fresh_service: Callable[..., RunningService], username: str
+) -> None:
+    service = fresh_service()
+    service.api.sign_up(username)
+    service.process.stop()
+
+    logged = [line for line in service.process.output.splitlines() if line.startswith("{")]
+    assert any(json.loads(line)["event"] == "sign_up" for line in logged)
