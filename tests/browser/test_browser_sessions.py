@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from authclient import SessionClient, errors
-from authservice import Settings, ensure_application
 from sitebuild.site import PageConfig, build
+from tests.support.accounts import GARBAGE, PASSWORD, new_username
 from tests.support.browser import Recorder, Stack, store_value, stored_session, stored_value, wait_until_ready
-from tests.support.processes import AuthServiceProcess, free_port
-
-PASSWORD = "correct horse battery"
-
-
-def new_username() -> str:
-    return f"user-{uuid.uuid4().hex[:10]}"
-
+from tests.support.processes import AuthServiceProcess
 
 def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
@@ -112,22 +104,6 @@ def test_a_session_revoked_while_the_page_was_closed_leads_to_the_login_form_wit
     expect(page.get_by_text("Your session was ended")).to_be_visible()
     expect(login_form(page)).to_be_visible()
     assert stored_value(page, stack.storage_key) is None
-
-
-GARBAGE = {
-    "empty": "",
-    "not JSON": "{not json",
-    "null": "null",
-    "a list": "[1, 2]",
-    "a number": "42",
-    "no userId": json.dumps({"version": 1, "sessionId": "x"}),
-    "wrong types": json.dumps(
-        {"version": 1, "applicationKey": "k", "userId": 7, "sessionId": [], "sessionSecret": None, "expiresAt": 1}
-    ),
-    "unknown version": json.dumps({"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}),
-    "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
-    "markup": '<img src=x onerror="document.title=\'pwned\'">',
-}
 
 
 @pytest.mark.parametrize("shape", GARBAGE)
@@ -236,18 +212,6 @@ def test_a_tab_follows_the_secret_another_tab_rotated(stack: Stack, new_page: Ca
     first.get_by_role("button", name="Sign out").click()
     expect(first.get_by_text("You have signed out.")).to_be_visible()
     expect(second.get_by_text("You signed out in another tab.")).to_be_visible()
-
-
-@pytest.fixture
-def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
-    """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
-    page_port = free_port()
-    page_origin = f"http://127.0.0.1:{page_port}"
-    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
-    with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
-        dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
-        with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
-            yield stack, auth
 
 
 def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
