@@ -1,4 +1,4 @@
-"""Fixtures of the tests in Firefox: one browser per session, a fresh profile per test.
+"""Fixtures of the tests in Firefox and WebKitGTK: one browser per session, a fresh profile per test.
 
 Each engine is a tool from outside Python: missing, its tests skip here and fail in CI
 (tests/support/tools.py).
@@ -12,6 +12,7 @@ from contextlib import closing
 import pytest
 
 from sitebuild.firefox import Firefox, FirefoxContext, FirefoxPage, find_firefox, find_node
+from sitebuild.webkit import WebKit, find_webkit
 from tests.support.tools import require_tool
 
 
@@ -34,3 +35,14 @@ def firefox_context(firefox: Firefox) -> Iterator[FirefoxContext]:
 @pytest.fixture
 def firefox_page(firefox_context: FirefoxContext) -> FirefoxPage:
     return firefox_context.new_page()
+
+
+@pytest.fixture(scope="session")
+def webkit() -> Iterator[WebKit]:
+    tools = require_tool(
+        "WebKitGTK (WebKitWebDriver, MiniBrowser, Xvfb)",
+        find_webkit(),
+        install="Debian: apt-get install webkit2gtk-driver xvfb",
+    )
+    with closing(WebKit(tools)) as browser:
+        yield browser
