@@ -86,18 +86,23 @@ class Firefox:
         if executable is None or node is None:
             raise FileNotFoundError("Firefox needs a firefox(-esr) executable and Node.js")
         if not (NODE_MODULES / "puppeteer-core").is_dir():
-            raise FileNotFoundError("puppeteer-core is not installed: run `python3 build.py` (npm ci)")
+            raise FileNotFoundError(
+                "puppeteer-core is not installed: run `python3 build.py` (npm ci)"
+            )
         self.executable = executable
         self._stderr = tempfile.TemporaryFile()
         command = [node, str(BRIDGE), executable, str(profile_dir or "")]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+        )
         self._buffer = b""
         self._last_id = 0
         hello = self._read_message(start_timeout_s)
         self.version: str = hello["version"]
 
     def __repr__(self) -> str:
-        return f"Firefox({self.version!r}, {'running' if self._process.poll() is None else 'closed'})"
+        state = "running" if self._process.poll() is None else "closed"
+        return f"Firefox({self.version!r}, {state})"
 
     def new_context(self) -> FirefoxContext:
         return FirefoxContext(self, self.call("newContext"))
@@ -115,12 +120,16 @@ class Firefox:
     def call(self, method: str, timeout_s: float = DEFAULT_TIMEOUT_S, **params: Any) -> Any:
         """One request to the bridge, and its answer."""
         self._last_id += 1
-        request = {"id": self._last_id, "method": method, "params": {**params, "timeoutMs": timeout_s * 1000}}
+        request = {
+            "id": self._last_id,
+            "method": method,
+            "params": {**params, "timeoutMs": timeout_s * 1000},
+        }
         try:
             self._process.stdin.write(json.dumps(request).encode() + b"\n")
             self._process.stdin.flush()
         except BrokenPipeError:
-            raise FirefoxError("BridgeError", f"the bridge has exited:\n{self._bridge_output()}") from None
+            raise self._bridge_failed("the bridge has exited") from None
         answer = self._read_message(timeout_s + BRIDGE_GRACE_S)
         if "error" in answer:
             raise FirefoxError(answer["error"]["name"], answer["error"]["message"])
@@ -132,18 +141,21 @@ class Firefox:
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise FirefoxError("BridgeError", f"no answer within {timeout_s:.0f} s:\n{self._bridge_output()}")
+                raise self._bridge_failed(f"no answer within {timeout_s:.0f} s")
             if select.select([stdout], [], [], remaining)[0]:
                 chunk = os.read(stdout, 65536)
                 if not chunk:
-                    raise FirefoxError("BridgeError", f"the bridge has exited:\n{self._bridge_output()}")
+                    raise self._bridge_failed("the bridge has exited")
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
-    def _bridge_output(self) -> str:
+    def _bridge_failed(self, reason: str) -> FirefoxError:
+        """The error to raise, with what the bridge (and Firefox through it) wrote to stderr."""
         self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return FirefoxError(
+            "BridgeError", f"{reason}:\n{self._stderr.read().decode(errors='replace')}"
+        )
 
 
 class FirefoxContext:
@@ -166,7 +178,9 @@ class FirefoxContext:
         self.records.console += [ConsoleMessage(**message) for message in taken["console"]]
         self.records.page_errors += taken["pageErrors"]
         self.records.requests += [
-            RecordedRequest(request["method"], request["url"], request["headers"], request["postData"])
+            RecordedRequest(
+                request["method"], request["url"], request["headers"], request["postData"]
+            )
             for request in taken["requests"]
         ]
         return self.records
@@ -201,7 +215,9 @@ class FirefoxPage:
     def click_button(self, name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._call("clickButton", timeout_s, name=name)
 
-    def wait_for(self, selector: str, state: State = "visible", timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def wait_for(
+        self, selector: str, state: State = "visible", timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> None:
         """Wait for a CSS selector (or puppeteer's `::-p-text(...)`) to be in `state`."""
         self._call("waitFor", timeout_s, selector=selector, state=state)
 

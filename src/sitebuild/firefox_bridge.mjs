@@ -129,13 +129,30 @@ const methods = {
 const write = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 write({ ready: true, version: await browser.version() });
 
+// A wait that timed out says what the page showed instead.
+async function describe(page) {
+  try {
+    return await page.evaluate(() => {
+      const root = document.documentElement;
+      const attributes = [...root.attributes].map((attribute) => `${attribute.name}="${attribute.value}"`);
+      return `<html ${attributes.join(" ")}>: ${document.body?.innerText.slice(0, 500)}`;
+    });
+  } catch (error) {
+    return `(cannot read the page: ${error?.message})`;
+  }
+}
+
 for await (const line of readline.createInterface({ input: process.stdin })) {
   const { id, method, params } = JSON.parse(line);
   try {
     if (!(method in methods)) throw new Error(`unknown method ${method}`);
     write({ id, result: (await methods[method](params ?? {})) ?? null });
   } catch (error) {
-    write({ id, error: { name: error?.name ?? "Error", message: String(error?.message ?? error) } });
+    let message = String(error?.message ?? error);
+    if (error?.name === "TimeoutError" && pages.has(params?.page)) {
+      message += `\nThe page shows ${await describe(pages.get(params.page))}`;
+    }
+    write({ id, error: { name: error?.name ?? "Error", message } });
   }
 }
 // stdin closed: Python is done with us.

@@ -35,7 +35,9 @@ class PageRecords:
         self.requests.clear()
 
     def console_errors(self) -> list[str]:
-        return [message.text for message in self.console if message.type == "error"] + self.page_errors
+        return [
+            message.text for message in self.console if message.type == "error"
+        ] + self.page_errors
 
     def foreign_requests(self, origin: str) -> list[str]:
         """URLs of requests that left `origin` (our origin's blob: URLs and data: URLs are ours too)."""
@@ -47,8 +49,12 @@ class PageRecords:
         return [
             f"{request.method} {request.url}"
             for request in self.requests
-            if any(text in part for part in (request.url, request.post_data, *request.headers.values()))
+            if any(
+                text in part for part in (request.url, request.post_data, *request.headers.values())
+            )
         ]
 
     def requests_to(self, path: str) -> list[str]:
-        return [f"{request.method} {request.url}" for request in self.requests if path in request.url]
+        return [
+            f"{request.method} {request.url}" for request in self.requests if path in request.url
+        ]

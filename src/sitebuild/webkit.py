@@ -20,7 +20,14 @@ from selenium import webdriver
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-__all__ = ["WebKit", "WebKitTools", "find_webkit"]
+__all__ = [
+    "WebKit",
+    "WebKitTools",
+    "find_minibrowser",
+    "find_webkit",
+    "find_webkit_driver",
+    "find_xvfb",
+]
 
 DRIVER_CANDIDATES = ("WebKitWebDriver",)
 BROWSER_CANDIDATES = (
@@ -40,14 +47,23 @@ class WebKitTools:
 
 
 def find_webkit() -> WebKitTools | None:
-    """WebKitWebDriver, MiniBrowser and Xvfb, or None when one is missing (`WEBKIT_DRIVER_PATH` and
-    `WEBKIT_BROWSER_PATH` name the first two where they are elsewhere)."""
-    driver = os.environ.get("WEBKIT_DRIVER_PATH") or _first_found(DRIVER_CANDIDATES)
-    browser = os.environ.get("WEBKIT_BROWSER_PATH") or _first_found(BROWSER_CANDIDATES)
-    xvfb = _first_found(XVFB_CANDIDATES)
-    if driver and browser and xvfb:
-        return WebKitTools(driver, browser, xvfb)
-    return None
+    """WebKitWebDriver, MiniBrowser and Xvfb, or None when one is missing."""
+    driver, browser, xvfb = find_webkit_driver(), find_minibrowser(), find_xvfb()
+    return WebKitTools(driver, browser, xvfb) if driver and browser and xvfb else None
+
+
+def find_webkit_driver() -> str | None:
+    return os.environ.get("WEBKIT_DRIVER_PATH") or _first_found(DRIVER_CANDIDATES)
+
+
+def find_minibrowser() -> str | None:
+    """WebKitGTK's MiniBrowser (in Debian's libwebkit2gtk-4.1-0): `WEBKIT_BROWSER_PATH`, else its
+    usual places."""
+    return os.environ.get("WEBKIT_BROWSER_PATH") or _first_found(BROWSER_CANDIDATES)
+
+
+def find_xvfb() -> str | None:
+    return _first_found(XVFB_CANDIDATES)
 
 
 class WebKit:
@@ -100,7 +116,8 @@ def _first_found(candidates: tuple[str, ...]) -> str | None:
 def _start_xvfb(xvfb: str) -> tuple[subprocess.Popen[bytes], str]:
     """Xvfb on the first free display; `-displayfd` makes it write the number once it is ready."""
     read_end, write_end = os.pipe()
-    command = [xvfb, "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", "1280x1024x24"]
+    command = [xvfb, "-displayfd", str(write_end), "-nolisten", "tcp"]
+    command += ["-screen", "0", "1280x1024x24"]
     process = subprocess.Popen(command, pass_fds=[write_end], stderr=subprocess.DEVNULL)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as ready:

@@ -15,6 +15,7 @@ from tests.support.accounts import GARBAGE, PASSWORD, new_username
 from tests.support.browser import Recorder, Stack, store_value, stored_session, stored_value, wait_until_ready
 from tests.support.processes import AuthServiceProcess
 
+
 def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)

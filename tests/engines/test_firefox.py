@@ -47,7 +47,10 @@ def test_a_first_visit_shows_the_login_form_from_our_origin_only(
     firefox_page.wait_for(LOGIN_FORM)
     assert firefox_page.evaluate("() => document.title") == "Sign in"
     # Firefox isolates the page and gives the Python worker its shared memory.
-    assert firefox_page.evaluate("() => [crossOriginIsolated, typeof SharedArrayBuffer]") == [True, "function"]
+    assert firefox_page.evaluate("() => [crossOriginIsolated, typeof SharedArrayBuffer]") == [
+        True,
+        "function",
+    ]
     records = firefox_context.take_records()
     assert records.requests_to("/assets/app-"), "the driver sees the worker's requests"
     assert records.foreign_requests(stack.url) == []

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -28,8 +29,10 @@ def driver(webkit: WebKit, stack: Stack) -> Iterator[WebDriver]:
     webkit.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
 
 
-def visible(driver: WebDriver, xpath: str):
-    return WebDriverWait(driver, BOOT_TIMEOUT_S).until(expected_conditions.visibility_of_element_located((By.XPATH, xpath)))
+def visible(driver: WebDriver, xpath: str) -> WebElement:
+    return WebDriverWait(driver, BOOT_TIMEOUT_S).until(
+        expected_conditions.visibility_of_element_located((By.XPATH, xpath))
+    )
 
 
 def fill(driver: WebDriver, label: str, value: str) -> None:
@@ -42,7 +45,9 @@ def click_button(driver: WebDriver, name: str) -> None:
     visible(driver, f"//button[normalize-space()='{name}']").click()
 
 
-def test_webkitgtk_isolates_the_page_but_gives_it_no_shared_array_buffer(stack: Stack, driver: WebDriver) -> None:
+def test_webkitgtk_isolates_the_page_but_gives_it_no_shared_array_buffer(
+    stack: Stack, driver: WebDriver
+) -> None:
     driver.get(stack.url + "/")
 
     facts = driver.execute_script(
@@ -65,7 +70,9 @@ def test_webkitgtk_isolates_the_page_but_gives_it_no_shared_array_buffer(stack: 
     reason="No SharedArrayBuffer in WebKitGTK: the Python worker dies at its first DOM access and the page "
     "never gets ready, until the main-thread fallback (issue 13, phase 2)",
 )
-def test_webkitgtk_walk_create_account_then_a_reload_resumes(stack: Stack, driver: WebDriver) -> None:
+def test_webkitgtk_walk_create_account_then_a_reload_resumes(
+    stack: Stack, driver: WebDriver
+) -> None:
     username = new_username()
     driver.get(stack.url + "/")
     fill(driver, "Username", username)

@@ -18,11 +18,20 @@ GARBAGE = {
     "a number": "42",
     "no userId": json.dumps({"version": 1, "sessionId": "x"}),
     "wrong types": json.dumps(
-        {"version": 1, "applicationKey": "k", "userId": 7, "sessionId": [], "sessionSecret": None, "expiresAt": 1}
+        {
+            "version": 1,
+            "applicationKey": "k",
+            "userId": 7,
+            "sessionId": [],
+            "sessionSecret": None,
+            "expiresAt": 1,
+        }
     ),
-    "unknown version": json.dumps({"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}),
+    "unknown version": json.dumps(
+        {"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}
+    ),
     "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
-    "markup": '<img src=x onerror="document.title=\'pwned\'">',
+    "markup": "<img src=x onerror=\"document.title='pwned'\">",
 }
 
 
