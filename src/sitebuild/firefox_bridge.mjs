@@ -13,6 +13,7 @@ import puppeteer, { Puppeteer } from "puppeteer-core";
 const [executablePath, userDataDir] = process.argv.slice(2);
 
 // Controls by the text of their <label> (or aria-label), buttons by their name: how a user finds them.
+// The handlers are sent to the page as source, so each carries its own `normalize`.
 const normalize = (text) => (text ?? "").replace(/\s+/g, " ").trim();
 Puppeteer.registerCustomQueryHandler("label", {
   queryAll: (root, text) => {
