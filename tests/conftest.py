@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from authservice import Settings, ensure_application
+from sitebuild.paths import DIST
+from sitebuild.processes import AuthServiceProcess, Stack, free_port
+from sitebuild.site import build
+from webapp.config import PageConfig
 
 
 @pytest.fixture
@@ -13,3 +20,29 @@ def silent_server() -> Iterator[str]:
     """A TCP port that takes connections and never answers (the kernel completes the handshake)."""
     with socket.create_server(("127.0.0.1", 0), backlog=16) as listener:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def dist() -> Path:
+    if not (DIST / "build.json").exists():
+        pytest.exit("dist/ is not built: run the tests with `python3 build.py test`", returncode=2)
+    return DIST
+
+
+@pytest.fixture(scope="session")
+def stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The built site and the auth service on one origin, for every browser's tests."""
+    with Stack(dist, tmp_path_factory.mktemp("stack-data")) as running:
+        yield running
+
+
+@pytest.fixture
+def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
+    """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
+    page_port = free_port()
+    page_origin = f"http://127.0.0.1:{page_port}"
+    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
+    with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
+        dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
+        with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
+            yield stack, auth

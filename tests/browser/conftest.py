@@ -1,21 +1,33 @@
-"""Fixtures of the browser tests: the served stack, a real Chromium, recorded pages."""
+"""Fixtures of the browser tests: a real Chromium and recorded pages (the served stack is in
+tests/conftest.py).
+
+Every page of every test is also watched for Content-Security-Policy violations (the page's and its
+workers'): one fails the test, since a refused script or connection would only show up as a page that
+quietly does less.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Worker, expect, sync_playwright
 
 from sitebuild.browser_pages import BOOT_TIMEOUT_MS
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
-from sitebuild.paths import DIST
-from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 # A first assertion after a navigation waits for Python to boot.
 expect.set_options(timeout=BOOT_TIMEOUT_MS)
+
+# Chromium logs a refusal in the console of the page or worker it happened in; the event adds the
+# directive for the page's own realm.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+VIOLATION_MARKS = ("securitypolicyviolation", "Content Security Policy")
 
 
 @pytest.fixture(scope="session")
@@ -31,19 +43,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
-def dist() -> Path:
-    if not (DIST / "build.json").exists():
-        pytest.exit("dist/ is not built: run the tests with `python3 build.py test`", returncode=2)
-    return DIST
-
-
-@pytest.fixture(scope="session")
-def stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(dist, tmp_path_factory.mktemp("stack-data")) as running:
-        yield running
-
-
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
@@ -54,16 +53,28 @@ def new_page(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Page
     """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
     context = browser.new_context()
     context.set_default_timeout(BOOT_TIMEOUT_MS)
-    context.on("request", lambda request: recorder.requests.append(request))
+    context.add_init_script(REPORT_VIOLATIONS)
+    context.on("request", recorder.add_request)
+    violations: list[str] = []
+
+    def watch(message_text: str) -> None:
+        if any(mark in message_text for mark in VIOLATION_MARKS):
+            violations.append(message_text)
+
+    def watch_worker(worker: Worker) -> None:
+        worker.on("console", lambda message: watch(message.text))
 
     def open_page() -> Page:
         page = context.new_page()
-        page.on("console", lambda message: recorder.console.append(message))
-        page.on("pageerror", lambda error: recorder.page_errors.append(str(error)))
+        page.on("console", recorder.add_console_message)
+        page.on("console", lambda message: watch(message.text))
+        page.on("worker", watch_worker)
+        page.on("pageerror", recorder.add_page_error)
         return page
 
     yield open_page
     context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture

@@ -7,26 +7,19 @@ the worker's HTTP, storage events between tabs, a clean console."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from authclient import SessionClient, errors
-from authservice import Settings, ensure_application
 from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
-from sitebuild.processes import AuthServiceProcess, Stack, free_port
+from sitebuild.processes import AuthServiceProcess, Stack
 from sitebuild.site import build
+from tests.support.accounts import GARBAGE, PASSWORD, new_username
 from tests.support.browser import Recorder
 from webapp.config import PageConfig
-
-PASSWORD = "correct horse battery"
-
-
-def new_username() -> str:
-    return f"user-{uuid.uuid4().hex[:10]}"
 
 
 def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
@@ -83,18 +76,15 @@ def test_create_account_saves_the_session_and_a_reload_resumes_it_without_the_pa
 
 
 # The CPython tests (tests/webapp) try every kind of garbage; here, that the real page copes too.
-GARBAGE = {
-    "not JSON": "{not json",
-    "markup": "<img src=x onerror=\"document.title='pwned'\">",
-}
+SOME_GARBAGE = {shape: GARBAGE[shape] for shape in ("not JSON", "markup")}
 
 
-@pytest.mark.parametrize("shape", GARBAGE)
+@pytest.mark.parametrize("shape", SOME_GARBAGE)
 def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
     shape: str, stack: Stack, page: Page, recorder: Recorder
 ) -> None:
     page.goto(stack.url + "/")
-    store_value(page, stack.storage_key, GARBAGE[shape])
+    store_value(page, stack.storage_key, SOME_GARBAGE[shape])
     page.reload()
     wait_until_ready(page)
 
@@ -138,18 +128,6 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
 
     expect(first.get_by_text("You signed out in another tab.")).to_be_visible()
     expect(login_form(first)).to_be_visible()
-
-
-@pytest.fixture
-def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
-    """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
-    page_port = free_port()
-    page_origin = f"http://127.0.0.1:{page_port}"
-    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
-    with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
-        dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
-        with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
-            yield stack, auth
 
 
 def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(

@@ -1,40 +1,25 @@
-"""Helpers for the browser tests: a recorder of what a page did."""
+"""Helpers for the Chromium tests: a recorder of what a page did, fed by Playwright's events."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from playwright.sync_api import ConsoleMessage as PlaywrightConsoleMessage
+from playwright.sync_api import Request
 
-from playwright.sync_api import ConsoleMessage, Request
+from sitebuild.page_records import ConsoleMessage, PageRecords, RecordedRequest
 
 
-@dataclass
-class Recorder:
-    """What the pages of one test did: requests (workers' too), console messages, page errors."""
+class Recorder(PageRecords):
+    """What the pages of one Chromium test did (tests/browser/conftest.py feeds it)."""
 
-    requests: list[Request] = field(default_factory=list)
-    console: list[ConsoleMessage] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
+    def add_request(self, request: Request) -> None:
+        self.requests.append(
+            RecordedRequest(request.method, request.url, request.headers, request.post_data or "")
+        )
 
-    def clear(self) -> None:
-        self.requests.clear()
-        self.console.clear()
-        self.page_errors.clear()
+    def add_console_message(self, message: PlaywrightConsoleMessage) -> None:
+        self.console.append(
+            ConsoleMessage(message.type, message.text, message.location.get("url", ""))
+        )
 
-    def console_errors(self) -> list[str]:
-        return [
-            message.text for message in self.console if message.type == "error"
-        ] + self.page_errors
-
-    def foreign_requests(self, origin: str) -> list[str]:
-        """URLs of requests that left `origin` (our origin's blob: URLs are ours too)."""
-        ours = (origin + "/", f"blob:{origin}/", "data:")
-        return [request.url for request in self.requests if not request.url.startswith(ours)]
-
-    def requests_carrying(self, text: str) -> list[str]:
-        """Requests with `text` in their URL, headers or body."""
-        found = []
-        for request in self.requests:
-            parts = [request.url, request.post_data or "", *request.headers.values()]
-            if any(text in part for part in parts):
-                found.append(f"{request.method} {request.url}")
-        return found
+    def add_page_error(self, error: Exception) -> None:
+        self.page_errors.append(str(error))

@@ -1,0 +1,162 @@
+"""The seed's flows in Firefox (Debian's firefox-esr over WebDriver BiDi): the app as served works
+there as it does in Chromium, from our origin only, with a clean console (its workers' included)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from authclient import errors
+from sitebuild.firefox import FirefoxContext, FirefoxPage
+from sitebuild.processes import AuthServiceProcess, Stack
+from tests.support.accounts import GARBAGE, PASSWORD, new_username
+
+READY = "html[data-python=ready]"
+LOGIN_FORM = "#app > [data-view=login] form"
+SIGNED_IN = "#app > [data-view=signed-in]"
+
+
+def create_account(page: FirefoxPage, username: str) -> None:
+    page.fill("Username", username)
+    page.fill("Password", PASSWORD)
+    page.click_button("Create account")
+    page.wait_for(SIGNED_IN)
+
+
+def stored_session(page: FirefoxPage, stack: Stack) -> dict | None:
+    raw = page.read_storage(stack.storage_key)
+    return json.loads(raw) if raw is not None else None
+
+
+def open_with_stored_value(page: FirefoxPage, stack: Stack, value: str) -> None:
+    """Open the app with `value` already under the storage key, written from another page of our
+    origin: a reload of the app while it boots would make Firefox report the aborted boot's errors."""
+    page.goto(stack.url + "/v1/health")
+    page.write_storage(stack.storage_key, value)
+    page.goto(stack.url + "/")
+
+
+def test_a_first_visit_shows_the_login_form_from_our_origin_only(
+    stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    firefox_page.goto(stack.url + "/")
+    firefox_page.wait_for(READY, "attached")
+
+    firefox_page.wait_for(LOGIN_FORM)
+    assert firefox_page.evaluate("() => document.title") == "Sign in"
+    # Firefox isolates the page and gives the Python worker its shared memory.
+    assert firefox_page.evaluate("() => [crossOriginIsolated, typeof SharedArrayBuffer]") == [
+        True,
+        "function",
+    ]
+    records = firefox_context.take_records()
+    assert records.requests_to("/assets/app-"), "the driver sees the worker's requests"
+    assert records.foreign_requests(stack.url) == []
+    assert records.console_errors() == []
+
+
+def test_create_account_saves_the_session_and_a_reload_resumes_it_without_the_password(
+    stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    username = new_username()
+    firefox_page.goto(stack.url + "/")
+    create_account(firefox_page, username)
+
+    assert firefox_page.text_of("[data-field=user-id]") == username
+    assert firefox_page.text_of("[data-field=origin]") == "Started just now"
+    saved = stored_session(firefox_page, stack)
+    assert saved is not None and saved["userId"] == username
+    firefox_context.clear_records()
+
+    firefox_page.reload()
+
+    firefox_page.wait_for_text("Resumed from your last visit")
+    assert firefox_page.text_of("[data-field=user-id]") == username
+    assert firefox_page.count(LOGIN_FORM) == 0
+    records = firefox_context.take_records()
+    assert records.requests_to("/v1/sessions/resume"), "the worker's resume request is seen"
+    assert records.requests_carrying(PASSWORD) == []
+    resumed = stored_session(firefox_page, stack)
+    assert resumed["sessionId"] == saved["sessionId"]
+    assert resumed["sessionSecret"] != saved["sessionSecret"]
+    assert records.foreign_requests(stack.url) == []
+    assert records.console_errors() == []
+
+
+def test_sign_out_clears_storage_and_the_server_refuses_the_old_session(
+    stack: Stack, firefox_page: FirefoxPage
+) -> None:
+    firefox_page.goto(stack.url + "/")
+    create_account(firefox_page, new_username())
+    session = stored_session(firefox_page, stack)
+
+    firefox_page.click_button("Sign out")
+
+    firefox_page.wait_for_text("You have signed out.")
+    assert firefox_page.read_storage(stack.storage_key) is None
+    with pytest.raises(errors.SessionRevoked):
+        stack.client().start(session)
+    firefox_page.reload()
+    firefox_page.wait_for(READY, "attached")
+    firefox_page.wait_for(LOGIN_FORM)
+
+
+# The parsing is the same Python in every engine (all shapes run in Chromium); these cover a parse
+# error, a valid JSON of the wrong shape, and markup that must stay text.
+@pytest.mark.parametrize("shape", ["not JSON", "wrong types", "markup"])
+def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
+    shape: str, stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    open_with_stored_value(firefox_page, stack, GARBAGE[shape])
+    firefox_page.wait_for(READY, "attached")
+
+    firefox_page.wait_for(LOGIN_FORM)
+    firefox_page.wait_for("#app > [data-view=resuming]", "hidden")
+    assert firefox_page.read_storage(stack.storage_key) is None
+    assert firefox_page.evaluate("() => document.title") == "Sign in"
+    assert firefox_context.take_records().console_errors() == []
+
+
+def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
+    split_stack: tuple[Stack, AuthServiceProcess], firefox_context: FirefoxContext
+) -> None:
+    stack, auth = split_stack
+    page = firefox_context.new_page()
+    page.goto(stack.url + "/")
+    username = new_username()
+    create_account(page, username)
+    saved = page.read_storage(stack.storage_key)
+    page.close()
+    auth.stop()
+
+    page = firefox_context.new_page()
+    page.goto(stack.url + "/")
+
+    page.wait_for_text("Cannot reach the sign-in service")
+    assert page.read_storage(stack.storage_key) == saved
+
+    auth.start()
+    page.click_button("Retry")
+
+    page.wait_for_text("Resumed from your last visit")
+    assert page.text_of("[data-field=user-id]") == username
+    assert stored_session(page, stack)["sessionSecret"] != json.loads(saved)["sessionSecret"]
+
+
+def test_a_later_visit_starts_from_the_memory_snapshot_the_first_one_made(
+    stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    firefox_page.goto(stack.url + "/")
+    firefox_page.wait_for("html[data-pyodide-snapshot]", "attached", timeout_s=120)
+    assert firefox_page.evaluate("() => document.documentElement.dataset.pyodideSnapshot") == "made"
+    firefox_context.clear_records()
+
+    firefox_page.reload()
+    firefox_page.wait_for(READY, "attached")
+
+    # The snapshot loader runs in the Python worker: its message also shows that workers' console
+    # output reaches the records, so the clean-console checks above see it.
+    messages = [message.text for message in firefox_context.take_records().console]
+    assert any("Pyodide started from its memory snapshot" in text for text in messages), messages
+    firefox_page.wait_for(LOGIN_FORM)
