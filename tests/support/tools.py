@@ -29,5 +29,7 @@ def require_tool(tool: str, found: T | None, *, install: str) -> T:
     reason = f"{tool} is not installed here ({install})"
     if running_in_ci():
         ci = os.environ["CI"]
-        pytest.fail(f"{reason}; in CI (CI={ci}) a missing tool is a failure, not a skip", pytrace=False)
+        pytest.fail(
+            f"{reason}; in CI (CI={ci}) a missing tool is a failure, not a skip", pytrace=False
+        )
     pytest.skip(reason)
