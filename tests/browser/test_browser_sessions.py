@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from authclient import SessionClient, errors
-from authservice import Settings, ensure_application
 from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
 from sitebuild.processes import AuthServiceProcess, Stack, free_port
 from sitebuild.site import build
@@ -145,8 +144,8 @@ def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
     """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
     page_port = free_port()
     page_origin = f"http://127.0.0.1:{page_port}"
-    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
     with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
+        application = auth.ensure_application("split")
         dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
         with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
             yield stack, auth
