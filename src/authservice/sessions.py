@@ -122,13 +122,10 @@ class SessionManager:
         then present the secret it rotated out, within the grace window, and get the same new
         one. UnknownApplication before anything else if no application has that key."""
         with self._transaction(db, now):
-            application_id = db.scalar(
-                select(ApplicationRow.id).where(ApplicationRow.key == application_key)
+            row, match = self._find(
+                db, session_id, secret, now, grace=True, application_key=application_key
             )
-            if application_id is None:
-                raise UnknownApplication()
-            row, match = self._find(db, session_id, secret, now, grace=True)
-            if row.user.application_id != application_id or row.user.username != user_id:
+            if row.user.application.key != application_key or row.user.username != user_id:
                 raise SessionUnknown()
             if match is _Match.PREVIOUS:
                 current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
@@ -172,14 +169,32 @@ class SessionManager:
             return _view(row), revoked
 
     def _find(
-        self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        now: datetime,
+        *,
+        grace: bool,
+        application_key: str | None = None,
     ) -> tuple[SessionRow, _Match]:
+        """The session, locked, and which of its secrets `secret` is; SessionRejected if none, or
+        if it is over. UnknownApplication first if `application_key` is given and unknown."""
         row = db.scalars(
             select(SessionRow)
             .options(_WITH_USER_AND_APPLICATION)
             .where(SessionRow.id == session_id)
             .with_for_update(of=SessionRow)
         ).first()
+        # The session's application is loaded with it: only a session of another application, or
+        # none, costs a query to tell an unknown key apart.
+        if (
+            application_key is not None
+            and (row is None or row.user.application.key != application_key)
+            and db.scalar(select(ApplicationRow.id).where(ApplicationRow.key == application_key))
+            is None
+        ):
+            raise UnknownApplication()
         if row is None:
             raise SessionUnknown()
         retired = None
