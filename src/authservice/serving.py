@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-__all__ = ["run_server"]
+__all__ = ["run_server", "tcp_listener"]
 
 
 def run_server(
@@ -41,7 +41,7 @@ def run_server(
             signal.signal(signum, _exit_quietly)
         _AnnouncingServer(config, announce).run()
         return
-    listener = _with_tcp_protocol(config.bind_socket())
+    listener = tcp_listener(config.bind_socket())
     announce(*_address(listener))
     # The supervisor restarts a worker that dies, and stops them all on SIGINT or SIGTERM.
     Multiprocess(config, sockets=[listener]).run()
@@ -58,7 +58,7 @@ class _AnnouncingServer(uvicorn.Server):
             self._announce(*_address(self.servers[0].sockets[0]))
 
 
-def _with_tcp_protocol(listener: socket.socket) -> socket.socket:
+def tcp_listener(listener: socket.socket) -> socket.socket:
     """The listener, marked as TCP. uvicorn binds it with protocol 0, which the accepted
     connections inherit, and asyncio sets TCP_NODELAY only on sockets marked TCP: without it,
     every answer on a kept-alive connection waited ~40 ms for the client's delayed ACK (uvicorn

@@ -3,7 +3,9 @@ usernames and session rotation stay exact however requests are spread over the w
 
 from __future__ import annotations
 
+import asyncio
 import random
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -12,8 +14,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, text
 
+from authservice.serving import tcp_listener
 from tests.service.conftest import Backend
 from tests.service.helpers import Reply, RunningService, assert_error, start_service
 
@@ -181,3 +185,27 @@ def test_one_username_signed_up_at_once_in_several_spellings_is_one_user(
 def assert_no_server_error(replies: Sequence[Reply]) -> None:
     failed = [reply for reply in replies if reply.status >= 500]
     assert not failed, failed[:3]
+
+
+def test_connections_to_a_listener_shared_by_workers_are_not_delayed_by_nagle() -> None:
+    listener = tcp_listener(uvicorn.Config(app=None, host="127.0.0.1", port=0).bind_socket())
+    nodelay: list[int] = []
+
+    class Report(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            connection = transport.get_extra_info("socket")
+            nodelay.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Report, sock=listener)
+        with socket.create_connection(listener.getsockname()[:2]):
+            for _ in range(100):
+                if nodelay:
+                    break
+                await asyncio.sleep(0.01)
+        server.close()
+
+    asyncio.run(accept_one())
+
+    assert nodelay == [1]
