@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import socket
 import threading
 from collections import Counter
@@ -18,6 +19,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 
 from authservice.serving import tcp_listener
+from sitebuild.postgres import PostgresCluster
 from tests.service.conftest import Backend
 from tests.service.helpers import Reply, RunningService, assert_error, start_service
 
@@ -209,3 +211,28 @@ def test_connections_to_a_listener_shared_by_workers_are_not_delayed_by_nagle() 
     asyncio.run(accept_one())
 
     assert nodelay == [1]
+
+
+def test_two_machines_with_one_server_key_serve_one_postgresql_database_as_one(
+    postgres_cluster: PostgresCluster,
+    fresh_service: Callable[..., RunningService],
+    tmp_path: Path,
+    username: str,
+) -> None:
+    database_url = postgres_cluster.create_database()
+    first = fresh_service(database_url=database_url)
+    second_data = tmp_path / "second-machine"
+    second_data.mkdir(mode=0o700)
+    shutil.copy2(first.data_dir / "server.key", second_data / "server.key")  # docs/deploy.md
+    second = start_service(second_data, database_url=database_url)
+    try:
+        session = first.api.new_session(username)
+        rotated = first.api.resume(session).body
+
+        # The secret rotated out on the first machine, within the grace window, on the second.
+        assert second.api.resume(session).body == rotated
+        assert second.api.resume(rotated).status == 200
+        # The application secret the first sealed opens on the second.
+        assert second.application == first.application
+    finally:
+        second.process.stop()
