@@ -93,7 +93,8 @@ class AuthService:
                     self._query_database, abandon_on_cancel=True, limiter=self._health_checks
                 )
         except (TimeoutError, SQLAlchemyError, self._database_errors) as error:
-            logger.warning("Health check: the database does not answer: %s", error or "timeout")
+            reason = str(error) or f"no answer within {_HEALTH_TIMEOUT_S} s"
+            logger.warning("Health check: the database does not answer: %s", reason)
             raise DatabaseUnavailable() from None
 
     def purge(self) -> PurgeResult:

@@ -11,12 +11,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from authservice import Settings, ensure_application
 from authservice._time import utc_now
-from authservice.db import open_database
+from authservice.db import migrate_database, open_database
 from authservice.purge import PurgeResult, purge_database
+from authservice.service import AuthService
+from authservice.tickets import sign_ticket
 from tests.service.conftest import Backend
 from tests.service.helpers import RunningService, assert_error
 
@@ -75,12 +79,18 @@ def purge(service: RunningService, now: datetime) -> PurgeResult:
         engine.dispose()
 
 
-def test_the_purge_command_prints_what_it_deleted(
-    fresh_service: Callable[..., RunningService], username: str
-) -> None:
-    service = fresh_service()
-    service.api.sign_out(service.api.new_session(username))
-    command = [sys.executable, "-m", "authservice", "purge", "--data-dir", str(service.data_dir)]
+def test_the_purge_command_prints_what_it_deleted(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    migrate_database(settings)
+    application = ensure_application(settings)
+    service = AuthService(settings)  # in this process: no server needed to make a session
+    try:
+        ticket = sign_ticket(application.key, application.secret, "leaving-user")
+        session = service.sign_in_with_ticket(application.key, ticket, "127.0.0.1")
+        service.sign_out(session.session_id, session.session_secret, "127.0.0.1")
+    finally:
+        service.close()
+    command = [sys.executable, "-m", "authservice", "purge", "--data-dir", str(tmp_path)]
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
 

@@ -22,6 +22,7 @@ from authservice.serving import tcp_listener
 from sitebuild.postgres import PostgresCluster
 from tests.service.conftest import Backend
 from tests.service.helpers import Reply, RunningService, assert_error, start_service
+from tests.support.loops import run_coroutine
 
 T = TypeVar("T")
 
@@ -208,7 +209,7 @@ def test_connections_to_a_listener_shared_by_workers_are_not_delayed_by_nagle() 
                 await asyncio.sleep(0.01)
         server.close()
 
-    asyncio.run(accept_one())
+    run_coroutine(accept_one())
 
     assert nodelay == [1]
 
