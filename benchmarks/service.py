@@ -56,21 +56,26 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
+    # CPU time the server's processes (and PostgreSQL's) spent per answer: what throughput
+    # comes to when the cores are the limit, whatever else runs on the machine.
+    cpu_ms: float
 
     def __str__(self) -> str:
         errors = f", {self.errors} errors" if self.errors else ""
         return (
-            f"{self.requests_per_s:7.0f}/s p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:6.1f} ms"
-            f"{errors}"
+            f"{self.requests_per_s:6.0f}/s p50 {self.p50_ms:6.1f} p99 {self.p99_ms:6.1f} ms "
+            f"cpu {self.cpu_ms:5.2f} ms{errors}"
         )
 
 
 @dataclass(frozen=True)
 class Target:
-    """A running server, and the application to resume sessions of (None: the hello-world)."""
+    """A running server, and the application to resume sessions of (None: the hello-world).
+    `processes` are the roots of the process trees that serve it (its own, PostgreSQL's)."""
 
     name: str
     url: str
+    processes: tuple[int, ...]
     application: Application | None = None
 
 
@@ -94,7 +99,9 @@ def main() -> None:
         ]
         for name, database, workers in runs:
             url = database.create_database() if database else None
-            with auth_service(work_dir / f"data-{len(results)}", url, workers, name) as target:
+            data_dir = work_dir / f"data-{len(results)}"
+            database_pid = database.server_pid if database else None
+            with auth_service(data_dir, url, database_pid, workers, name) as target:
                 results[name] = measure(target, args, work_dir)
         for workers in (1, 4):
             name = f"hello-world, {workers} worker{'s' if workers > 1 else ''}"
@@ -106,13 +113,14 @@ def main() -> None:
 
 @contextmanager
 def auth_service(
-    data_dir: Path, database_url: str | None, workers: int, name: str
+    data_dir: Path, database_url: str | None, database_pid: int | None, workers: int, name: str
 ) -> Iterator[Target]:
     with AuthServiceProcess(
         data_dir, database_url=database_url, workers=workers, no_access_log=True, **UNLIMITED
     ) as service:
         print(f"{name}: {service.url}", flush=True)
-        yield Target(name, service.url, service.ensure_application("benchmark"))
+        processes = tuple(pid for pid in (service.pid, database_pid) if pid is not None)
+        yield Target(name, service.url, processes, service.ensure_application("benchmark"))
 
 
 @contextmanager
@@ -121,9 +129,9 @@ def hello_world(workers: int, name: str) -> Iterator[Target]:
     command = [sys.executable, str(HERE / "hello_world.py"), "--port", str(port)]
     command += ["--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
-    with ServerProcess(command, url=url, ready_url=url + "/", workers=workers):
+    with ServerProcess(command, url=url, ready_url=url + "/", workers=workers) as server:
         print(f"{name}: {url}", flush=True)
-        yield Target(name, url)
+        yield Target(name, url, tuple(pid for pid in (server.pid,) if pid is not None))
 
 
 def measure(target: Target, args: argparse.Namespace, work_dir: Path) -> dict[int, Figures]:
@@ -147,10 +155,12 @@ def run_wrk(target: Target, concurrency: int, duration_s: int, work_dir: Path) -
         write_sessions(target.url, target.application, 2 * concurrency + 8, sessions)
         command += ["--script", str(RESUME_SCRIPT), target.url]
         command += ["--", str(sessions), target.application.key, str(threads)]
+    cpu_before_s = cpu_time_s(target.processes)
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 120)
+    cpu_s = cpu_time_s(target.processes) - cpu_before_s
     if done.returncode != 0:
         raise SystemExit(f"wrk failed: {done.stderr}{done.stdout}")
-    return parse_wrk(done.stdout)
+    return parse_wrk(done.stdout, cpu_s)
 
 
 def write_sessions(url: str, application: Application, count: int, path: Path) -> None:
@@ -174,7 +184,30 @@ def write_sessions(url: str, application: Application, count: int, path: Path) -
     path.write_text("".join(lines))
 
 
-def parse_wrk(output: str) -> Figures:
+def cpu_time_s(roots: tuple[int, ...]) -> float:
+    """User and system CPU time of these processes and all their descendants, living ones."""
+    ticks_per_s = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    total = 0
+    for pid, spent in ticks.items():
+        ancestor = pid
+        while ancestor not in roots and ancestor in parents and ancestor > 1:
+            ancestor = parents[ancestor]
+        if ancestor in roots:
+            total += spent
+    return total / ticks_per_s
+
+
+def parse_wrk(output: str, cpu_s: float) -> Figures:
     def duration_ms(label: str) -> float:
         found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
         if not found:
@@ -187,14 +220,16 @@ def parse_wrk(output: str) -> Figures:
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors += int(non_2xx[1]) if non_2xx else 0
-    return Figures(float(rate[1]), duration_ms("50%"), duration_ms("99%"), errors)
+    answered = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    cpu_ms = 1000 * cpu_s / int(answered[1]) if answered and int(answered[1]) else 0.0
+    return Figures(float(rate[1]), duration_ms("50%"), duration_ms("99%"), errors, cpu_ms)
 
 
 def report(results: dict[str, dict[int, Figures]], concurrencies: list[int]) -> None:
     width = max(len(name) for name in results)
-    print(f"{'':{width}}  " + "  ".join(f"{f'{c} connections':^40}" for c in concurrencies))
+    print(f"{'':{width}}  " + "  ".join(f"{f'{c} connections':^48}" for c in concurrencies))
     for name, figures in results.items():
-        print(f"{name:{width}}  " + "  ".join(f"{figures[c]!s:40}" for c in concurrencies))
+        print(f"{name:{width}}  " + "  ".join(f"{figures[c]!s:48}" for c in concurrencies))
     print("\nresume throughput / hello-world throughput, with as many workers:")
     for name, figures in results.items():
         if name.startswith("hello-world"):

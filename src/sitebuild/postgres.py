@@ -133,6 +133,14 @@ class PostgresCluster:
     def log_file(self) -> Path:
         return self.root / "server.log"
 
+    @property
+    def server_pid(self) -> int | None:
+        """The postmaster's process id while the server runs (its backends are its children)."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not self.running or not pid_file.exists():
+            return None
+        return int(pid_file.read_text().split("\n", 1)[0])
+
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of one database, over the cluster's socket."""
         return f"postgresql+psycopg://{_SUPERUSER}@/{database}?host={self.root}&port={_PORT}"
