@@ -13,6 +13,7 @@ from .client import ResumeResult, SessionClient
 from .error_codes import ERROR_CODES, ErrorCode, user_message
 from .errors import AuthError
 from .events import Event
+from .proofs import DeviceSigner
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
 from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
@@ -24,6 +25,7 @@ __all__ = [
     "ERROR_CODES",
     "AuthError",
     "Backoff",
+    "DeviceSigner",
     "ErrorCode",
     "Event",
     "HttpRequest",

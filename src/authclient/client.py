@@ -20,6 +20,7 @@ from .errors import (
     ServiceUnavailable,
 )
 from .events import Callback, Event, EventEmitter
+from .proofs import PROOF_HEADER, DeviceSigner, make_proof
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
 from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
@@ -68,6 +69,10 @@ class SessionClient:
     `resume_stored()` resumes it. With `persist=False` the client never reads or writes `storage`.
     `timeout_s` applies to the default transport (`UrllibTransport`) only; a given `transport`
     keeps its own.
+
+    With a `signer` (authclient.proofs.DeviceSigner) every sign-in binds the session to the
+    signer's key, and every use of the session proves possession of it: a copy of the session
+    object is then useless anywhere else. Without one, sessions are not bound.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class SessionClient:
         persist: bool = True,
         transport: Transport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        signer: DeviceSigner | None = None,
     ) -> None:
         if not isinstance(application_key, str) or not application_key.strip():
             raise InvalidArgument("application_key must be a non-empty string")
@@ -92,6 +98,7 @@ class SessionClient:
         self._storage_key = storage_key or storage_key_for(application_key)
         self._persist = bool(persist)
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
+        self._signer = signer
         self._events = EventEmitter()
         self._session: Session | None = None
 
@@ -156,6 +163,8 @@ class SessionClient:
         else:
             method = "ticket"
             body.update(userTicket=parsed.ticket)
+        if self._signer is not None:
+            body["deviceKey"] = self._signer.public_key(create=True)
         response = self._send(self._request("POST", "/sessions", json_body=body))
         session = protocol.read_session(response, 201, self._application_key)
         self._keep(session)
@@ -180,7 +189,7 @@ class SessionClient:
         """GET /v1/me. A rejection means the session is dead: it is dropped (SESSION_REJECTED)."""
         session = self._require_session()
         try:
-            response = self._send(self._request("GET", "/me", bearer=session.bearer_token))
+            response = self._send(self._session_request("GET", "/me", session))
             return protocol.read_json(response, 200)
         except Rejected as exc:
             self._reject(session, exc)
@@ -198,7 +207,7 @@ class SessionClient:
             return
         path = "/users/me/sessions" if everywhere else "/sessions/current"
         try:
-            response = self._send(self._request("DELETE", path, bearer=session.bearer_token))
+            response = self._send(self._session_request("DELETE", path, session))
             protocol.read_no_content(response)
         except Rejected as exc:
             logger.info("Signing out a session the server already refused (%s)", exc.code)
@@ -277,7 +286,9 @@ class SessionClient:
     # -- internals -----------------------------------------------------------------------
 
     def _resume(self, session: Session) -> dict[str, Any]:
-        request = self._request("POST", "/sessions/resume", json_body=session.resume_body())
+        request = self._session_request(
+            "POST", "/sessions/resume", session, json_body=session.resume_body()
+        )
         try:
             rotated = protocol.read_session(self._send(request), 200, self._application_key)
         except ServiceUnavailable as exc:
@@ -300,6 +311,27 @@ class SessionClient:
     ) -> HttpRequest:
         return protocol.build_request(
             method, self._auth_url, path, json_body=json_body, bearer=bearer
+        )
+
+    def _session_request(
+        self, method: str, path: str, session: Session, *, json_body: dict[str, Any] | None = None
+    ) -> HttpRequest:
+        """A request that uses `session`: its secret in `json_body` if given (resume), else as the
+        Bearer token; with the proof of the device key, if this client has one."""
+        headers = {}
+        if self._signer is not None:
+            proof = make_proof(
+                self._signer,
+                method,
+                self._auth_url + path,
+                session.session_id,
+                session.session_secret,
+            )
+            if proof is not None:
+                headers[PROOF_HEADER] = proof
+        bearer = None if json_body is not None else session.bearer_token
+        return protocol.build_request(
+            method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
         )
 
     def _send(self, request: HttpRequest) -> HttpResponse:

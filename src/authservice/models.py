@@ -26,6 +26,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApplicationRow",
     "Base",
+    "ProofNonceRow",
     "RateLimitRow",
     "RetiredSecretRow",
     "SessionRow",
@@ -120,6 +121,8 @@ class SessionRow(Base):
     idle_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # The public JWK of the device key the session is bound to (proofs.py); None: not bound.
+    device_key: Mapped[str | None] = mapped_column(String(256))
 
     user: Mapped[UserRow] = relationship()
 
@@ -152,6 +155,16 @@ class TicketNonceRow(Base):
 
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ProofNonceRow(Base):
+    """The `jti` of an accepted proof (proofs.py), kept while its `iat` would still be accepted,
+    so that the proof cannot be replayed."""
+
+    __tablename__ = "proof_nonces"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -24,6 +24,7 @@ from authservice.errors import (
     DatabaseUnavailable,
     InvalidCredentials,
     InvalidTicket,
+    ProofRefused,
     RateLimited,
     ServiceBusy,
     SessionRejected,
@@ -34,6 +35,7 @@ from authservice.errors import (
 from authservice.keys import derive_key, keyed_digest, load_server_key
 from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
+from authservice.proofs import NO_PROOF, ProofRequest
 from authservice.purge import PurgeResult, purge_database
 from authservice.ratelimit import Bucket, RateLimiter, client_network
 from authservice.rules import username_key
@@ -137,8 +139,15 @@ class AuthService:
         return username
 
     async def sign_in_with_password(
-        self, application_key: str, username: str, password: str, client_address: str
+        self,
+        application_key: str,
+        username: str,
+        password: str,
+        client_address: str,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
+        """A new session; bound to `device_key` (proofs.device_key_json) if one is given."""
         audit = {
             "application": application_key,
             "user_hash": self._user_hash(username),
@@ -158,7 +167,7 @@ class AuthService:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
         issued = await to_thread.run_sync(
-            self._finish_password_sign_in, user_id, buckets, check.new_hash
+            self._finish_password_sign_in, user_id, buckets, check.new_hash, device_key
         )
         self._record_sign_in(issued, "password", client_address)
         return issued
@@ -187,14 +196,18 @@ class AuthService:
                 return (user.id, user.password_hash) if user else (None, None)
 
     def _finish_password_sign_in(
-        self, user_id: int, buckets: Sequence[Bucket], new_hash: str | None
+        self,
+        user_id: int,
+        buckets: Sequence[Bucket],
+        new_hash: str | None,
+        device_key: str | None,
     ) -> IssuedSession:
         with self._db() as db, db.begin():
             self._limiter.release(db, buckets)  # a sign-in that succeeds does not count
             user = db.get_one(UserRow, user_id)
             if new_hash is not None:
                 user.password_hash = new_hash
-            return self._sessions.start(db, user, utc_now())
+            return self._sessions.start(db, user, utc_now(), device_key=device_key)
 
     @contextmanager
     def _auditing_busy(self, audit: dict[str, str]) -> Iterator[None]:
@@ -207,7 +220,12 @@ class AuthService:
     # -- tickets --------------------------------------------------------------------------
 
     def sign_in_with_ticket(
-        self, application_key: str, ticket: str, client_address: str
+        self,
+        application_key: str,
+        ticket: str,
+        client_address: str,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
         audit = {"application": application_key, "address": client_address}
         buckets = [self._address_bucket(client_address)]
@@ -224,7 +242,7 @@ class AuthService:
                     record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
                     raise InvalidTicket(reason) from None
                 user = find_or_add_user(db, application, claims.user_id)
-                issued = self._sessions.start(db, user, now)
+                issued = self._sessions.start(db, user, now, device_key=device_key)
                 self._limiter.release(db, buckets)
         self._record_sign_in(issued, "ticket", client_address)
         return issued
@@ -238,6 +256,8 @@ class AuthService:
         session_id: str,
         session_secret: str,
         client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
     ) -> IssuedSession:
         with self._db() as db, self._auditing_session(session_id, client_address):
             return self._sessions.resume(
@@ -246,16 +266,31 @@ class AuthService:
                 user_id=user_id,
                 session_id=session_id,
                 secret=session_secret,
+                proof=proof,
                 now=utc_now(),
             )
 
-    def describe(self, session_id: str, session_secret: str, client_address: str) -> SessionView:
+    def describe(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> SessionView:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            return self._sessions.describe(db, session_id, session_secret, utc_now())
+            return self._sessions.describe(db, session_id, session_secret, proof, utc_now())
 
-    def sign_out(self, session_id: str, session_secret: str, client_address: str) -> None:
+    def sign_out(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> None:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            view = self._sessions.sign_out(db, session_id, session_secret, utc_now())
+            view = self._sessions.sign_out(db, session_id, session_secret, proof, utc_now())
         record_event(
             AuditEvent.SIGN_OUT,
             application=view.application_key,
@@ -264,9 +299,18 @@ class AuthService:
             address=client_address,
         )
 
-    def revoke_all(self, session_id: str, session_secret: str, client_address: str) -> None:
+    def revoke_all(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> None:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            view, revoked = self._sessions.revoke_all(db, session_id, session_secret, utc_now())
+            view, revoked = self._sessions.revoke_all(
+                db, session_id, session_secret, proof, utc_now()
+            )
         record_event(
             AuditEvent.REVOKE_ALL,
             application=view.application_key,
@@ -288,6 +332,15 @@ class AuthService:
                 session=reuse.session_id,
                 generation=reuse.generation,
                 current_generation=reuse.current_generation,
+                address=client_address,
+            )
+            raise
+        except ProofRefused as refused:
+            record_event(
+                AuditEvent.PROOF_REFUSED,
+                session=session_id,
+                error=refused.code,
+                reason=refused.reason,
                 address=client_address,
             )
             raise

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from authservice.errors import (
+    ProofInvalid,
     SessionExpired,
     SessionReuseDetected,
     SessionRevoked,
@@ -26,7 +28,8 @@ from authservice.keys import (
     new_session_id,
     secret_matches,
 )
-from authservice.models import ApplicationRow, RetiredSecretRow, SessionRow, UserRow
+from authservice.models import ApplicationRow, ProofNonceRow, RetiredSecretRow, SessionRow, UserRow
+from authservice.proofs import ProofRequest, check_proof, nonce_expiry
 
 __all__ = ["IssuedSession", "SessionManager", "SessionView"]
 
@@ -90,7 +93,9 @@ class SessionManager:
     def __repr__(self) -> str:
         return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
 
-    def start(self, db: Session, user: UserRow, now: datetime) -> IssuedSession:
+    def start(
+        self, db: Session, user: UserRow, now: datetime, *, device_key: str | None = None
+    ) -> IssuedSession:
         secret = new_secret()
         expires_at = now + self._lifetime
         row = SessionRow(
@@ -101,6 +106,7 @@ class SessionManager:
             created_at=now,
             expires_at=expires_at,
             idle_expires_at=min(now + self._idle, expires_at),
+            device_key=device_key,
         )
         db.add(row)
         return _issued(row, secret)
@@ -113,6 +119,7 @@ class SessionManager:
         user_id: str,
         session_id: str,
         secret: str,
+        proof: ProofRequest,
         now: datetime,
     ) -> IssuedSession:
         """The session with a new secret; or, for the secret rotated out last within the grace
@@ -123,7 +130,7 @@ class SessionManager:
         one. UnknownApplication before anything else if no application has that key."""
         with self._transaction(db, now):
             row, match = self._find(
-                db, session_id, secret, now, grace=True, application_key=application_key
+                db, session_id, secret, proof, now, grace=True, application_key=application_key
             )
             if row.user.application.key != application_key or row.user.username != user_id:
                 raise SessionUnknown()
@@ -147,24 +154,28 @@ class SessionManager:
             row.idle_expires_at = min(now + self._idle, row.expires_at)
             return _issued(row, current)
 
-    def describe(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
+    def describe(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             return _view(row)
 
-    def sign_out(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
+    def sign_out(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             _revoke(db, SessionRow.id == row.id, now, "signed_out")
             return _view(row)
 
     def revoke_all(
-        self, db: Session, session_id: str, secret: str, now: datetime
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
     ) -> tuple[SessionView, int]:
         """Revoke every session of the user who holds this one; how many were live."""
         with self._transaction(db, now):
             _lock_sessions_of_holder(db, session_id)
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
@@ -173,13 +184,15 @@ class SessionManager:
         db: Session,
         session_id: str,
         secret: str,
+        proof: ProofRequest,
         now: datetime,
         *,
         grace: bool,
         application_key: str | None = None,
     ) -> tuple[SessionRow, _Match]:
         """The session, locked, and which of its secrets `secret` is; SessionRejected if none, or
-        if it is over. UnknownApplication first if `application_key` is given and unknown."""
+        if it is over, or if it is bound and the proof is not right. UnknownApplication first if
+        `application_key` is given and unknown."""
         row = db.scalars(
             select(SessionRow)
             .options(_WITH_USER_AND_APPLICATION)
@@ -197,6 +210,8 @@ class SessionManager:
             raise UnknownApplication()
         if row is None:
             raise SessionUnknown()
+        if row.device_key is not None:
+            _use_proof(db, row.device_key, row.id, secret, proof, now)
         retired = None
         if not secret_matches(secret, row.secret_hash):
             retired = db.scalars(
@@ -230,6 +245,26 @@ class SessionManager:
             with db.begin():
                 _revoke(db, SessionRow.id == reuse.detected.session_id, now, "secret_reused")
             raise reuse.detected from None
+
+
+def _use_proof(
+    db: Session,
+    device_key: str,
+    session_id: str,
+    secret: str,
+    proof: ProofRequest,
+    now: datetime,
+) -> None:
+    """Check the proof for a bound session and spend its `jti`. Two workers given one proof at
+    once both insert: the second waits for the first to commit, then fails on the primary key."""
+    claims = check_proof(
+        proof, device_key=device_key, session_id=session_id, secret=secret, now=now
+    )
+    try:
+        with db.begin_nested():
+            db.add(ProofNonceRow(jti=claims.jti, expires_at=nonce_expiry(claims)))
+    except IntegrityError:
+        raise ProofInvalid("replayed") from None
 
 
 def _lock_sessions_of_holder(db: Session, session_id: str) -> None:
