@@ -319,20 +319,31 @@ class SessionClient:
         """A request that uses `session`: its secret in `json_body` if given (resume), else as the
         Bearer token; with the proof of the device key, if this client has one."""
         headers = {}
-        if self._signer is not None:
-            proof = make_proof(
+        proof = self._prove(method, path, session)
+        if proof is not None:
+            headers[PROOF_HEADER] = proof
+        bearer = None if json_body is not None else session.bearer_token
+        return protocol.build_request(
+            method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
+        )
+
+    def _prove(self, method: str, path: str, session: Session) -> str | None:
+        """The proof of the device key for this request; None without a signer or a key."""
+        if self._signer is None:
+            return None
+        try:
+            return make_proof(
                 self._signer,
                 method,
                 self._auth_url + path,
                 session.session_id,
                 session.session_secret,
             )
-            if proof is not None:
-                headers[PROOF_HEADER] = proof
-        bearer = None if json_body is not None else session.bearer_token
-        return protocol.build_request(
-            method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
-        )
+        except Exception as exc:  # a key that vanished: the service's answer will say so
+            logger.warning(
+                "Could not sign a proof of the device key (%s: %s)", type(exc).__name__, exc
+            )
+            return None
 
     def _send(self, request: HttpRequest) -> HttpResponse:
         try:

@@ -17,6 +17,7 @@ MODULES = (
     "authclient.browser",
     "webapp.app",
     "webapp.config",
+    "webapp.device_key",
     "webapp.page",
     "webapp.views",
     "webapp.xhr_transport",

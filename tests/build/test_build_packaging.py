@@ -109,7 +109,7 @@ def test_the_client_wheel_is_pure_python_typed_and_depends_on_nothing_but_extras
     assert "authclient/browser.py" in names
     assert {name.split("/")[0] for name in names} == {"authclient", metadata_name.split("/")[0]}
     # Only the optional device key (authclient.ec_signer) needs a package.
-    assert metadata.get_all("Requires-Dist") == ['cryptography>=50.0; extra == "device-key"']
+    assert metadata.get_all("Requires-Dist") == ["cryptography>=50.0; extra == 'device-key'"]
     assert metadata["Name"] == "authclient"
 
 

@@ -62,9 +62,15 @@ def profile() -> Profile:
 
 @pytest.fixture
 def open_tab(service: Service, profile: Profile) -> OpenTab:
-    """open_tab(offline=False, queued=[]) -> a started app in a new tab of `profile`."""
+    """open_tab(offline=False, queued=[], profile=None) -> a started app in a new tab of
+    `profile` (the test's own unless another is given)."""
 
-    def open_(*, offline: bool = False, queued: list[Action] | None = None) -> Tab:
+    def open_(
+        *,
+        offline: bool = False,
+        queued: list[Action] | None = None,
+        profile: Profile = profile,
+    ) -> Tab:
         # What the page's inline script guesses from storage before Python starts.
         page = FakePage("resuming" if service.storage_key in profile.items else "login", queued)
         transport = service.transport()
@@ -74,6 +80,7 @@ def open_tab(service: Service, profile: Profile) -> OpenTab:
             InProcessTransport.AUTH_URL,
             storage=profile.storage_for(page),
             transport=transport,
+            signer=profile.device_key,
         )
         app = App(client, page, backoff=FAST_BACKOFF)
         app.start()

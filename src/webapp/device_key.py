@@ -1,0 +1,48 @@
+"""The browser's device key as a `DeviceSigner` (authclient.proofs), for the app in a worker.
+
+The key pair lives on the page's side (static/device-key.mjs): WebCrypto, non-extractable, kept
+in IndexedDB. The worker asks for the public key and for signatures through PyScript's `sync`,
+which blocks Python until the page's promise settles, so the client library stays synchronous.
+Python on the main thread cannot wait for a promise (without JSPI), so there the app runs with
+no signer and its sessions are not bound (src/webapp/main.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Protocol
+
+__all__ = ["BrowserDeviceSigner", "PageKeyFunctions"]
+
+
+class PageKeyFunctions(Protocol):
+    """What boot.mjs hands the worker: static/device-key.mjs's functions, on PyScript's `sync`."""
+
+    def devicePublicKey(self, name: str, create: bool) -> Any: ...
+
+    def deviceSign(self, name: str, text: str) -> Any: ...
+
+
+class BrowserDeviceSigner:
+    """The device key of this browser profile for the application `name`."""
+
+    def __init__(self, page: PageKeyFunctions, name: str) -> None:
+        self._page = page
+        self._name = name
+        self._public_key: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"BrowserDeviceSigner(name={self._name!r}, known={self._public_key is not None})"
+
+    def public_key(self, *, create: bool) -> dict[str, str] | None:
+        if self._public_key is None:
+            text = self._page.devicePublicKey(self._name, create)
+            # JavaScript's null arrives as None (or as a JsNull in newer Pyodides).
+            if isinstance(text, str):
+                self._public_key = json.loads(text)
+        return self._public_key
+
+    def sign(self, data: bytes) -> bytes:
+        signature = str(self._page.deviceSign(self._name, data.decode("ascii")))
+        return base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
