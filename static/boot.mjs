@@ -11,7 +11,7 @@ const asset = (path) => new URL(path, import.meta.url).href;
 if (window.crossOriginIsolated) {
   sessionStorage.removeItem("coi-reloaded");
   if ("caches" in window) snapshotWhenReady();
-  import(asset({{ asset('pyscript/core.js')|tojson }}));
+  import(asset({{ asset('pyscript/core.js')|tojson }})).then(lendDeviceKey);
 } else if ("serviceWorker" in navigator && window.isSecureContext) {
   // Relative to the page: the service worker's scope is the page's folder.
   await navigator.serviceWorker.register("coi-serviceworker.js");
@@ -53,4 +53,14 @@ function makeSnapshot() {
     done("failed");
   });
   maker.postMessage(asset({{ asset('snapshot-loader.mjs')|tojson }}));
+}
+
+// The Python worker signs proofs with the device key, which lives on this side (device-key.mjs): it
+// calls these through PyScript's `sync`, which waits for their promises.
+async function lendDeviceKey({ whenDefined }) {
+  const deviceKey = await import(asset({{ asset('device-key.mjs')|tojson }}));
+  await whenDefined("py");
+  const { sync } = document.querySelector("script[type=py][worker]").xworker;
+  sync.devicePublicKey = deviceKey.publicKey;
+  sync.deviceSign = deviceKey.sign;
 }

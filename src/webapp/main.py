@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 import urllib.parse
 
+from pyscript import sync
+
 from authclient import MemoryStorage, SessionClient, Storage
 
 from .app import App
+from .device_key import BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage
 from .xhr_transport import XhrTransport
 
@@ -31,6 +34,7 @@ def main() -> App:
         storage_key=config.storage_key,
         # A synchronous XHR: fine in a worker, where it blocks only Python.
         transport=XhrTransport(config.request_timeout_s),
+        signer=BrowserDeviceSigner(sync, config.application_key),
     )
     app = App(client, page)
     app.start()
