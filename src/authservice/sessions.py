@@ -1,4 +1,5 @@
-"""Sessions: started, resumed with secret rotation and theft detection, described, revoked."""
+"""Sessions: started, resumed with secret rotation and theft detection, described, listed as the
+user's devices, revoked."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from authservice.errors import (
+    NoSuchSession,
     SessionExpired,
     SessionReuseDetected,
     SessionRevoked,
@@ -27,7 +29,7 @@ from authservice.keys import (
 )
 from authservice.models import RetiredSecretRow, SessionRow, UserRow
 
-__all__ = ["IssuedSession", "SessionManager", "SessionView"]
+__all__ = ["DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,17 @@ class SessionView:
 @dataclass(frozen=True)
 class IssuedSession(SessionView):
     session_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeviceSession:
+    """One live session of a user, as their device list shows it: never its secret."""
+
+    session_id: str
+    device_label: str | None
+    created_at: datetime
+    last_used_at: datetime
+    current: bool
 
 
 class _Match(enum.Enum):
@@ -70,6 +83,8 @@ class SessionManager:
     revokes the session, except the one rotated out last, to `resume`, within the grace window:
     that is two tabs resuming at once, or a retry after a lost answer, and it gets the same
     current secret again. The Bearer endpoints take the current secret only.
+
+    Every accepted use (a resume, a Bearer call) records the session's `last_used_at`.
     """
 
     def __init__(
@@ -83,7 +98,9 @@ class SessionManager:
     def __repr__(self) -> str:
         return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
 
-    def start(self, db: Session, user: UserRow, now: datetime) -> IssuedSession:
+    def start(
+        self, db: Session, user: UserRow, now: datetime, device_label: str | None
+    ) -> IssuedSession:
         secret = new_secret()
         expires_at = now + self._lifetime
         row = SessionRow(
@@ -94,6 +111,8 @@ class SessionManager:
             created_at=now,
             expires_at=expires_at,
             idle_expires_at=min(now + self._idle, expires_at),
+            device_label=device_label,
+            last_used_at=now,
         )
         db.add(row)
         return _issued(row, secret)
@@ -154,7 +173,51 @@ class SessionManager:
             revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
+    def list_sessions(
+        self, db: Session, session_id: str, secret: str, now: datetime
+    ) -> list[DeviceSession]:
+        """The live sessions of the user who holds this one, the most recently used first."""
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, now, grace=False)
+            last_used = func.coalesce(SessionRow.last_used_at, SessionRow.created_at)
+            live = db.scalars(
+                select(SessionRow)
+                .where(
+                    SessionRow.user_id == row.user_id,
+                    SessionRow.revoked_at.is_(None),
+                    SessionRow.expires_at > now,
+                    SessionRow.idle_expires_at > now,
+                )
+                .order_by(last_used.desc(), SessionRow.id)
+            ).all()
+            return [_device(each, current=each.id == row.id) for each in live]
+
+    def revoke_session(
+        self, db: Session, session_id: str, secret: str, target_id: str, now: datetime
+    ) -> tuple[SessionView, bool]:
+        """Revoke one session of the user who holds this one (this one too, if named); whether
+        it was still live. NoSuchSession for any id that is not one of that user's sessions."""
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, now, grace=False)
+            target = db.scalars(
+                select(SessionRow).where(
+                    SessionRow.id == target_id, SessionRow.user_id == row.user_id
+                )
+            ).first()
+            if target is None:
+                raise NoSuchSession()
+            revoked = _revoke(db, SessionRow.id == target.id, now, "revoked_by_user")
+            return _view(row), revoked == 1
+
     def _find(
+        self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool
+    ) -> tuple[SessionRow, _Match]:
+        """The session these credentials open, its use recorded; or the error that refuses it."""
+        row, match = self._match(db, session_id, secret, now, grace=grace)
+        row.last_used_at = now
+        return row, match
+
+    def _match(
         self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool
     ) -> tuple[SessionRow, _Match]:
         row = db.scalars(
@@ -215,6 +278,16 @@ def _view(row: SessionRow) -> SessionView:
         created_at=row.created_at,
         expires_at=row.expires_at,
         idle_expires_at=row.idle_expires_at,
+    )
+
+
+def _device(row: SessionRow, *, current: bool) -> DeviceSession:
+    return DeviceSession(
+        session_id=row.id,
+        device_label=row.device_label,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at or row.rotated_at or row.created_at,
+        current=current,
     )
 
 
