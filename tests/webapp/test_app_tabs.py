@@ -6,7 +6,7 @@ from tests.webapp.fake_page import Profile
 from tests.webapp.helpers import OpenTab, Service, stored
 
 
-def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
+async def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     open_tab: OpenTab, service: Service
 ) -> None:
     first = open_tab()
@@ -22,7 +22,7 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     assert first.transport.paths_sent() == ["/sessions"]
 
 
-def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
+async def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     first = open_tab()
@@ -39,7 +39,9 @@ def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
     assert stored(profile, service) is None
 
 
-def test_signing_in_in_one_tab_signs_in_the_other(open_tab: OpenTab, service: Service) -> None:
+async def test_signing_in_in_one_tab_signs_in_the_other(
+    open_tab: OpenTab, service: Service
+) -> None:
     first = open_tab()
     second = open_tab()
     credentials = service.new_user()
