@@ -170,12 +170,20 @@ class App:
         self.show_signed_in(session, resumed=False)
 
     def sign_out(self, *, everywhere: bool = False) -> None:
-        """Offline first: the login form at once, whatever the network does."""
-        done = SIGNED_OUT_EVERYWHERE if everywhere else SIGNED_OUT
-        self.show_login(Notice(done, "info"))
-        if self.client.terminate(everywhere=everywhere) == "pending":
+        """Offline first: the login form at once, whatever the network does. It is drawn when the
+        client has signed out here (SIGNED_OUT: memory and storage cleared), before it asks the
+        service, which may take until its timeout."""
+        done = Notice(SIGNED_OUT_EVERYWHERE if everywhere else SIGNED_OUT, "info")
+        stop = self.client.on(Event.SIGNED_OUT, lambda _event, _payload: self.show_login(done))
+        try:
+            outcome = self.client.terminate(everywhere=everywhere)
+        finally:
+            stop()
+        if outcome == "pending":
             self.show_login(Notice(f"{SIGNED_OUT} {NOT_TOLD_YET}", "info"))
             self.send_pending_revocations(at_once=False)
+        elif self.view != "login":  # nothing was left to sign out of
+            self.show_login(done)
 
     def revoke_session(self, session_id: str) -> None:
         """Sign another device out, from the device list."""

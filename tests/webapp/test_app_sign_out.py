@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from authclient import errors, pending_revocations_key
+from authclient import HttpRequest, HttpResponse, errors, pending_revocations_key
 from tests.webapp.fake_page import Profile
 from tests.webapp.helpers import OpenTab, Service, Tab, store, stored, until
 
@@ -42,6 +42,24 @@ async def test_signing_out_online_shows_the_login_form_once_and_the_service_ends
     assert stored(profile, service) is None and waiting(profile, service) is None
     with pytest.raises(errors.SessionRevoked):
         service.client().start(session)
+
+
+async def test_the_login_form_is_drawn_once_storage_is_cleared_and_before_the_service_is_asked(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    tab = signed_in_tab(open_tab, service)
+    seen_when_sent = []
+    send = tab.transport.send
+
+    def send_watched(request: HttpRequest) -> HttpResponse:
+        seen_when_sent.append((tab.page.view, stored(profile, service)))
+        return send(request)
+
+    tab.transport.send = send_watched  # type: ignore[method-assign]
+
+    tab.page.press("sign-out")
+
+    assert seen_when_sent == [("login", None)]
 
 
 async def test_signing_out_offline_shows_the_login_form_clears_storage_and_the_sign_out_waits(
