@@ -69,6 +69,7 @@ class App:
     def start(self) -> None:
         """The seed's page-load logic, then the page is live."""
         self.client.on(None, self.announce)
+        self.client.on(Event.SIGNED_OUT, self.on_signed_out)
         self.resume()
         self.page.on_storage_change(self.client.storage_key, self.on_storage_change)
         self.page.on_online(self.on_back)
@@ -174,7 +175,12 @@ class App:
         client has signed out here (SIGNED_OUT: memory and storage cleared), before it asks the
         service, which may take until its timeout."""
         done = Notice(SIGNED_OUT_EVERYWHERE if everywhere else SIGNED_OUT, "info")
-        stop = self.client.on(Event.SIGNED_OUT, lambda _event, _payload: self.show_login(done))
+
+        def signed_out_here(_event: Event, payload: dict[str, Any]) -> None:
+            if payload.get("reason") == "terminate":
+                self.show_login(done)
+
+        stop = self.client.on(Event.SIGNED_OUT, signed_out_here)
         try:
             outcome = self.client.terminate(everywhere=everywhere)
         finally:
@@ -192,6 +198,8 @@ class App:
         except errors.SessionRejected as exc:
             self.show_login(Notice(user_message(exc), "warning"))
             return
+        except errors.NotSignedIn:
+            return  # another tab signed out: on_signed_out said so
         except errors.AuthError as exc:
             notice = self.notice_for(exc)
         else:
@@ -216,7 +224,7 @@ class App:
             self.show_login(Notice(user_message(exc), "warning"))
             return
         except errors.NotSignedIn:
-            return  # another tab signed out: on_storage_change says so
+            return  # another tab signed out: on_signed_out said so
         except errors.AuthError as exc:
             html = views.render_devices(None, problem=user_message(exc))
         else:
@@ -240,7 +248,8 @@ class App:
             while True:
                 result = self.client.keep_session_alive()
                 if result.outcome in ("rejected", "signed_out", "not_signed_in"):
-                    self._after_session_lost(result.outcome, result.error)
+                    if result.outcome == "rejected" and result.error is not None:
+                        self.show_login(Notice(user_message(result.error), "warning"))
                     return
                 wait_s = result.next_check_s
                 if result.outcome == "unreachable":
@@ -252,12 +261,6 @@ class App:
                 await self._sleep_or_wake(wait_s)
         finally:
             self._keeping_alive = None
-
-    def _after_session_lost(self, outcome: str, error: errors.AuthError | None) -> None:
-        if outcome == "rejected" and error is not None:
-            self.show_login(Notice(user_message(error), "warning"))
-        elif outcome == "signed_out":
-            self.show_login(Notice(SIGNED_OUT_IN_ANOTHER_TAB, "info"))
 
     def _expiring_notice(self) -> Notice:
         session = self.client.get_session() or {}
@@ -313,12 +316,16 @@ class App:
 
     def on_storage_change(self) -> None:
         outcome = self.client.sync_from_storage()
-        if outcome == "signed_out":
-            self.show_login(Notice(SIGNED_OUT_IN_ANOTHER_TAB, "info"))
-        elif outcome == "adopted" and self.view != "signed-in":
+        if outcome == "adopted" and self.view != "signed-in":
             self.show_signed_in(self.client.get_session(), resumed=True)
         elif outcome == "adopted":
             self.wake()  # planned again from the session the other tab refreshed
+
+    def on_signed_out(self, _event: Event, payload: dict[str, Any]) -> None:
+        """Another tab signed out. The client finds out on a storage event, or first, when it
+        reads storage again before a call (a refresh, the device list)."""
+        if payload.get("reason") == "storage":
+            self.show_login(Notice(SIGNED_OUT_IN_ANOTHER_TAB, "info"))
 
     # -- events for the page's own scripts ------------------------------------------------
 

@@ -51,3 +51,20 @@ async def test_signing_in_in_one_tab_signs_in_the_other(
     assert second.page.view == "signed-in"
     assert credentials["username"] in second.page.text()
     assert second.transport.sent == []
+
+
+async def test_a_tab_that_finds_another_tab_signed_out_before_the_storage_event_says_so(
+    open_tab: OpenTab, service: Service
+) -> None:
+    first = open_tab()
+    first.page.press("sign-in", **service.new_user())
+    second = open_tab()
+    first.page.storage_listeners.clear()  # its storage event is late
+    second.page.press("sign-out")
+    sent = len(first.transport.sent)
+
+    first.page.press("sign-out-everywhere")
+
+    assert first.page.view == "login"
+    assert "You signed out in another tab." in first.page.text()
+    assert len(first.transport.sent) == sent  # nothing left to sign out of
