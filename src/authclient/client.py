@@ -109,6 +109,8 @@ class SessionClient:
         # that waits for the service waits there).
         self._lasting = self._storage if self._persist else MemoryStorage()
         self._per_tab = self._tab_storage if self._persist else self._lasting
+        # Where a sign-out waits when storage refuses it (full, blocked): this client's memory.
+        self._unsaved = MemoryStorage()
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
         self._keep_alive = keep_alive if keep_alive is not None else KeepAlive()
         self._events = EventEmitter()
@@ -235,8 +237,12 @@ class SessionClient:
         # Saved before anything is sent: a page closed during the request still revokes later.
         self._update_pending(place, add=[revocation])
         self._sign_out(session, place, reason="terminate")
-        outcome = self.send_pending_revocations()
-        return "pending" if outcome == "pending" else "revoked"
+        if not self._settle(revocation):
+            return "pending"
+        for kept_in in (place, self._unsaved):
+            self._update_pending(kept_in, remove=[revocation])
+        self.send_pending_revocations()  # any older ones, now that the service answers
+        return "revoked"
 
     def send_pending_revocations(self) -> RevocationOutcome:
         """Tell the service of the sign-outs waiting in storage (see `terminate()`): call it on
@@ -253,14 +259,8 @@ class SessionClient:
                 self._remove(place, self._pending_key)  # nothing readable: nothing to send
             done: list[Revocation] = []
             for revocation in waiting:
-                request = self._request("DELETE", revocation.path, bearer=revocation.bearer_token)
-                try:
-                    protocol.read_no_content(self._send(request))
-                except Rejected as exc:
-                    logger.info("A waiting sign-out was moot: the service said %s", exc.code)
-                except ServiceUnavailable as exc:
-                    logger.info("A sign-out still waits for the service (%s)", exc.code)
-                    break
+                if not self._settle(revocation):
+                    break  # the service cannot be reached: the rest wait too
                 done.append(revocation)
             self._update_pending(place, remove=done)
             if len(done) < len(waiting):
@@ -268,6 +268,18 @@ class SessionClient:
             elif done and outcome == "none":
                 outcome = "revoked"
         return outcome
+
+    def _settle(self, revocation: Revocation) -> bool:
+        """Send one revocation; True once the service has answered for good."""
+        request = self._request("DELETE", revocation.path, bearer=revocation.bearer_token)
+        try:
+            protocol.read_no_content(self._send(request))
+        except Rejected as exc:
+            logger.info("A sign-out was moot: the service said %s", exc.code)
+        except ServiceUnavailable as exc:
+            logger.info("A sign-out waits for the service (%s)", exc.code)
+            return False
+        return True
 
     def forget(self) -> None:
         """Drop the session here and in storage, without telling the server."""
@@ -510,8 +522,8 @@ class SessionClient:
     def _places(self) -> tuple[Storage, ...]:
         """Where to look, the tab's own place first."""
         if self._per_tab is self._lasting:
-            return (self._lasting,)
-        return (self._per_tab, self._lasting)
+            return (self._lasting, self._unsaved)
+        return (self._per_tab, self._lasting, self._unsaved)
 
     def _set_session(self, session: Session, place: Storage, *, saved: bool = True) -> None:
         self._session = session
@@ -555,17 +567,20 @@ class SessionClient:
     ) -> None:
         """Add to or take from the revocations waiting in `place`, as stored right now (another
         tab may have changed them meanwhile)."""
-        if not add and not remove:
+        before = Revocation.read_all(self._get(place, self._pending_key))
+        waiting = [each for each in before if each not in remove] + list(add)
+        if waiting == before:
             return
-        waiting = Revocation.read_all(self._get(place, self._pending_key))
-        waiting = [each for each in waiting if each not in remove] + list(add)
         if waiting:
             try:
                 place.set_item(self._pending_key, Revocation.write_all(waiting))
             except Exception as exc:
                 logger.warning(
-                    "Could not save a waiting sign-out (%s: %s)", type(exc).__name__, exc
+                    "Could not save a waiting sign-out (%s: %s); it waits in memory only",
+                    type(exc).__name__,
+                    exc,
                 )
+                self._update_pending(self._unsaved, add=add)
         else:
             self._remove(place, self._pending_key)
 

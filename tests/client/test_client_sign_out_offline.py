@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from authclient import Event, SessionClient, errors, pending_revocations_key
-from tests.client.helpers import PASSWORD, ClientFactory, Recorder, stored
+from authclient import Event, MemoryStorage, SessionClient, errors, pending_revocations_key
+from tests.client.helpers import PASSWORD, ClientFactory, Recorder, Stack, stored
 
 
 def offline_tab(tab: SessionClient, offline_url: str) -> SessionClient:
@@ -152,3 +152,31 @@ def test_garbage_under_the_sign_out_key_is_dropped_without_a_request(
 
     assert client.send_pending_revocations() == "none"
     assert waiting(client) is None
+
+
+class NoRoomForSignOuts(MemoryStorage):
+    """Storage that is full by the time a sign-out would be saved."""
+
+    def set_item(self, key: str, value: str) -> None:
+        if key.endswith(":pendingSignOut"):
+            raise OSError("QuotaExceededError")
+        super().set_item(key, value)
+
+
+def test_a_sign_out_that_storage_refuses_waits_in_memory_and_is_still_sent(
+    own_stack: Stack, username: str
+) -> None:
+    client = SessionClient(
+        own_stack.app.key, own_stack.auth_url, storage=NoRoomForSignOuts(), timeout_s=5
+    )
+    client.new_user({"username": username, "password": PASSWORD})
+    session = client.start({"username": username, "password": PASSWORD})
+    own_stack.service.stop()
+
+    assert client.terminate() == "pending"
+    assert stored(client) is None and waiting(client) is None
+
+    own_stack.service.restart()
+    assert client.send_pending_revocations() == "revoked"
+    with pytest.raises(errors.SessionRevoked):
+        SessionClient(own_stack.app.key, own_stack.auth_url).start(session)
