@@ -17,6 +17,7 @@ import pytest
 
 from authclient import SessionClient
 from authservice import Settings, create_app, ensure_application
+from authservice.db import migrate_database
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
 from tests.webapp.helpers import FAST_BACKOFF, OpenTab, Service, Tab
@@ -49,6 +50,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def in_process_service(data_dir: Path, name: str, **settings: Any) -> Service:
     # Every test signs in from the same (test) address: lift that limit.
     configured = Settings(data_dir=data_dir, login_attempts_per_ip=1_000_000, **settings)
+    migrate_database(configured)
     application = ensure_application(configured, name=name)
     return Service(configured, create_app(configured), application.key)
 
