@@ -166,7 +166,7 @@ def sign_out(credentials: SessionCredentials, request: Request, service: Service
 @router.get(
     "/users/me/sessions",
     summary="The devices where this user is signed in: their live sessions",
-    responses=_errors(401),
+    responses=_errors(401, 503),
 )
 def list_sessions(
     credentials: SessionCredentials, request: Request, service: Service
@@ -179,7 +179,7 @@ def list_sessions(
     status_code=204,
     response_class=Response,
     summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
-    responses=_errors(401, 404),
+    responses=_errors(401, 404, 503),
 )
 def revoke_session(
     session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],

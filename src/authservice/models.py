@@ -123,10 +123,10 @@ class SessionRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     # What the user's device list shows: a label made from the User-Agent at sign-in (never the
-    # header itself; None when it named nothing known), and when the session was last presented.
-    # Both may be None in rows made before they existed.
+    # header itself; None when it named nothing known, and in sessions older than the column),
+    # and when the session was last presented (sessions.LAST_USE_STEP says how precisely).
     device_label: Mapped[str | None] = mapped_column(String(DEVICE_LABEL_MAX_CHARS))
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[UserRow] = relationship()
 

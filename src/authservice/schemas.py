@@ -261,7 +261,12 @@ class SessionListItem(_Response):
         f'or "{UNKNOWN_DEVICE}"',
     )
     created_at: Time
-    last_used_at: Time = Field(description="the last resume or Bearer call with this session")
+    last_used_at: Time = Field(
+        description=(
+            "the last resume or Bearer call with this session: to the second for a resume that "
+            "rotates the secret, to the minute for any other call"
+        )
+    )
     current: bool = Field(description="true for the session that made this request")
 
     @classmethod

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from authservice.errors import (
@@ -30,7 +30,11 @@ from authservice.keys import (
 )
 from authservice.models import ApplicationRow, RetiredSecretRow, SessionRow, UserRow
 
-__all__ = ["DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
+__all__ = ["LAST_USE_STEP", "DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
+
+# How precisely a session's last use is kept where recording it is the only write (a Bearer call,
+# a resume within the grace window): the device list says "last used", not how often.
+LAST_USE_STEP = timedelta(minutes=1)
 
 # Every answer names the user and the application: one query, not three. Inner joins, as
 # PostgreSQL locks no row on the nullable side of an outer join.
@@ -91,7 +95,9 @@ class SessionManager:
     that is two tabs resuming at once, or a retry after a lost answer, and it gets the same
     current secret again. The Bearer endpoints take the current secret only.
 
-    Every accepted use (a resume, a Bearer call) records the session's `last_used_at`.
+    Every accepted use (a resume, a Bearer call) records the session's `last_used_at`: a resume
+    that rotates writes the row anyway, and the time with it; any other use only when the time
+    recorded is `LAST_USE_STEP` old, so that Bearer calls do not each add a write.
     """
 
     def __init__(
@@ -163,6 +169,7 @@ class SessionManager:
             current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
             row.secret_hash = hash_secret(current)
             row.rotated_at = now
+            row.last_used_at = max(row.last_used_at, now)  # the row is written anyway
             row.idle_expires_at = min(now + self._idle, row.expires_at)
             return _issued(row, current)
 
@@ -193,7 +200,6 @@ class SessionManager:
         """The live sessions of the user who holds this one, the most recently used first."""
         with self._transaction(db, now):
             row, _ = self._find(db, session_id, secret, now, grace=False)
-            last_used = func.coalesce(SessionRow.last_used_at, SessionRow.created_at)
             live = db.scalars(
                 select(SessionRow)
                 .where(
@@ -202,7 +208,7 @@ class SessionManager:
                     SessionRow.expires_at > now,
                     SessionRow.idle_expires_at > now,
                 )
-                .order_by(last_used.desc(), SessionRow.id)
+                .order_by(SessionRow.last_used_at.desc(), SessionRow.id)
             ).all()
             return [_device(each, current=each.id == row.id) for each in live]
 
@@ -212,6 +218,14 @@ class SessionManager:
         """Revoke one session of the user who holds this one (this one too, if named); whether
         it was still live. NoSuchSession for any id that is not one of that user's sessions."""
         with self._transaction(db, now):
+            # Both rows, in id order: two devices signing each other out at once would otherwise
+            # each hold its own row's lock (`_find`) and wait for the other's.
+            db.execute(
+                select(SessionRow.id)
+                .where(SessionRow.id.in_([session_id, target_id]))
+                .order_by(SessionRow.id)
+                .with_for_update()
+            )
             row, _ = self._find(db, session_id, secret, now, grace=False)
             target = db.scalars(
                 select(SessionRow).where(
@@ -238,7 +252,8 @@ class SessionManager:
         row, match = self._match(
             db, session_id, secret, now, grace=grace, application_key=application_key
         )
-        row.last_used_at = now
+        if now - row.last_used_at >= LAST_USE_STEP:
+            row.last_used_at = now
         return row, match
 
     def _match(
@@ -343,7 +358,7 @@ def _device(row: SessionRow, *, current: bool) -> DeviceSession:
         session_id=row.id,
         device_label=row.device_label,
         created_at=row.created_at,
-        last_used_at=row.last_used_at or row.rotated_at or row.created_at,
+        last_used_at=row.last_used_at,
         current=current,
     )
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from authservice import Settings
+from authservice.db import open_database
+from authservice.models import SessionRow
+from authservice.sessions import LAST_USE_STEP, SessionManager
 from authservice.user_agents import describe_user_agent
 from tests.service.helpers import Api, RunningService, assert_error, parse_time
 
@@ -80,24 +87,51 @@ def test_a_session_that_idled_out_is_not_listed(
     assert idled["sessionId"] not in listed(api, fresh)
 
 
-def test_last_used_moves_with_every_resume_and_bearer_call(api: Api, username: str) -> None:
+def test_last_used_moves_with_every_resume(api: Api, username: str) -> None:
     other, this = api.new_session(username), api.new_session(username)
     time.sleep(1.1)  # the list has whole seconds
-    assert api.me(other).status == 200
-
-    after_me = listed(api, this)[other["sessionId"]]["lastUsedAt"]
-    time.sleep(1.1)
     assert api.resume(other).status == 200
+
     after_resume = listed(api, this)[other["sessionId"]]
 
-    assert parse_time(other["createdAt"]) < parse_time(after_me)
-    assert parse_time(after_me) < parse_time(after_resume["lastUsedAt"])
+    assert parse_time(other["createdAt"]) < parse_time(after_resume["lastUsedAt"])
     assert after_resume["createdAt"] == other["createdAt"]
-    # The most recently used first: the caller has just used its own session to ask.
+    # The most recently used first: the resumed one (asking with this one, less than
+    # LAST_USE_STEP after its sign-in, records nothing).
     assert [item["sessionId"] for item in api.list_sessions(this).body["sessions"]] == [
-        this["sessionId"],
         other["sessionId"],
+        this["sessionId"],
     ]
+
+
+def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwards(
+    backend_service: RunningService, username: str
+) -> None:
+    session = backend_service.api.new_session(username)
+    settings = Settings(
+        data_dir=backend_service.data_dir, database_url=backend_service.database_url
+    )
+    engine = open_database(settings)
+    manager = SessionManager(server_key=bytes(32), lifetime_s=3600, idle_s=3600, grace_s=0)
+    started = parse_time(session["createdAt"])
+
+    def last_used_after_a_call_at(now: datetime) -> datetime:
+        with Session(engine) as db:
+            manager.describe(db, session["sessionId"], session["sessionSecret"], now)
+            return db.scalars(
+                select(SessionRow.last_used_at).where(SessionRow.id == session["sessionId"])
+            ).one()
+
+    try:
+        within_a_step = last_used_after_a_call_at(started + LAST_USE_STEP / 2)
+        a_step_later = last_used_after_a_call_at(started + LAST_USE_STEP * 2)
+        late_arrival = last_used_after_a_call_at(started + LAST_USE_STEP)
+    finally:
+        engine.dispose()
+
+    assert within_a_step < started + timedelta(seconds=1)  # nothing written
+    assert a_step_later == started + LAST_USE_STEP * 2
+    assert late_arrival == a_step_later  # a call that waited for the row does not go back
 
 
 def test_signing_out_another_device_revokes_that_session_only(api: Api, username: str) -> None:
