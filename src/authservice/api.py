@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -21,12 +21,14 @@ from authservice.schemas import (
     Health,
     Me,
     ResumeRequest,
+    SessionList,
     SessionObject,
     SignInRequest,
     SignUpRequest,
     UserCreated,
 )
 from authservice.service import AuthService
+from authservice.user_agents import describe_user_agent
 
 __all__ = ["router"]
 
@@ -36,6 +38,7 @@ _ERRORS = {
     400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
     401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
     "`session_expired` or `session_revoked`",
+    404: "`no_such_session`: none of this user's sessions has that id (whoever else's it is)",
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
     429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
@@ -57,6 +60,10 @@ def _service(request: Request) -> AuthService:
 
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _device_label(request: Request) -> str | None:
+    return describe_user_agent(request.headers.get("user-agent"))
 
 
 def _session_credentials(
@@ -107,11 +114,19 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
     address = _client_address(request)
     if body.user_ticket is not None:
         issued = await run_in_threadpool(
-            service.sign_in_with_ticket, body.application_key, body.user_ticket, address
+            service.sign_in_with_ticket,
+            body.application_key,
+            body.user_ticket,
+            address,
+            _device_label(request),
         )
     else:
         issued = await service.sign_in_with_password(
-            body.application_key, body.username or "", body.password or "", address
+            body.application_key,
+            body.username or "",
+            body.password or "",
+            address,
+            _device_label(request),
         )
     return SessionObject.of(issued)
 
@@ -146,6 +161,33 @@ def me(credentials: SessionCredentials, request: Request, service: Service) -> M
 )
 def sign_out(credentials: SessionCredentials, request: Request, service: Service) -> None:
     service.sign_out(*credentials, _client_address(request))
+
+
+@router.get(
+    "/users/me/sessions",
+    summary="The devices where this user is signed in: their live sessions",
+    responses=_errors(401, 503),
+)
+def list_sessions(
+    credentials: SessionCredentials, request: Request, service: Service
+) -> SessionList:
+    return SessionList.of(service.list_sessions(*credentials, _client_address(request)))
+
+
+@router.delete(
+    "/users/me/sessions/{sessionId}",
+    status_code=204,
+    response_class=Response,
+    summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
+    responses=_errors(401, 404, 503),
+)
+def revoke_session(
+    session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
+    credentials: SessionCredentials,
+    request: Request,
+    service: Service,
+) -> None:
+    service.revoke_session(*credentials, session_id, _client_address(request))
 
 
 @router.delete(

@@ -37,6 +37,7 @@ class AuditEvent(enum.StrEnum):
     REUSE_DETECTED = "session.reuse_detected"
     SIGN_OUT = "sign_out"
     REVOKE_ALL = "revoke_all"
+    REVOKE_SESSION = "revoke_session"
 
 
 def record_event(event: AuditEvent, **fields: str | int | None) -> None:

@@ -8,6 +8,7 @@ a worker thread. Each records its security events in the audit log (audit.py).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -24,6 +25,7 @@ from authservice.errors import (
     DatabaseUnavailable,
     InvalidCredentials,
     InvalidTicket,
+    NoSuchSession,
     RateLimited,
     ServiceBusy,
     SessionRejected,
@@ -36,14 +38,16 @@ from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
 from authservice.purge import PurgeResult, purge_database
 from authservice.ratelimit import Bucket, RateLimiter, client_network
-from authservice.rules import username_key
+from authservice.rules import SESSION_ID_PATTERN, username_key
 from authservice.sealing import SecretSealer
-from authservice.sessions import IssuedSession, SessionManager, SessionView
+from authservice.sessions import DeviceSession, IssuedSession, SessionManager, SessionView
 from authservice.settings import Settings
 from authservice.tickets import TicketClaims, TicketError, read_ticket
 from authservice.users import add_user, find_or_add_user, find_user
 
 __all__ = ["AuthService"]
+
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
 logger = logging.getLogger("authservice")
 
@@ -137,7 +141,12 @@ class AuthService:
         return username
 
     async def sign_in_with_password(
-        self, application_key: str, username: str, password: str, client_address: str
+        self,
+        application_key: str,
+        username: str,
+        password: str,
+        client_address: str,
+        device_label: str | None = None,
     ) -> IssuedSession:
         audit = {
             "application": application_key,
@@ -158,7 +167,7 @@ class AuthService:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
         issued = await to_thread.run_sync(
-            self._finish_password_sign_in, user_id, buckets, check.new_hash
+            self._finish_password_sign_in, user_id, buckets, check.new_hash, device_label
         )
         self._record_sign_in(issued, "password", client_address)
         return issued
@@ -187,14 +196,18 @@ class AuthService:
                 return (user.id, user.password_hash) if user else (None, None)
 
     def _finish_password_sign_in(
-        self, user_id: int, buckets: Sequence[Bucket], new_hash: str | None
+        self,
+        user_id: int,
+        buckets: Sequence[Bucket],
+        new_hash: str | None,
+        device_label: str | None,
     ) -> IssuedSession:
         with self._db() as db, db.begin():
             self._limiter.release(db, buckets)  # a sign-in that succeeds does not count
             user = db.get_one(UserRow, user_id)
             if new_hash is not None:
                 user.password_hash = new_hash
-            return self._sessions.start(db, user, utc_now())
+            return self._sessions.start(db, user, utc_now(), device_label)
 
     @contextmanager
     def _auditing_busy(self, audit: dict[str, str]) -> Iterator[None]:
@@ -207,7 +220,11 @@ class AuthService:
     # -- tickets --------------------------------------------------------------------------
 
     def sign_in_with_ticket(
-        self, application_key: str, ticket: str, client_address: str
+        self,
+        application_key: str,
+        ticket: str,
+        client_address: str,
+        device_label: str | None = None,
     ) -> IssuedSession:
         audit = {"application": application_key, "address": client_address}
         buckets = [self._address_bucket(client_address)]
@@ -224,7 +241,7 @@ class AuthService:
                     record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
                     raise InvalidTicket(reason) from None
                 user = find_or_add_user(db, application, claims.user_id)
-                issued = self._sessions.start(db, user, now)
+                issued = self._sessions.start(db, user, now, device_label)
                 self._limiter.release(db, buckets)
         self._record_sign_in(issued, "ticket", client_address)
         return issued
@@ -262,6 +279,38 @@ class AuthService:
             user=view.user_id,
             session=view.session_id,
             address=client_address,
+        )
+
+    def list_sessions(
+        self, session_id: str, session_secret: str, client_address: str
+    ) -> list[DeviceSession]:
+        with self._db() as db, self._auditing_session(session_id, client_address):
+            return self._sessions.list_sessions(db, session_id, session_secret, utc_now())
+
+    def revoke_session(
+        self, session_id: str, session_secret: str, target_id: str, client_address: str
+    ) -> None:
+        """Sign one device out: revoke one session of the caller's user (NoSuchSession if it is
+        not one of theirs). An id that is not even well-formed is refused without a query."""
+        audit = {"session": session_id, "target": target_id, "address": client_address}
+        try:
+            with self._db() as db, self._auditing_session(session_id, client_address):
+                if not _SESSION_ID.fullmatch(target_id):
+                    # Still authenticate the caller first: 401 comes before 404.
+                    self._sessions.describe(db, session_id, session_secret, utc_now())
+                    raise NoSuchSession()
+                view, revoked = self._sessions.revoke_session(
+                    db, session_id, session_secret, target_id, utc_now()
+                )
+        except NoSuchSession:
+            record_event(AuditEvent.REVOKE_SESSION, outcome="not_found", **audit)
+            raise
+        record_event(
+            AuditEvent.REVOKE_SESSION,
+            application=view.application_key,
+            user=view.user_id,
+            outcome="revoked" if revoked else "already_ended",
+            **audit,
         )
 
     def revoke_all(self, session_id: str, session_secret: str, client_address: str) -> None:

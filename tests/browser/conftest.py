@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Worker, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Worker,
+    expect,
+    sync_playwright,
+)
 
 from sitebuild.browser_pages import BOOT_TIMEOUT_MS
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
@@ -49,12 +57,10 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def new_page(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Page]]:
-    """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
-    context = browser.new_context()
-    context.set_default_timeout(BOOT_TIMEOUT_MS)
-    context.add_init_script(REPORT_VIOLATIONS)
-    context.on("request", recorder.add_request)
+def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Callable[[], Page]]]:
+    """new_context() -> open_page: pages in a fresh browser context of their own (a profile: its
+    tabs share localStorage), recorded and watched like every page of the test."""
+    contexts: list[BrowserContext] = []
     violations: list[str] = []
 
     def watch(message_text: str) -> None:
@@ -64,17 +70,33 @@ def new_page(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Page
     def watch_worker(worker: Worker) -> None:
         worker.on("console", lambda message: watch(message.text))
 
-    def open_page() -> Page:
-        page = context.new_page()
-        page.on("console", recorder.add_console_message)
-        page.on("console", lambda message: watch(message.text))
-        page.on("worker", watch_worker)
-        page.on("pageerror", recorder.add_page_error)
-        return page
+    def open_context() -> Callable[[], Page]:
+        context = browser.new_context()
+        contexts.append(context)
+        context.set_default_timeout(BOOT_TIMEOUT_MS)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("request", recorder.add_request)
 
-    yield open_page
-    context.close()
+        def open_page() -> Page:
+            page = context.new_page()
+            page.on("console", recorder.add_console_message)
+            page.on("console", lambda message: watch(message.text))
+            page.on("worker", watch_worker)
+            page.on("pageerror", recorder.add_page_error)
+            return page
+
+        return open_page
+
+    yield open_context
+    for context in contexts:
+        context.close()
     assert violations == [], "the page broke its Content-Security-Policy"
+
+
+@pytest.fixture
+def new_page(new_context: Callable[[], Callable[[], Page]]) -> Callable[[], Page]:
+    """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
+    return new_context()
 
 
 @pytest.fixture
