@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from . import errors
 from .backoff import Backoff
-from .client import ResumeResult, SessionClient
+from .client import ResumeResult, RevocationOutcome, SessionClient, SignOutOutcome
 from .error_codes import ERROR_CODES, ErrorCode, user_message
 from .errors import AuthError
-from .events import Event
+from .events import Event, public_payload
+from .keepalive import KeepAlive, KeepAliveResult
 from .proofs import DeviceSigner
+from .revocation import pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
 from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
@@ -30,14 +32,20 @@ __all__ = [
     "Event",
     "HttpRequest",
     "HttpResponse",
+    "KeepAlive",
+    "KeepAliveResult",
     "MemoryStorage",
     "ResumeResult",
+    "RevocationOutcome",
     "Session",
     "SessionClient",
+    "SignOutOutcome",
     "Storage",
     "Transport",
     "UrllibTransport",
     "errors",
+    "pending_revocations_key",
+    "public_payload",
     "storage_key_for",
     "user_message",
 ]

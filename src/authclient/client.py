@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from . import protocol
@@ -18,19 +19,26 @@ from .errors import (
     NotSignedIn,
     Rejected,
     ServiceUnavailable,
+    SessionRejected,
 )
 from .events import Callback, Event, EventEmitter
+from .keepalive import KeepAlive, KeepAliveOutcome, KeepAlivePlan, KeepAliveResult, utc_now
 from .proofs import PROOF_HEADER, DeviceSigner, make_proof
+from .revocation import Revocation, pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
 from .transport import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, Transport, UrllibTransport
 
-__all__ = ["ResumeResult", "SessionClient"]
+__all__ = ["ResumeResult", "RevocationOutcome", "SessionClient", "SignOutOutcome"]
 
 logger = logging.getLogger("authclient")
 
 Outcome = Literal["resumed", "login_needed", "unreachable"]
 SyncOutcome = Literal["signed_out", "adopted", "unchanged", "ignored"]
+# "revoked": the service confirmed (or said the session had ended already); "pending": it could
+# not be told, and the revocation waits in storage.
+SignOutOutcome = Literal["revoked", "pending", "not_signed_in"]
+RevocationOutcome = Literal["revoked", "pending", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +72,14 @@ class SessionClient:
         ...  # next page load
         result = client.resume_stored()
 
-    With `persist` (the default) every successful `start()` saves the session object to `storage`
-    (a `MemoryStorage` unless given) under `storage_key` (`storage_key_for(application_key)`), and
-    `resume_stored()` resumes it. With `persist=False` the client never reads or writes `storage`.
+    With `persist` (the default) every successful `start()` saves the session object under
+    `storage_key` (`storage_key_for(application_key)`): in `storage` (a page's localStorage, kept
+    when the browser closes) or, with `start(..., keep_signed_in=False)`, in `tab_storage` (a
+    page's sessionStorage, gone with the tab; by default memory, gone with this client).
+    `resume_stored()` looks in `tab_storage` first, then in `storage`, and keeps a resumed
+    session where it found it. With `persist=False` the client never reads or writes either.
     `timeout_s` applies to the default transport (`UrllibTransport`) only; a given `transport`
-    keeps its own.
+    keeps its own. `keep_alive` says when `keep_session_alive()` refreshes.
 
     With a `signer` (authclient.proofs.DeviceSigner) every sign-in binds the session to the
     signer's key, and every use of the session proves possession of it: a copy of the session
@@ -81,10 +92,12 @@ class SessionClient:
         auth_url: str,
         *,
         storage: Storage | None = None,
+        tab_storage: Storage | None = None,
         storage_key: str | None = None,
         persist: bool = True,
         transport: Transport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        keep_alive: KeepAlive | None = None,
         signer: DeviceSigner | None = None,
     ) -> None:
         if not isinstance(application_key, str) or not application_key.strip():
@@ -95,18 +108,32 @@ class SessionClient:
         self._application_key = application_key
         self._auth_url = auth_url.rstrip("/")
         self._storage: Storage = storage if storage is not None else MemoryStorage()
+        self._tab_storage: Storage = tab_storage if tab_storage is not None else MemoryStorage()
         self._storage_key = storage_key or storage_key_for(application_key)
         self._persist = bool(persist)
+        # Where this client keeps things: with persist=False, its own memory only (even a sign-out
+        # that waits for the service waits there).
+        self._lasting = self._storage if self._persist else MemoryStorage()
+        self._per_tab = self._tab_storage if self._persist else self._lasting
+        # Where a sign-out waits when storage refuses it (full, blocked): this client's memory.
+        self._unsaved = MemoryStorage()
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
+        self._keep_alive = keep_alive if keep_alive is not None else KeepAlive()
         self._signer = signer
         self._events = EventEmitter()
         self._session: Session | None = None
+        self._place: Storage = self._lasting  # where the current session is kept
+        self._saved = False  # whether the current session is in storage
+        self._plan: KeepAlivePlan | None = None
+        self._warned = False
+        self._initial_emitted = False
 
     def __repr__(self) -> str:
         return (
             f"SessionClient(application_key={self._application_key!r}, "
             f"auth_url={self._auth_url!r}, "
             f"user_id={self.user_id!r}, storage={self._storage!r}, "
+            f"tab_storage={self._tab_storage!r}, "
             f"storage_key={self._storage_key!r}, persist={self._persist})"
         )
 
@@ -121,6 +148,10 @@ class SessionClient:
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    @property
+    def tab_storage(self) -> Storage:
+        return self._tab_storage
 
     @property
     def storage_key(self) -> str:
@@ -147,15 +178,19 @@ class SessionClient:
 
     # -- the seed's API ------------------------------------------------------------------
 
-    def start(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+    def start(
+        self, credentials: Mapping[str, Any], *, keep_signed_in: bool = True
+    ) -> dict[str, Any]:
         """Sign in with {username, password} or {userTicket}, or resume a session object.
 
-        Returns the session object (saved when `persist`). A resume rotates the secret; the
-        rotated object is what is returned and saved. Raises an `AuthError`.
+        Returns the session object, saved when `persist`: in `storage` if `keep_signed_in`, else
+        in `tab_storage`. A resume rotates the secret; the rotated object is what is returned and
+        saved. Raises an `AuthError`.
         """
+        place = self._lasting if keep_signed_in else self._per_tab
         parsed = parse_credentials(credentials, application_key=self._application_key)
         if isinstance(parsed, Session):
-            return self._resume(parsed)
+            return self._resume(parsed, place)
         body: dict[str, Any] = {"applicationKey": self._application_key}
         if isinstance(parsed, Password):
             method = "password"
@@ -167,7 +202,7 @@ class SessionClient:
             body["deviceKey"] = self._signer.public_key(create=True)
         response = self._send(self._request("POST", "/sessions", json_body=body))
         session = protocol.read_session(response, 201, self._application_key)
-        self._keep(session)
+        self._keep(session, place)
         self._emit(Event.SIGNED_IN, session=session.to_dict(), method=method)
         return session.to_dict()
 
@@ -187,38 +222,102 @@ class SessionClient:
 
     def who_am_i(self) -> dict[str, Any]:
         """GET /v1/me. A rejection means the session is dead: it is dropped (SESSION_REJECTED)."""
-        session = self._require_session()
-        try:
-            response = self._send(self._session_request("GET", "/me", session))
-            return protocol.read_json(response, 200)
-        except Rejected as exc:
-            self._reject(session, exc)
-            raise
+        return protocol.read_json(self._call_with_session("GET", "/me"), 200)
 
-    def terminate(self, *, everywhere: bool = False) -> None:
-        """Sign out: revoke the session on the server (every session of the user if `everywhere`),
-        clear it locally and in storage, emit SIGNED_OUT.
+    def terminate(self, *, everywhere: bool = False) -> SignOutOutcome:
+        """Sign out, offline first: at once, whatever the network does, forget the session here
+        and in storage and emit SIGNED_OUT; then tell the service (revoke every session of the
+        user if `everywhere`).
 
-        A rejection means the session was already dead: cleared all the same. If the service
-        cannot be reached, raises `ServiceUnavailable` and keeps everything. No session: no-op.
+        Returns "revoked" when the service confirmed, or said the session had ended already.
+        Returns "pending" when it could not be told: the revocation then waits in storage under
+        its own key (`pending_revocations_key(storage_key)`), holding only the session's id and
+        secret, until `send_pending_revocations()` gets an answer. A session that this page
+        never resumed (the service was unreachable) is signed out from storage the same way.
+        "not_signed_in": there was no session, here or in storage.
         """
-        session = self._session
-        if session is None:
-            return
-        path = "/users/me/sessions" if everywhere else "/sessions/current"
+        if self._session is not None:
+            self.sync_from_storage()  # the newest secret: a rotated-out one would not revoke all
+        held = self._held_or_stored()
+        if held is None:
+            return "not_signed_in"
+        session, place = held
+        revocation = Revocation(session.session_id, session.session_secret, everywhere)
+        # Saved before anything is sent: a page closed during the request still revokes later.
+        self._update_pending(place, add=[revocation])
+        self._sign_out(session, place, reason="terminate")
+        if not self._settle(revocation):
+            return "pending"
+        for kept_in in (place, self._unsaved):
+            self._update_pending(kept_in, remove=[revocation])
+        self.send_pending_revocations()  # any older ones, now that the service answers
+        return "revoked"
+
+    def send_pending_revocations(self) -> RevocationOutcome:
+        """Tell the service of the sign-outs waiting in storage (see `terminate()`): call it on
+        each page load, when the browser comes back online, and from time to time.
+
+        "revoked": the service confirmed every one (or said the session had ended already: then
+        it is moot); "pending": it could not be reached, and they wait; "none": none waited.
+        """
+        outcome: RevocationOutcome = "none"
+        for place in self._places():
+            raw = self._get(place, self._pending_key)
+            waiting = Revocation.read_all(raw)
+            if raw is not None and not waiting:
+                self._remove(place, self._pending_key)  # nothing readable: nothing to send
+            done: list[Revocation] = []
+            for revocation in waiting:
+                if not self._settle(revocation):
+                    break  # the service cannot be reached: the rest wait too
+                done.append(revocation)
+            self._update_pending(place, remove=done)
+            if len(done) < len(waiting):
+                outcome = "pending"
+            elif done and outcome == "none":
+                outcome = "revoked"
+        return outcome
+
+    def _settle(self, revocation: Revocation) -> bool:
+        """Send one revocation; True once the service has answered for good."""
+        request = self._session_request("DELETE", revocation.path, revocation)
         try:
-            response = self._send(self._session_request("DELETE", path, session))
-            protocol.read_no_content(response)
+            protocol.read_no_content(self._send(request))
         except Rejected as exc:
-            logger.info("Signing out a session the server already refused (%s)", exc.code)
-        self._sign_out(session, reason="terminate")
+            logger.info("A sign-out was moot: the service said %s", exc.code)
+        except ServiceUnavailable as exc:
+            logger.info("A sign-out waits for the service (%s)", exc.code)
+            return False
+        return True
 
     def forget(self) -> None:
         """Drop the session here and in storage, without telling the server."""
         if self._session is None:
-            self._remove_stored()
+            for place in self._places():
+                self._remove(place, self._storage_key)
         else:
-            self._sign_out(self._session, reason="forget")
+            self._sign_out(self._session, self._place, reason="forget")
+
+    # -- your devices --------------------------------------------------------------------
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        """The devices where the user is signed in: their live sessions, the most recently used
+        first, each {sessionId, device, createdAt, lastUsedAt, current}. Never a secret."""
+        return protocol.read_session_list(self._call_with_session("GET", "/users/me/sessions"))
+
+    def revoke_session(self, session_id: str) -> None:
+        """Sign another device out: revoke that session of the user (one of `list_sessions()`).
+
+        `NoSuchSession` if the user has no session with that id. This device's own id signs
+        this device out, as `terminate()` does.
+        """
+        if not isinstance(session_id, str) or not session_id:
+            raise InvalidArgument("session_id must be a non-empty string")
+        if self._session is not None and session_id == self._session.session_id:
+            self.terminate()
+            return
+        path = "/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
+        self._call_with_session("DELETE", path)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -226,31 +325,21 @@ class SessionClient:
         """The seed's page-load logic in one call: one attempt, never raises for auth failures.
 
         Garbage in storage and definite rejections clear it (login_needed); no definite answer
-        keeps it (unreachable), so a later retry can still resume.
+        keeps it (unreachable), so a later retry can still resume. The first call emits
+        INITIAL_SESSION once it has settled, whatever the outcome.
         """
-        if not self._persist:
-            return ResumeResult("login_needed", "persistence_disabled")
-        raw = self._read_stored()
-        if raw is None:
-            return ResumeResult("login_needed", "no_session")
-        try:
-            session = Session.from_json(raw, application_key=self._application_key)
-        except InvalidStoredSession as exc:
-            logger.warning(
-                "Discarded the session stored under %r: %s (%s)",
-                self._storage_key,
-                exc.message,
-                exc.reason,
+        result = self._resume_stored()
+        if not self._initial_emitted:
+            self._initial_emitted = True
+            self._emit(
+                Event.INITIAL_SESSION,
+                signed_in=result.outcome == "resumed",
+                outcome=result.outcome,
+                reason=result.reason,
+                session=result.session,
+                user_id=self.user_id,
             )
-            self._remove_stored()
-            return ResumeResult("login_needed", exc.code, error=exc)
-        try:
-            resumed = self._resume(session)
-        except ServiceUnavailable as exc:
-            return ResumeResult("unreachable", exc.code, error=exc)
-        except Rejected as exc:
-            return ResumeResult("login_needed", exc.code, error=exc)
-        return ResumeResult("resumed", session=resumed)
+        return result
 
     def sync_from_storage(self) -> SyncOutcome:
         """Follow a change another tab made to the stored session (call it on a storage event).
@@ -262,12 +351,14 @@ class SessionClient:
         """
         if not self._persist:
             return "ignored"
-        raw = self._read_stored()
+        raw, place = self._read_stored()
         current = self._session
         if raw is None:
-            if current is None:
+            # A session that could not be saved (storage full or blocked) was not removed by
+            # another tab: it was never there.
+            if current is None or not self._saved:
                 return "unchanged"
-            self._session = None
+            self._clear_session()
             self._emit(Event.SIGNED_OUT, user_id=current.user_id, reason="storage")
             return "signed_out"
         try:
@@ -279,13 +370,84 @@ class SessionClient:
             return "unchanged"
         if current is not None and stored.is_older_than(current):
             return "ignored"
-        self._session = stored
+        self._set_session(stored, place)
         self._emit(Event.SESSION_UPDATED, session=stored.to_dict(), source="storage")
         return "adopted"
 
+    # -- keep-alive ----------------------------------------------------------------------
+
+    def keep_session_alive(self, now: datetime | None = None) -> KeepAliveResult:
+        """Do what the session needs at `now` (default: this moment), while a page stays open:
+        refresh it when due (see `authclient.keepalive`), or emit SESSION_EXPIRING, once, when
+        its end nears. Call it again after `next_check_s` seconds, and when the page becomes
+        visible or the browser comes back online; after "unreachable", back off.
+        """
+        if self._plan is None:
+            return KeepAliveResult("not_signed_in")
+        now = now or utc_now()
+        step = self._plan.step(now)
+        if step == "refresh":
+            return self.refresh_session(now)
+        outcome: KeepAliveOutcome = "waiting"
+        if step == "warn" and not self._warned and self._session is not None:
+            self._warned = True
+            self._emit(
+                Event.SESSION_EXPIRING,
+                user_id=self._session.user_id,
+                ends_at=self._plan.ends_at.isoformat().replace("+00:00", "Z"),
+                refreshable=self._plan.refreshable,
+            )
+            outcome = "warned"
+        return self._keep_alive_result(outcome, now)
+
+    def refresh_session(self, now: datetime | None = None) -> KeepAliveResult:
+        """Rotate the session now (POST /sessions/resume), unless another tab already did: the
+        stored session is read again first, and a newer one is adopted instead of sending
+        anything. Emits REFRESHED; a rejection drops the session (SESSION_REJECTED)."""
+        if self._session is None:
+            return KeepAliveResult("not_signed_in")
+        synced = self.sync_from_storage()
+        if synced in ("signed_out", "adopted"):
+            return self._keep_alive_result(synced, now)
+        session = self._require_session()
+        try:
+            self._resume(session, self._place, event=Event.REFRESHED)
+        except ServiceUnavailable as exc:
+            return self._keep_alive_result("unreachable", now, exc)
+        except Rejected as exc:
+            return KeepAliveResult("rejected", error=exc)
+        return self._keep_alive_result("refreshed", now)
+
     # -- internals -----------------------------------------------------------------------
 
-    def _resume(self, session: Session) -> dict[str, Any]:
+    def _resume_stored(self) -> ResumeResult:
+        if not self._persist:
+            return ResumeResult("login_needed", "persistence_disabled")
+        raw, place = self._read_stored()
+        if raw is None:
+            return ResumeResult("login_needed", "no_session")
+        try:
+            session = Session.from_json(raw, application_key=self._application_key)
+        except InvalidStoredSession as exc:
+            logger.warning(
+                "Discarded the session stored under %r: %s (%s)",
+                self._storage_key,
+                exc.message,
+                exc.reason,
+            )
+            self._remove(place, self._storage_key)
+            return ResumeResult("login_needed", exc.code, error=exc)
+        try:
+            resumed = self._resume(session, place)
+        except ServiceUnavailable as exc:
+            return ResumeResult("unreachable", exc.code, error=exc)
+        except Rejected as exc:
+            return ResumeResult("login_needed", exc.code, error=exc)
+        return ResumeResult("resumed", session=resumed)
+
+    def _resume(
+        self, session: Session, place: Storage, *, event: Event = Event.RESUMED
+    ) -> dict[str, Any]:
         request = self._session_request(
             "POST", "/sessions/resume", session, json_body=session.resume_body()
         )
@@ -295,11 +457,46 @@ class SessionClient:
             self._emit(Event.SERVICE_UNREACHABLE, error=exc, code=exc.code)
             raise
         except Rejected as exc:
-            self._reject(session, exc)
+            self._reject(session, place, exc)
             raise
-        self._keep(rotated)
-        self._emit(Event.RESUMED, session=rotated.to_dict())
+        self._keep(rotated, place)
+        self._emit(event, session=rotated.to_dict())
         return rotated.to_dict()
+
+    def _call_with_session(self, method: str, path: str) -> HttpResponse:
+        """A Bearer call with the newest secret (another tab may have rotated it: a rotated-out
+        one would revoke the session). A refusal of the session drops it (SESSION_REJECTED)."""
+        self.sync_from_storage()
+        session = self._require_session()
+        try:
+            response = self._send(self._session_request(method, path, session))
+            if not 200 <= response.status < 300:
+                raise protocol.error_from_response(response)
+            return response
+        except SessionRejected as exc:
+            self._reject(session, self._place, exc)
+            raise
+
+    def _held_or_stored(self) -> tuple[Session, Storage] | None:
+        """The current session and its place, or else a valid one in storage."""
+        if self._session is not None:
+            return self._session, self._place
+        if not self._persist:
+            return None
+        raw, place = self._read_stored()
+        try:
+            return Session.from_json(raw, application_key=self._application_key), place
+        except InvalidStoredSession:
+            return None
+
+    def _keep_alive_result(
+        self, outcome: KeepAliveOutcome, now: datetime | None, error: AuthError | None = None
+    ) -> KeepAliveResult:
+        if self._plan is None:
+            return KeepAliveResult(outcome, error=error)
+        now = now or utc_now()
+        next_check_s = (self._plan.next_check_at(now) - now).total_seconds()
+        return KeepAliveResult(outcome, max(next_check_s, 0.0), error)
 
     def _request(
         self,
@@ -314,20 +511,25 @@ class SessionClient:
         )
 
     def _session_request(
-        self, method: str, path: str, session: Session, *, json_body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        held: Session | Revocation,
+        *,
+        json_body: dict[str, Any] | None = None,
     ) -> HttpRequest:
-        """A request that uses `session`: its secret in `json_body` if given (resume), else as the
-        Bearer token; with the proof of the device key, if this client has one."""
+        """A request that uses the session `held`: its secret in `json_body` if given (resume),
+        else as the Bearer token; with the proof of the device key, if this client has one."""
         headers = {}
-        proof = self._prove(method, path, session)
+        proof = self._prove(method, path, held)
         if proof is not None:
             headers[PROOF_HEADER] = proof
-        bearer = None if json_body is not None else session.bearer_token
+        bearer = None if json_body is not None else held.bearer_token
         return protocol.build_request(
             method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
         )
 
-    def _prove(self, method: str, path: str, session: Session) -> str | None:
+    def _prove(self, method: str, path: str, held: Session | Revocation) -> str | None:
         """The proof of the device key for this request; None without a signer or a key."""
         if self._signer is None:
             return None
@@ -336,8 +538,8 @@ class SessionClient:
                 self._signer,
                 method,
                 self._auth_url + path,
-                session.session_id,
-                session.session_secret,
+                held.session_id,
+                held.session_secret,
             )
         except Exception as exc:  # a key that vanished: the service's answer will say so
             logger.warning(
@@ -359,12 +561,32 @@ class SessionClient:
             raise NotSignedIn("Not signed in: call start() first")
         return self._session
 
-    def _keep(self, session: Session) -> None:
+    # -- state and storage ---------------------------------------------------------------
+
+    @property
+    def _pending_key(self) -> str:
+        return pending_revocations_key(self._storage_key)
+
+    def _places(self) -> tuple[Storage, ...]:
+        """Where to look, the tab's own place first."""
+        if self._per_tab is self._lasting:
+            return (self._lasting, self._unsaved)
+        return (self._per_tab, self._lasting, self._unsaved)
+
+    def _set_session(self, session: Session, place: Storage, *, saved: bool = True) -> None:
         self._session = session
-        if not self._persist:
-            return
+        self._place = place
+        self._saved = saved
+        self._plan = self._keep_alive.plan(session.idle_expires, session.expires, utc_now())
+        self._warned = False
+
+    def _clear_session(self) -> None:
+        self._session = None
+        self._plan = None
+
+    def _keep(self, session: Session, place: Storage) -> None:
         try:
-            self._storage.set_item(self._storage_key, session.to_json())
+            place.set_item(self._storage_key, session.to_json())
         except Exception as exc:  # quota, private mode: the session still works for this page
             logger.warning(
                 "Could not save the session under %r (%s: %s); keeping it in memory only",
@@ -372,40 +594,67 @@ class SessionClient:
                 type(exc).__name__,
                 exc,
             )
+            self._set_session(session, place, saved=False)
+        else:
+            self._set_session(session, place)
 
-    def _read_stored(self) -> str | None:
+    def _read_stored(self) -> tuple[str | None, Storage]:
+        """The stored session object and where it is; the tab's own first."""
+        for place in self._places():
+            raw = self._get(place, self._storage_key)
+            if raw is not None:
+                return raw, place
+        return None, self._lasting
+
+    def _update_pending(
+        self,
+        place: Storage,
+        *,
+        add: Sequence[Revocation] = (),
+        remove: Sequence[Revocation] = (),
+    ) -> None:
+        """Add to or take from the revocations waiting in `place`, as stored right now (another
+        tab may have changed them meanwhile)."""
+        before = Revocation.read_all(self._get(place, self._pending_key))
+        waiting = [each for each in before if each not in remove] + list(add)
+        if waiting == before:
+            return
+        if waiting:
+            try:
+                place.set_item(self._pending_key, Revocation.write_all(waiting))
+            except Exception as exc:
+                logger.warning(
+                    "Could not save a waiting sign-out (%s: %s); it waits in memory only",
+                    type(exc).__name__,
+                    exc,
+                )
+                self._update_pending(self._unsaved, add=add)
+        else:
+            self._remove(place, self._pending_key)
+
+    def _get(self, place: Storage, key: str) -> str | None:
         try:
-            return self._storage.get_item(self._storage_key)
+            return place.get_item(key)
         except Exception as exc:
-            logger.warning(
-                "Could not read %r from storage (%s: %s)",
-                self._storage_key,
-                type(exc).__name__,
-                exc,
-            )
+            logger.warning("Could not read %r from storage (%s: %s)", key, type(exc).__name__, exc)
             return None
 
-    def _remove_stored(self) -> None:
-        if not self._persist:
-            return
+    def _remove(self, place: Storage, key: str) -> None:
         try:
-            self._storage.remove_item(self._storage_key)
+            place.remove_item(key)
         except Exception as exc:
             logger.warning(
-                "Could not remove %r from storage (%s: %s)",
-                self._storage_key,
-                type(exc).__name__,
-                exc,
+                "Could not remove %r from storage (%s: %s)", key, type(exc).__name__, exc
             )
 
-    def _reject(self, session: Session, error: Rejected) -> None:
-        self._session = None
-        self._remove_stored()
+    def _reject(self, session: Session, place: Storage, error: Rejected) -> None:
+        self._clear_session()
+        self._remove(place, self._storage_key)
         self._emit(Event.SESSION_REJECTED, user_id=session.user_id, error=error, code=error.code)
 
-    def _sign_out(self, session: Session, *, reason: str) -> None:
-        self._session = None
-        self._remove_stored()
+    def _sign_out(self, session: Session, place: Storage, *, reason: str) -> None:
+        self._clear_session()
+        self._remove(place, self._storage_key)
         self._emit(Event.SIGNED_OUT, user_id=session.user_id, reason=reason)
 
     def _emit(self, event: Event, **payload: Any) -> None:

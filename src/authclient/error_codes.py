@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from . import errors
 
-__all__ = ["ERROR_CODES", "ErrorCode", "user_message"]
+__all__ = ["ERROR_CODES", "ErrorCode", "as_sentence", "user_message"]
 
 # When the service asks to slow down without saying for how long.
 _DEFAULT_RETRY_AFTER_S = 60
@@ -65,10 +65,17 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
     ErrorCode(
         "session_expired", errors.SessionExpired, f"Your session has expired. {_SIGN_IN_AGAIN}"
     ),
+    # Revoked while this device still held it: from the device list or "sign out everywhere"
+    # elsewhere (or for a reused secret, when a copy of it was used elsewhere).
     ErrorCode(
         "session_revoked",
         errors.SessionRevoked,
-        f"Your session was ended (signed out or revoked). {_SIGN_IN_AGAIN}",
+        f"Your session was ended from another device. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode(
+        "no_such_session",
+        errors.NoSuchSession,
+        "That device is not signed in to your account any more.",
     ),
     # A device-bound session used without its device's key: a copy, or a key that was cleared.
     ErrorCode(
@@ -143,6 +150,21 @@ def user_message(error: errors.AuthError) -> str:
         row = ERROR_CODES[error.default_code]
     retry_after_s = getattr(error, "retry_after_s", None)
     return row.user_message.format(
-        message=error.message,
+        message=as_sentence(error.message),
         retry_after_s=round(retry_after_s if retry_after_s is not None else _DEFAULT_RETRY_AFTER_S),
     )
+
+
+def as_sentence(text: str) -> str:
+    """`text` as a sentence: a capital first letter and a full stop, whoever wrote it.
+
+    >>> as_sentence("password: too short")
+    'Password: too short.'
+    >>> as_sentence("Choose a password of at least 12 characters.")
+    'Choose a password of at least 12 characters.'
+    """
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."

@@ -15,6 +15,7 @@ Callers tell "could not get an answer" from "the server said no" by type::
     │   ├── InvalidTicket
     │   ├── InvalidRequest        HTTP 400
     │   ├── UnknownApplication
+    │   ├── NoSuchSession         revoke_session(): none of the user's sessions has that id
     │   └── SessionRejected       the session is dead: sign in again
     │       ├── SessionUnknown
     │       ├── SessionExpired
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidStoredSession",
     "InvalidTicket",
     "NetworkError",
+    "NoSuchSession",
     "NotSignedIn",
     "ProofRejected",
     "RateLimited",
@@ -129,6 +131,12 @@ class InvalidRequest(Rejected):
 
 class UnknownApplication(Rejected):
     default_code = "unknown_application"
+
+
+class NoSuchSession(Rejected):
+    """None of the user's sessions has that id: not an answer about this client's own session."""
+
+    default_code = "no_such_session"
 
 
 class SessionRejected(Rejected):

@@ -7,20 +7,61 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Callback", "Event", "EventEmitter"]
+__all__ = ["Callback", "Event", "EventEmitter", "public_payload"]
 
 logger = logging.getLogger("authclient")
 
 
 class Event(StrEnum):
-    SIGNED_IN = "signed_in"  # payload: session, method ("password" | "ticket")
-    RESUMED = "resumed"  # payload: session
-    SESSION_UPDATED = (
-        "session_updated"  # payload: session, source ("storage"): adopted from another tab
-    )
-    SIGNED_OUT = "signed_out"  # payload: user_id, reason ("terminate" | "forget" | "storage")
-    SESSION_REJECTED = "session_rejected"  # payload: user_id, error
-    SERVICE_UNREACHABLE = "service_unreachable"  # payload: error
+    """Every change of the session, with its payload (a dict); README.md documents each."""
+
+    # Once per client, when its first resume_stored() has settled: signed_in (bool), outcome
+    # ("resumed" | "login_needed" | "unreachable"), reason (None when resumed), session, user_id.
+    INITIAL_SESSION = "initial_session"
+    SIGNED_IN = "signed_in"  # session, method ("password" | "ticket")
+    RESUMED = "resumed"  # session
+    REFRESHED = "refreshed"  # session: rotated by the keep-alive while the page stays open
+    SESSION_UPDATED = "session_updated"  # session, source ("storage"): adopted from another tab
+    # user_id, ends_at (ISO time), refreshable (False: the absolute end; True: refreshing failed)
+    SESSION_EXPIRING = "session_expiring"
+    SIGNED_OUT = "signed_out"  # user_id, reason ("terminate" | "forget" | "storage")
+    SESSION_REJECTED = "session_rejected"  # user_id, error, code
+    SERVICE_UNREACHABLE = "service_unreachable"  # error, code
+
+
+# Payload fields a page may hand to scripts that are not ours: never a session object or secret.
+_PUBLIC_FIELDS = {
+    "user_id": "userId",
+    "signed_in": "signedIn",
+    "outcome": "outcome",
+    "reason": "reason",
+    "method": "method",
+    "source": "source",
+    "code": "code",
+    "ends_at": "endsAt",
+    "refreshable": "refreshable",
+}
+
+
+def public_payload(event: Event, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` as a page may pass it on (a DOM event, a log): JSON-ready, camelCase, the
+    session reduced to its user and deadlines, no secret, no error object.
+
+    >>> public_payload(Event.SIGNED_OUT, {"user_id": "alice", "reason": "terminate"})
+    {'event': 'signed_out', 'userId': 'alice', 'reason': 'terminate'}
+    """
+    detail: dict[str, Any] = {"event": str(event)}
+    session = payload.get("session")
+    if isinstance(session, dict):
+        detail.update(
+            userId=session.get("userId"),
+            expiresAt=session.get("expiresAt"),
+            idleExpiresAt=session.get("idleExpiresAt"),
+        )
+    for name, public_name in _PUBLIC_FIELDS.items():
+        if name in payload:
+            detail[public_name] = payload[name]
+    return detail
 
 
 Callback = Callable[[Event, dict[str, Any]], object]

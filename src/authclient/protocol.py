@@ -17,8 +17,18 @@ __all__ = [
     "read_json",
     "read_no_content",
     "read_session",
+    "read_session_list",
     "read_user",
 ]
+
+# One entry of GET /users/me/sessions: field -> type.
+_LISTED_SESSION = {
+    "sessionId": str,
+    "device": str,
+    "createdAt": str,
+    "lastUsedAt": str,
+    "current": bool,
+}
 
 
 def build_request(
@@ -69,6 +79,21 @@ def read_user(response: HttpResponse) -> dict[str, str]:
     if not all(isinstance(value, str) and value for value in user.values()):
         raise errors.UnexpectedResponse("The service answered with a malformed user", status=201)
     return user  # type: ignore[return-value]
+
+
+def read_session_list(response: HttpResponse) -> list[dict[str, Any]]:
+    """The user's live sessions (their devices), each with exactly the documented fields."""
+    items = read_json(response, 200).get("sessions")
+    sessions = []
+    for item in items if isinstance(items, list) else [None]:
+        if not isinstance(item, dict) or not all(
+            type(item.get(name)) is kind for name, kind in _LISTED_SESSION.items()
+        ):
+            raise errors.UnexpectedResponse(
+                "The service answered with a malformed session list", status=response.status
+            )
+        sessions.append({name: item[name] for name in _LISTED_SESSION})
+    return sessions
 
 
 def read_no_content(response: HttpResponse) -> None:

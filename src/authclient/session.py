@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import InvalidStoredSession
 
-__all__ = ["MAX_SESSION_JSON_BYTES", "SESSION_FORMAT_VERSION", "Session"]
+__all__ = ["MAX_SESSION_JSON_BYTES", "SESSION_FORMAT_VERSION", "Session", "is_token", "parse_time"]
 
 SESSION_FORMAT_VERSION = 1
 MAX_SESSION_JSON_BYTES = 8 * 1024
@@ -90,10 +90,10 @@ class Session:
             if not value or len(value) > _MAX_FIELD_CHARS:
                 raise _invalid(name)
         for name in _TOKENS:
-            if not _TOKEN.fullmatch(values[name]):
+            if not is_token(values[name]):
                 raise _invalid(name)
         for name in _TIMES:
-            if _parse_time(values[name]) is None:
+            if parse_time(values[name]) is None:
                 raise _invalid(name)
         if values["applicationKey"] != application_key:
             raise InvalidStoredSession(
@@ -122,9 +122,17 @@ class Session:
         """True when `other` came later: a later sign-in, or a later rotation of this session."""
         return self._age_key() < other._age_key()
 
+    @property
+    def expires(self) -> datetime:
+        """`expires_at` as an aware datetime (from_dict checked that it parses)."""
+        return parse_time(self.expires_at)  # type: ignore[return-value]
+
+    @property
+    def idle_expires(self) -> datetime:
+        return parse_time(self.idle_expires_at)  # type: ignore[return-value]
+
     def _age_key(self) -> tuple[datetime, datetime]:
-        # Both parse: from_dict checked them.
-        return _parse_time(self.created_at), _parse_time(self.idle_expires_at)  # type: ignore[return-value]
+        return parse_time(self.created_at), self.idle_expires  # type: ignore[return-value]
 
 
 def _require(data: dict[str, Any], name: str) -> Any:
@@ -141,7 +149,13 @@ def _invalid(name: str) -> InvalidStoredSession:
     return InvalidStoredSession(f"{name!r} has an invalid value", reason="invalid_value")
 
 
-def _parse_time(value: str) -> datetime | None:
+def is_token(value: str) -> bool:
+    """A session id or secret of the allowed characters, and not too long."""
+    return len(value) <= _MAX_FIELD_CHARS and _TOKEN.fullmatch(value) is not None
+
+
+def parse_time(value: str) -> datetime | None:
+    """An aware datetime, or None for anything else."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

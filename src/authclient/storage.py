@@ -1,7 +1,9 @@
 """Where the session is kept between page loads: a string-only interface mirroring Web Storage.
 
 `MemoryStorage` is the default. In a browser, `authclient.browser.WebStorage` wraps the page's
-`localStorage` (which the page hands over: this package imports nothing from the browser).
+`localStorage` and `sessionStorage` (which the page hands over: this package imports nothing from
+the browser); a `SessionClient` keeps a session in the one or the other, as the user chose with
+"Keep me signed in" (`start(..., keep_signed_in=...)`), under the same key.
 """
 
 from __future__ import annotations

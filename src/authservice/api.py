@@ -11,7 +11,7 @@ import re
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -23,12 +23,14 @@ from authservice.schemas import (
     Health,
     Me,
     ResumeRequest,
+    SessionList,
     SessionObject,
     SignInRequest,
     SignUpRequest,
     UserCreated,
 )
 from authservice.service import AuthService
+from authservice.user_agents import describe_user_agent
 
 __all__ = ["router"]
 
@@ -39,6 +41,7 @@ _ERRORS = {
     401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
     "`session_expired`, `session_revoked`, or for a device-bound session `proof_required` or "
     "`proof_invalid`",
+    404: "`no_such_session`: none of this user's sessions has that id (whoever else's it is)",
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
     429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
@@ -60,6 +63,10 @@ def _service(request: Request) -> AuthService:
 
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _device_label(request: Request) -> str | None:
+    return describe_user_agent(request.headers.get("user-agent"))
 
 
 def _session_credentials(
@@ -131,6 +138,7 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
                 body.application_key,
                 body.user_ticket,
                 address,
+                _device_label(request),
                 device_key=device_key,
             )
         )
@@ -140,6 +148,7 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
             body.username or "",
             body.password or "",
             address,
+            _device_label(request),
             device_key=device_key,
         )
     return SessionObject.of(issued)
@@ -178,6 +187,36 @@ def sign_out(
     credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> None:
     service.sign_out(*credentials, _client_address(request), proof=proof)
+
+
+@router.get(
+    "/users/me/sessions",
+    summary="The devices where this user is signed in: their live sessions",
+    responses=_errors(401, 503),
+)
+def list_sessions(
+    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
+) -> SessionList:
+    return SessionList.of(
+        service.list_sessions(*credentials, _client_address(request), proof=proof)
+    )
+
+
+@router.delete(
+    "/users/me/sessions/{sessionId}",
+    status_code=204,
+    response_class=Response,
+    summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
+    responses=_errors(401, 404, 503),
+)
+def revoke_session(
+    session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
+    credentials: SessionCredentials,
+    request: Request,
+    service: Service,
+    proof: Proof,
+) -> None:
+    service.revoke_session(*credentials, session_id, _client_address(request), proof=proof)
 
 
 @router.delete(

@@ -38,6 +38,7 @@ class AuditEvent(enum.StrEnum):
     PROOF_REFUSED = "session.proof_refused"
     SIGN_OUT = "sign_out"
     REVOKE_ALL = "revoke_all"
+    REVOKE_SESSION = "revoke_session"
 
 
 def record_event(event: AuditEvent, **fields: str | int | None) -> None:

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidTicket",
     "MethodNotAllowed",
+    "NoSuchSession",
     "NotFound",
     "PayloadTooLarge",
     "ProofInvalid",
@@ -154,6 +155,15 @@ class NotFound(AuthError):
     status_code = 404
     code = "not_found"
     default_message = "No such endpoint."
+
+
+class NoSuchSession(AuthError):
+    """No session of the caller's own user has that id: the same answer whether the id is another
+    user's, unknown or malformed, so that it tells nothing about anyone else."""
+
+    status_code = 404
+    code = "no_such_session"
+    default_message = "None of your sessions has that id."
 
 
 class MethodNotAllowed(AuthError):

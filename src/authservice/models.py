@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from authservice.user_agents import DEVICE_LABEL_MAX_CHARS
+
 __all__ = [
     "NAMING_CONVENTION",
     "ApplicationRow",
@@ -121,6 +123,11 @@ class SessionRow(Base):
     idle_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # What the user's device list shows: a label made from the User-Agent at sign-in (never the
+    # header itself; None when it named nothing known, and in sessions older than the column),
+    # and when the session was last presented (sessions.LAST_USE_STEP says how precisely).
+    device_label: Mapped[str | None] = mapped_column(String(DEVICE_LABEL_MAX_CHARS))
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The public JWK of the device key the session is bound to (proofs.py); None: not bound.
     device_key: Mapped[str | None] = mapped_column(String(256))
 

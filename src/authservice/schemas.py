@@ -29,15 +29,17 @@ from authservice.rules import (
     check_text,
     check_username,
 )
-from authservice.sessions import IssuedSession, SessionView
+from authservice.sessions import DeviceSession, IssuedSession, SessionView
 
 __all__ = [
     "RULE_ERROR",
+    "UNKNOWN_DEVICE",
     "DeviceKey",
     "ErrorBody",
     "Health",
     "Me",
     "ResumeRequest",
+    "SessionList",
     "SessionObject",
     "SignInRequest",
     "SignUpRequest",
@@ -271,6 +273,49 @@ def _session_fields(view: SessionView) -> dict[str, Any]:
         "expires_at": format_time(view.expires_at),
         "idle_expires_at": format_time(view.idle_expires_at),
     }
+
+
+# What the device list calls a session whose User-Agent named no browser or system it knows.
+UNKNOWN_DEVICE = "Unknown device"
+
+
+class SessionListItem(_Response):
+    """One live session of the user: which device, since when, last used when. Never a secret."""
+
+    session_id: str
+    device: str = Field(
+        examples=["Firefox on Linux"],
+        description="a short label made from the User-Agent at sign-in (never the header itself), "
+        f'or "{UNKNOWN_DEVICE}"',
+    )
+    created_at: Time
+    last_used_at: Time = Field(
+        description=(
+            "the last resume or Bearer call with this session: to the second for a resume that "
+            "rotates the secret, to the minute for any other call"
+        )
+    )
+    current: bool = Field(description="true for the session that made this request")
+
+    @classmethod
+    def of(cls, session: DeviceSession) -> SessionListItem:
+        return cls(
+            session_id=session.session_id,
+            device=session.device_label or UNKNOWN_DEVICE,
+            created_at=format_time(session.created_at),
+            last_used_at=format_time(session.last_used_at),
+            current=session.current,
+        )
+
+
+class SessionList(_Response):
+    """The user's live sessions (signed in, not expired, not revoked), the most recently used first."""
+
+    sessions: list[SessionListItem]
+
+    @classmethod
+    def of(cls, sessions: list[DeviceSession]) -> SessionList:
+        return cls(sessions=[SessionListItem.of(session) for session in sessions])
 
 
 class Health(_Response):

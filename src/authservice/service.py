@@ -8,6 +8,7 @@ a worker thread. Each records its security events in the audit log (audit.py).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -24,6 +25,7 @@ from authservice.errors import (
     DatabaseUnavailable,
     InvalidCredentials,
     InvalidTicket,
+    NoSuchSession,
     ProofRefused,
     RateLimited,
     ServiceBusy,
@@ -38,14 +40,16 @@ from authservice.passwords import PasswordHasher
 from authservice.proofs import NO_PROOF, ProofRequest
 from authservice.purge import PurgeResult, purge_database
 from authservice.ratelimit import Bucket, RateLimiter, client_network
-from authservice.rules import username_key
+from authservice.rules import SESSION_ID_PATTERN, username_key
 from authservice.sealing import SecretSealer
-from authservice.sessions import IssuedSession, SessionManager, SessionView
+from authservice.sessions import DeviceSession, IssuedSession, SessionManager, SessionView
 from authservice.settings import Settings
 from authservice.tickets import TicketClaims, TicketError, read_ticket
 from authservice.users import add_user, find_or_add_user, find_user
 
 __all__ = ["AuthService"]
+
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
 logger = logging.getLogger("authservice")
 
@@ -144,6 +148,7 @@ class AuthService:
         username: str,
         password: str,
         client_address: str,
+        device_label: str | None = None,
         *,
         device_key: str | None = None,
     ) -> IssuedSession:
@@ -167,7 +172,12 @@ class AuthService:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
         issued = await to_thread.run_sync(
-            self._finish_password_sign_in, user_id, buckets, check.new_hash, device_key
+            self._finish_password_sign_in,
+            user_id,
+            buckets,
+            check.new_hash,
+            device_label,
+            device_key,
         )
         self._record_sign_in(issued, "password", client_address)
         return issued
@@ -200,6 +210,7 @@ class AuthService:
         user_id: int,
         buckets: Sequence[Bucket],
         new_hash: str | None,
+        device_label: str | None,
         device_key: str | None,
     ) -> IssuedSession:
         with self._db() as db, db.begin():
@@ -207,7 +218,7 @@ class AuthService:
             user = db.get_one(UserRow, user_id)
             if new_hash is not None:
                 user.password_hash = new_hash
-            return self._sessions.start(db, user, utc_now(), device_key=device_key)
+            return self._sessions.start(db, user, utc_now(), device_label, device_key=device_key)
 
     @contextmanager
     def _auditing_busy(self, audit: dict[str, str]) -> Iterator[None]:
@@ -224,6 +235,7 @@ class AuthService:
         application_key: str,
         ticket: str,
         client_address: str,
+        device_label: str | None = None,
         *,
         device_key: str | None = None,
     ) -> IssuedSession:
@@ -242,7 +254,7 @@ class AuthService:
                     record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
                     raise InvalidTicket(reason) from None
                 user = find_or_add_user(db, application, claims.user_id)
-                issued = self._sessions.start(db, user, now, device_key=device_key)
+                issued = self._sessions.start(db, user, now, device_label, device_key=device_key)
                 self._limiter.release(db, buckets)
         self._record_sign_in(issued, "ticket", client_address)
         return issued
@@ -297,6 +309,49 @@ class AuthService:
             user=view.user_id,
             session=view.session_id,
             address=client_address,
+        )
+
+    def list_sessions(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> list[DeviceSession]:
+        with self._db() as db, self._auditing_session(session_id, client_address):
+            return self._sessions.list_sessions(db, session_id, session_secret, proof, utc_now())
+
+    def revoke_session(
+        self,
+        session_id: str,
+        session_secret: str,
+        target_id: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> None:
+        """Sign one device out: revoke one session of the caller's user (NoSuchSession if it is
+        not one of theirs). An id that is not even well-formed is refused without a query."""
+        audit = {"session": session_id, "target": target_id, "address": client_address}
+        try:
+            with self._db() as db, self._auditing_session(session_id, client_address):
+                if not _SESSION_ID.fullmatch(target_id):
+                    # Still authenticate the caller first: 401 comes before 404.
+                    self._sessions.describe(db, session_id, session_secret, proof, utc_now())
+                    raise NoSuchSession()
+                view, revoked = self._sessions.revoke_session(
+                    db, session_id, session_secret, target_id, proof, utc_now()
+                )
+        except NoSuchSession:
+            record_event(AuditEvent.REVOKE_SESSION, outcome="not_found", **audit)
+            raise
+        record_event(
+            AuditEvent.REVOKE_SESSION,
+            application=view.application_key,
+            user=view.user_id,
+            outcome="revoked" if revoked else "already_ended",
+            **audit,
         )
 
     def revoke_all(

@@ -1,4 +1,5 @@
-"""Sessions: started, resumed with secret rotation and theft detection, described, revoked."""
+"""Sessions: started, resumed with secret rotation and theft detection, described, listed as the
+user's devices, revoked."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from authservice.errors import (
+    NoSuchSession,
     ProofInvalid,
     SessionExpired,
     SessionReuseDetected,
@@ -31,7 +33,11 @@ from authservice.keys import (
 from authservice.models import ApplicationRow, ProofNonceRow, RetiredSecretRow, SessionRow, UserRow
 from authservice.proofs import ProofRequest, check_proof, nonce_expiry
 
-__all__ = ["IssuedSession", "SessionManager", "SessionView"]
+__all__ = ["LAST_USE_STEP", "DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
+
+# How precisely a session's last use is kept where recording it is the only write (a Bearer call,
+# a resume within the grace window): the device list says "last used", not how often.
+LAST_USE_STEP = timedelta(minutes=1)
 
 # Every answer names the user and the application: one query, not three. Inner joins, as
 # PostgreSQL locks no row on the nullable side of an outer join.
@@ -53,6 +59,17 @@ class SessionView:
 @dataclass(frozen=True)
 class IssuedSession(SessionView):
     session_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeviceSession:
+    """One live session of a user, as their device list shows it: never its secret."""
+
+    session_id: str
+    device_label: str | None
+    created_at: datetime
+    last_used_at: datetime
+    current: bool
 
 
 class _Match(enum.Enum):
@@ -80,6 +97,10 @@ class SessionManager:
     revokes the session, except the one rotated out last, to `resume`, within the grace window:
     that is two tabs resuming at once, or a retry after a lost answer, and it gets the same
     current secret again. The Bearer endpoints take the current secret only.
+
+    Every accepted use (a resume, a Bearer call) records the session's `last_used_at`: a resume
+    that rotates writes the row anyway, and the time with it; any other use only when the time
+    recorded is `LAST_USE_STEP` old, so that Bearer calls do not each add a write.
     """
 
     def __init__(
@@ -94,7 +115,13 @@ class SessionManager:
         return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
 
     def start(
-        self, db: Session, user: UserRow, now: datetime, *, device_key: str | None = None
+        self,
+        db: Session,
+        user: UserRow,
+        now: datetime,
+        device_label: str | None,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
         secret = new_secret()
         expires_at = now + self._lifetime
@@ -106,6 +133,8 @@ class SessionManager:
             created_at=now,
             expires_at=expires_at,
             idle_expires_at=min(now + self._idle, expires_at),
+            device_label=device_label,
+            last_used_at=now,
             device_key=device_key,
         )
         db.add(row)
@@ -151,6 +180,7 @@ class SessionManager:
             current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
             row.secret_hash = hash_secret(current)
             row.rotated_at = now
+            row.last_used_at = max(row.last_used_at, now)  # the row is written anyway
             row.idle_expires_at = min(now + self._idle, row.expires_at)
             return _issued(row, current)
 
@@ -179,6 +209,55 @@ class SessionManager:
             revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
+    def list_sessions(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> list[DeviceSession]:
+        """The live sessions of the user who holds this one, the most recently used first."""
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
+            live = db.scalars(
+                select(SessionRow)
+                .where(
+                    SessionRow.user_id == row.user_id,
+                    SessionRow.revoked_at.is_(None),
+                    SessionRow.expires_at > now,
+                    SessionRow.idle_expires_at > now,
+                )
+                .order_by(SessionRow.last_used_at.desc(), SessionRow.id)
+            ).all()
+            return [_device(each, current=each.id == row.id) for each in live]
+
+    def revoke_session(
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        target_id: str,
+        proof: ProofRequest,
+        now: datetime,
+    ) -> tuple[SessionView, bool]:
+        """Revoke one session of the user who holds this one (this one too, if named); whether
+        it was still live. NoSuchSession for any id that is not one of that user's sessions."""
+        with self._transaction(db, now):
+            # Both rows, in id order: two devices signing each other out at once would otherwise
+            # each hold its own row's lock (`_find`) and wait for the other's.
+            db.execute(
+                select(SessionRow.id)
+                .where(SessionRow.id.in_([session_id, target_id]))
+                .order_by(SessionRow.id)
+                .with_for_update()
+            )
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
+            target = db.scalars(
+                select(SessionRow).where(
+                    SessionRow.id == target_id, SessionRow.user_id == row.user_id
+                )
+            ).first()
+            if target is None:
+                raise NoSuchSession()
+            revoked = _revoke(db, SessionRow.id == target.id, now, "revoked_by_user")
+            return _view(row), revoked == 1
+
     def _find(
         self,
         db: Session,
@@ -189,6 +268,26 @@ class SessionManager:
         *,
         grace: bool,
         application_key: str | None = None,
+    ) -> tuple[SessionRow, _Match]:
+        """The session these credentials open, locked, its use recorded; or the error that
+        refuses it (see `_match`)."""
+        row, match = self._match(
+            db, session_id, secret, proof, now, grace=grace, application_key=application_key
+        )
+        if now - row.last_used_at >= LAST_USE_STEP:
+            row.last_used_at = now
+        return row, match
+
+    def _match(
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        proof: ProofRequest,
+        now: datetime,
+        *,
+        grace: bool,
+        application_key: str | None,
     ) -> tuple[SessionRow, _Match]:
         """The session, locked, and which of its secrets `secret` is; SessionRejected if none, or
         if it is over, or if it is bound and the proof is not right. UnknownApplication first if
@@ -297,6 +396,16 @@ def _view(row: SessionRow) -> SessionView:
         created_at=row.created_at,
         expires_at=row.expires_at,
         idle_expires_at=row.idle_expires_at,
+    )
+
+
+def _device(row: SessionRow, *, current: bool) -> DeviceSession:
+    return DeviceSession(
+        session_id=row.id,
+        device_label=row.device_label,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        current=current,
     )
 
 

@@ -1,7 +1,9 @@
-"""The app: which view the page shows, and what each button does.
+"""The app: which view the page shows, what each button does, and what it does by itself over time
+(retries, keep-alive, waiting sign-outs).
 
-It holds no session state of its own: the `SessionClient` does (and keeps it in localStorage); the
-app turns the client's answers into views and notices.
+It holds no session state of its own: the `SessionClient` does (and keeps it in the page's
+storage); the app turns the client's answers into views and notices, and schedules the client's
+work on the asyncio loop (Pyodide's in the browser).
 """
 
 from __future__ import annotations
@@ -9,25 +11,46 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from authclient import ERROR_CODES, Backoff, SessionClient, errors, user_message
+from authclient import (
+    ERROR_CODES,
+    Backoff,
+    Event,
+    SessionClient,
+    errors,
+    public_payload,
+    user_message,
+)
 
 from . import views
 from .page import Action, Page
 from .views import Notice
 
-__all__ = ["RETRY_BACKOFF", "App"]
+__all__ = ["MAX_WAIT_S", "RETRY_BACKOFF", "App"]
 
 logger = logging.getLogger("webapp")
 
-# How the page retries by itself when the service cannot be reached at load: about a minute.
+# How the page retries by itself when the service cannot be reached (to resume at load, to refresh,
+# to tell it of a sign-out): about a minute, then on the next `online` or visibility change.
 RETRY_BACKOFF = Backoff(initial_s=2.0, factor=2.0, max_s=30.0, max_attempts=5)
+# The keep-alive looks again at least this often (browsers cut longer timers short, and a
+# machine that slept fires them late).
+MAX_WAIT_S = 3600.0
+
+SIGNED_OUT = "You have signed out."
+SIGNED_OUT_EVERYWHERE = "You have signed out on every device."
+# Said when the sign-out waits for the service: the user is signed out here all the same.
+NOT_TOLD_YET = (
+    "The sign-in service could not be reached; this device will tell it as soon as it can."
+)
+SIGNED_OUT_IN_ANOTHER_TAB = "You signed out in another tab."
+DEVICE_SIGNED_OUT = "That device is signed out."
 
 
 class App:
-    """Needs a running asyncio loop (Pyodide's in the browser) for its retries."""
+    """Needs a running asyncio loop (Pyodide's in the browser) for what it does over time."""
 
     def __init__(self, client: SessionClient, page: Page, backoff: Backoff = RETRY_BACKOFF) -> None:
         self.client = client
@@ -35,18 +58,28 @@ class App:
         self.backoff = backoff
         self.view = page.initial_view()
         self._retrying: asyncio.Task[None] | None = None
+        self._keeping_alive: asyncio.Task[None] | None = None
+        self._revoking: asyncio.Task[None] | None = None
+        self._listing: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"App(view={self.view!r}, client={self.client!r})"
 
     def start(self) -> None:
         """The seed's page-load logic, then the page is live."""
+        self.client.on(None, self.announce)
+        self.client.on(Event.SIGNED_OUT, self.on_signed_out)
         self.resume()
         self.page.on_storage_change(self.client.storage_key, self.on_storage_change)
+        self.page.on_online(self.on_back)
+        self.page.on_visible(self.on_back)
         queued = self.page.on_action(self.handle)
         self.page.mark_ready()
         for action in queued:
             self.handle(action)
+        # Sign-outs an earlier visit could not tell the service about: after the first view.
+        self.send_pending_revocations()
 
     # -- resuming -------------------------------------------------------------------------
 
@@ -56,12 +89,10 @@ class App:
         if result.outcome == "resumed":
             self.show_signed_in(result.session, resumed=True)
         elif result.outcome == "login_needed":
-            # Garbage in storage is cleared without a word; a refusal by the service is explained.
+            # A refusal by the service, or a saved session that could not be read, is explained;
+            # there being none is not.
             error = result.error
-            if isinstance(error, errors.Rejected):
-                self.show_login(Notice(user_message(error), "warning"))
-            else:
-                self.show_login()
+            self.show_login(Notice(user_message(error), "warning") if error else None)
         else:
             logger.warning(
                 "Auth service unreachable while resuming (%s); the session is kept", result.reason
@@ -89,9 +120,8 @@ class App:
         return self._retrying
 
     def stop_retrying(self) -> None:
-        if self._retrying is not None:
-            self._retrying.cancel()
-            self._retrying = None
+        _cancel(self._retrying)
+        self._retrying = None
 
     # -- actions --------------------------------------------------------------------------
 
@@ -105,6 +135,8 @@ class App:
             "sign-in": lambda: self.sign_in(action.fields),
             "create-account": lambda: self.create_account(action.fields),
             "sign-out": self.sign_out,
+            "sign-out-everywhere": lambda: self.sign_out(everywhere=True),
+            "revoke-session": lambda: self.revoke_session(action.fields.get("session", "")),
             "retry": self.retry,
         }
         handler = handlers.get(action.name)
@@ -119,52 +151,188 @@ class App:
             self.show_login(Notice(ERROR_CODES["auth_error"].user_message, "error"))
 
     def sign_in(self, fields: dict[str, str]) -> None:
-        username = fields.get("username", "")
-        try:
-            session = self.client.start(
-                {"username": username, "password": fields.get("password", "")}
-            )
-        except errors.AuthError as exc:
-            self.show_login(self.notice_for(exc), username=username)
-            return
-        self.show_signed_in(session, resumed=False)
+        self._enter(fields, create=False)
 
     def create_account(self, fields: dict[str, str]) -> None:
+        self._enter(fields, create=True)
+
+    def _enter(self, fields: dict[str, str], *, create: bool) -> None:
         username = fields.get("username", "")
         credentials = {"username": username, "password": fields.get("password", "")}
+        # An unchecked box is missing from the form's fields.
+        keep = fields.get("keep-signed-in") == "yes"
         try:
-            self.client.new_user(credentials)
-            session = self.client.start(credentials)
+            if create:
+                self.client.new_user(credentials)
+            session = self.client.start(credentials, keep_signed_in=keep)
         except errors.AuthError as exc:
-            self.show_login(self.notice_for(exc), username=username)
+            self.show_login(self.notice_for(exc), username=username, keep_signed_in=keep)
             return
         self.show_signed_in(session, resumed=False)
 
-    def sign_out(self) -> None:
-        session = self.client.get_session()
+    def sign_out(self, *, everywhere: bool = False) -> None:
+        """Offline first: the login form at once, whatever the network does. It is drawn when the
+        client has signed out here (SIGNED_OUT: memory and storage cleared), before it asks the
+        service, which may take until its timeout."""
+        done = Notice(SIGNED_OUT_EVERYWHERE if everywhere else SIGNED_OUT, "info")
+
+        def signed_out_here(_event: Event, payload: dict[str, Any]) -> None:
+            if payload.get("reason") == "terminate":
+                self.show_login(done)
+
+        stop = self.client.on(Event.SIGNED_OUT, signed_out_here)
         try:
-            self.client.terminate()
-        except errors.ServiceUnavailable:
-            if session is not None:
-                notice = Notice(
-                    "Cannot reach the sign-in service to sign out. Please try again.", "error"
-                )
-                self.show_signed_in(session, resumed=False, notice=notice)
+            outcome = self.client.terminate(everywhere=everywhere)
+        finally:
+            stop()
+        if outcome == "pending":
+            self.show_login(Notice(f"{SIGNED_OUT} {NOT_TOLD_YET}", "info"))
+            self.send_pending_revocations(at_once=False)
+        elif self.view != "login":  # nothing was left to sign out of
+            self.show_login(done)
+
+    def revoke_session(self, session_id: str) -> None:
+        """Sign another device out, from the device list."""
+        try:
+            self.client.revoke_session(session_id)
+        except errors.SessionRejected as exc:
+            self.show_login(Notice(user_message(exc), "warning"))
             return
-        self.show_login(Notice("You have signed out.", "info"))
+        except errors.NotSignedIn:
+            return  # another tab signed out: on_signed_out said so
+        except errors.AuthError as exc:
+            notice = self.notice_for(exc)
+        else:
+            notice = Notice(DEVICE_SIGNED_OUT, "info")
+        if not self.client.is_signed_in:  # it named this device
+            self.show_login(Notice(SIGNED_OUT, "info"))
+            return
+        self.show_notice(notice)
+        self.list_devices()
 
     def retry(self) -> None:
         self.stop_retrying()
         self.resume()
 
+    # -- the device list ------------------------------------------------------------------
+
+    def list_devices(self) -> None:
+        """Fill the signed-in view's device list."""
+        try:
+            devices = self.client.list_sessions()
+        except errors.SessionRejected as exc:
+            self.show_login(Notice(user_message(exc), "warning"))
+            return
+        except errors.NotSignedIn:
+            return  # another tab signed out: on_signed_out said so
+        except errors.AuthError as exc:
+            html = views.render_devices(None, problem=user_message(exc))
+        else:
+            html = views.render_devices(devices)
+        if self.view == "signed-in":
+            self.page.fill("devices", html)
+
+    async def _list_devices_soon(self) -> None:
+        try:
+            await asyncio.sleep(0)  # after the view is drawn
+            self.list_devices()
+        finally:
+            self._listing = None
+
+    # -- over time: keep-alive, waiting sign-outs, coming back ----------------------------
+
+    async def _keep_alive(self) -> None:
+        """Refresh the session while the page stays open (the client's plan says when)."""
+        try:
+            failures = self.backoff.delays()
+            while True:
+                result = self.client.keep_session_alive()
+                if result.outcome in ("rejected", "signed_out", "not_signed_in"):
+                    if result.outcome == "rejected" and result.error is not None:
+                        self.show_login(Notice(user_message(result.error), "warning"))
+                    return
+                wait_s = result.next_check_s
+                if result.outcome == "unreachable":
+                    wait_s = _soonest(next(failures, None), wait_s)
+                else:
+                    failures = self.backoff.delays()
+                if result.outcome == "warned":
+                    self.show_notice(self._expiring_notice())
+                await self._sleep_or_wake(wait_s)
+        finally:
+            self._keeping_alive = None
+
+    def _expiring_notice(self) -> Notice:
+        session = self.client.get_session() or {}
+        ends = views.format_time(
+            min(session.get("expiresAt", ""), session.get("idleExpiresAt", ""))
+        )
+        if session.get("idleExpiresAt", "") < session.get("expiresAt", ""):
+            text = f"Your session ends at {ends} unless this device reaches the sign-in service."
+        else:
+            text = f"Your session ends at {ends}. Sign in again then to go on."
+        return Notice(text, "warning")
+
+    async def _sleep_or_wake(self, wait_s: float | None) -> None:
+        """Sleep `wait_s` seconds (None: until woken), or less if woken (`wake()`)."""
+        self._wake.clear()
+        timeout_s = MAX_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout_s)
+        except TimeoutError:
+            pass
+
+    def wake(self) -> None:
+        """Let the keep-alive look at the session now."""
+        self._wake.set()
+
+    def send_pending_revocations(self, *, at_once: bool = True) -> None:
+        """Tell the service of waiting sign-outs: now (unless `at_once` is False), then with the
+        backoff while it cannot be reached."""
+        _cancel(self._revoking)
+        self._revoking = asyncio.ensure_future(self._send_pending_revocations(at_once))
+
+    async def _send_pending_revocations(self, at_once: bool) -> None:
+        try:
+            delays: Iterator[float] = self.backoff.delays()
+            if not at_once:
+                await asyncio.sleep(next(delays, 0.0))
+            while self.client.send_pending_revocations() == "pending":
+                delay_s = next(delays, None)
+                if delay_s is None:
+                    return  # until the browser comes back online, or the next page load
+                await asyncio.sleep(delay_s)
+        finally:
+            self._revoking = None
+
+    def on_back(self) -> None:
+        """The browser came back online, or the tab became visible: try what waits, now."""
+        if self.view == "unreachable":
+            self.retry()
+        self.wake()
+        self.send_pending_revocations()
+
     # -- other tabs -----------------------------------------------------------------------
 
     def on_storage_change(self) -> None:
         outcome = self.client.sync_from_storage()
-        if outcome == "signed_out":
-            self.show_login(Notice("You signed out in another tab.", "info"))
-        elif outcome == "adopted" and self.view != "signed-in":
+        if outcome == "adopted" and self.view != "signed-in":
             self.show_signed_in(self.client.get_session(), resumed=True)
+        elif outcome == "adopted":
+            self.wake()  # planned again from the session the other tab refreshed
+
+    def on_signed_out(self, _event: Event, payload: dict[str, Any]) -> None:
+        """Another tab signed out. The client finds out on a storage event, or first, when it
+        reads storage again before a call (a refresh, the device list)."""
+        if payload.get("reason") == "storage":
+            self.show_login(Notice(SIGNED_OUT_IN_ANOTHER_TAB, "info"))
+
+    # -- events for the page's own scripts ------------------------------------------------
+
+    def announce(self, event: Event, payload: dict[str, Any]) -> None:
+        detail = public_payload(event, payload)
+        detail.setdefault("signedIn", self.client.is_signed_in)
+        self.page.announce(detail)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -172,12 +340,17 @@ class App:
         self.view = view
         self.page.show(view, html)
 
-    def show_login(self, notice: Notice | None = None, username: str = "") -> None:
+    def show_login(
+        self, notice: Notice | None = None, username: str = "", *, keep_signed_in: bool = True
+    ) -> None:
         self.stop_retrying()
+        for task in (self._keeping_alive, self._listing):
+            _cancel(task)
+        self._keeping_alive = self._listing = None
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
             return
-        self.show("login", views.render_login(notice, username=username))
+        self.show("login", views.render_login(notice, username, keep_signed_in=keep_signed_in))
 
     def show_signed_in(
         self, session: dict[str, Any] | None, *, resumed: bool, notice: Notice | None = None
@@ -186,6 +359,15 @@ class App:
             self.show_login()
             return
         self.show("signed-in", views.render_signed_in(session, resumed=resumed, notice=notice))
+        if self._keeping_alive is None:
+            self._keeping_alive = asyncio.ensure_future(self._keep_alive())
+        _cancel(self._listing)
+        self._listing = asyncio.ensure_future(self._list_devices_soon())
+
+    def show_notice(self, notice: Notice | None) -> None:
+        """Replace the notice of the signed-in view."""
+        if self.view == "signed-in":
+            self.page.fill("notice", views.render_notice(notice))
 
     @staticmethod
     def notice_for(error: errors.AuthError) -> Notice:
@@ -194,3 +376,15 @@ class App:
             "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
         )
         return Notice(user_message(error), kind)
+
+
+def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel `task`, if there is one and it is not the one running this (it ends by itself)."""
+    if task is not None and task is not asyncio.current_task():
+        task.cancel()
+
+
+def _soonest(*delays_s: float | None) -> float | None:
+    """The shortest of the delays that are set and positive; None if none is."""
+    waits = [delay for delay in delays_s if delay is not None and delay > 0]
+    return min(waits) if waits else None

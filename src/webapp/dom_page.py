@@ -46,6 +46,10 @@ class DomPage:
         """The page's `localStorage`; raises what the browser raises where storage is blocked."""
         return WebStorage(window.localStorage, "localStorage")
 
+    def session_storage(self) -> WebStorage:
+        """The tab's `sessionStorage` (for a session not kept: "Keep me signed in" unchecked)."""
+        return WebStorage(window.sessionStorage, "sessionStorage")
+
     def initial_view(self) -> str:
         return str(document.documentElement.dataset.view)
 
@@ -72,6 +76,25 @@ class DomPage:
                 handler()
 
         self._listen(window, "storage", on_storage)
+
+    def on_online(self, handler: Callable[[], None]) -> None:
+        self._listen(window, "online", lambda _event: handler())
+
+    def on_visible(self, handler: Callable[[], None]) -> None:
+        def on_change(_event: Any) -> None:
+            if str(document.visibilityState) == "visible":
+                handler()
+
+        self._listen(document, "visibilitychange", on_change)
+
+    def fill(self, region: str, html: str) -> None:
+        element = self._app.querySelector(f'[data-region="{region}"]')
+        if element:
+            element.innerHTML = html
+
+    def announce(self, detail: dict[str, Any]) -> None:
+        # index.html's inline script turns it into the DOM event "app-session".
+        window.appSession.announce(json.dumps(detail))
 
     def _listen(self, target: Any, event_name: str, handler: Callable[[Any], None]) -> None:
         proxy = create_proxy(handler)

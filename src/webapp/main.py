@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
+from collections.abc import Callable
 
 from pyscript import sync
 
@@ -30,7 +31,8 @@ def main() -> App:
     client = SessionClient(
         config.application_key,
         urllib.parse.urljoin(page.location(), config.auth_url),
-        storage=_storage(page),
+        storage=_storage(page.local_storage),
+        tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
         # A synchronous XHR: fine in a worker, where it blocks only Python.
         transport=XhrTransport(config.request_timeout_s),
@@ -41,9 +43,9 @@ def main() -> App:
     return app
 
 
-def _storage(page: DomPage) -> Storage:
+def _storage(open_storage: Callable[[], Storage]) -> Storage:
     try:
-        return page.local_storage()
+        return open_storage()
     except Exception as exc:  # storage blocked: private mode, a sandboxed frame, a setting
-        logger.warning("localStorage is not available (%s); keeping the session in memory", exc)
+        logger.warning("Web Storage is not available (%s); keeping the session in memory", exc)
         return MemoryStorage()

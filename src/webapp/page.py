@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Action", "Page"]
 
@@ -57,4 +57,20 @@ class Page(Protocol):
 
     def on_storage_change(self, key: str, handler: Callable[[], None]) -> None:
         """Call `handler` when another tab changes `key` in the page's storage."""
+        ...
+
+    def on_online(self, handler: Callable[[], None]) -> None:
+        """Call `handler` when the browser comes back online."""
+        ...
+
+    def on_visible(self, handler: Callable[[], None]) -> None:
+        """Call `handler` when the tab becomes visible again."""
+        ...
+
+    def fill(self, region: str, html: str) -> None:
+        """Replace what the region named `region` of the shown view holds by `html`."""
+        ...
+
+    def announce(self, detail: dict[str, Any]) -> None:
+        """Tell the page's own scripts of a change of the session (`detail` holds no secret)."""
         ...

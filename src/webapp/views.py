@@ -27,8 +27,10 @@ class Notice:
     kind: Literal["info", "warning", "error"] = "info"
 
 
-def render_login(notice: Notice | None = None, username: str = "") -> Markup:
-    return _render("login.html", notice=notice, username=username)
+def render_login(
+    notice: Notice | None = None, username: str = "", *, keep_signed_in: bool = True
+) -> Markup:
+    return _render("login.html", notice=notice, username=username, keep_signed_in=keep_signed_in)
 
 
 def render_resuming() -> Markup:
@@ -38,6 +40,7 @@ def render_resuming() -> Markup:
 def render_signed_in(
     session: dict[str, Any], *, resumed: bool, notice: Notice | None = None
 ) -> Markup:
+    """The signed-in view; its device list is filled in later (`render_devices`)."""
     return _render(
         "signed_in.html",
         user_id=session["userId"],
@@ -45,7 +48,31 @@ def render_signed_in(
         expires_at=session["expiresAt"],
         expires_text=format_time(session["expiresAt"]),
         notice=notice,
+        devices=None,
+        problem=None,
     )
+
+
+def render_notice(notice: Notice | None) -> Markup:
+    return _render("notice.html", notice=notice)
+
+
+def render_devices(devices: list[dict[str, Any]] | None, problem: str | None = None) -> Markup:
+    """The signed-in view's device list, from `SessionClient.list_sessions()`; or, without one,
+    what stands in its place (`problem`, or "looking them up")."""
+    shown = None
+    if devices is not None:
+        shown = [
+            {
+                "session_id": device["sessionId"],
+                "name": device["device"],
+                "current": device["current"],
+                "last_used_at": device["lastUsedAt"],
+                "last_used_text": format_time(device["lastUsedAt"]),
+            }
+            for device in devices
+        ]
+    return _render("devices.html", devices=shown, problem=problem)
 
 
 def render_unreachable(retry_in_s: int | None) -> Markup:

@@ -56,64 +56,47 @@ def recorder() -> Recorder:
     return Recorder()
 
 
-class Profiles:
-    """Fresh browser contexts (each one a browser profile, whose tabs share storage), every page
-    of them recorded and watched for Content-Security-Policy violations."""
+@pytest.fixture
+def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Callable[[], Page]]]:
+    """new_context() -> open_page: pages in a fresh browser context of their own (a profile: its
+    tabs share localStorage), recorded and watched like every page of the test."""
+    contexts: list[BrowserContext] = []
+    violations: list[str] = []
 
-    def __init__(self, browser: Browser, recorder: Recorder) -> None:
-        self.browser = browser
-        self.recorder = recorder
-        self.contexts: list[BrowserContext] = []
-        self.violations: list[str] = []
+    def watch(message_text: str) -> None:
+        if any(mark in message_text for mark in VIOLATION_MARKS):
+            violations.append(message_text)
 
-    def new(self) -> Callable[[], Page]:
-        """A new profile: returns the function that opens a tab in it."""
-        context = self.browser.new_context()
-        self.contexts.append(context)
+    def watch_worker(worker: Worker) -> None:
+        worker.on("console", lambda message: watch(message.text))
+
+    def open_context() -> Callable[[], Page]:
+        context = browser.new_context()
+        contexts.append(context)
         context.set_default_timeout(BOOT_TIMEOUT_MS)
         context.add_init_script(REPORT_VIOLATIONS)
-        context.on("request", self.recorder.add_request)
+        context.on("request", recorder.add_request)
 
         def open_page() -> Page:
             page = context.new_page()
-            page.on("console", self.recorder.add_console_message)
-            page.on("console", lambda message: self.watch(message.text))
-            page.on("worker", self.watch_worker)
-            page.on("pageerror", self.recorder.add_page_error)
+            page.on("console", recorder.add_console_message)
+            page.on("console", lambda message: watch(message.text))
+            page.on("worker", watch_worker)
+            page.on("pageerror", recorder.add_page_error)
             return page
 
         return open_page
 
-    def watch(self, message_text: str) -> None:
-        if any(mark in message_text for mark in VIOLATION_MARKS):
-            self.violations.append(message_text)
-
-    def watch_worker(self, worker: Worker) -> None:
-        worker.on("console", lambda message: self.watch(message.text))
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
+    yield open_context
+    for context in contexts:
+        context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture
-def profiles(browser: Browser, recorder: Recorder) -> Iterator[Profiles]:
-    opened = Profiles(browser, recorder)
-    yield opened
-    opened.close()
-    assert opened.violations == [], "the page broke its Content-Security-Policy"
-
-
-@pytest.fixture
-def new_page(profiles: Profiles) -> Callable[[], Page]:
+def new_page(new_context: Callable[[], Callable[[], Page]]) -> Callable[[], Page]:
     """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
-    return profiles.new()
-
-
-@pytest.fixture
-def new_profile(profiles: Profiles) -> Callable[[], Callable[[], Page]]:
-    """new_profile() -> the tab opener of another fresh profile (another browser, to the app)."""
-    return profiles.new
+    return new_context()
 
 
 @pytest.fixture

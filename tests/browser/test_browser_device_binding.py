@@ -35,14 +35,14 @@ READ_KEY_PAIR = """async (name) => {
 
 
 def test_a_session_copied_into_another_browser_is_refused_there_and_still_resumes_here(
-    stack: Stack, page: Page, new_profile: Callable[[], Callable[[], Page]], recorder: Recorder
+    stack: Stack, page: Page, new_context: Callable[[], Callable[[], Page]], recorder: Recorder
 ) -> None:
     page.goto(stack.url + "/")
     create_account(page, new_username())
     copied = stored_value(page, stack.storage_key)
     assert copied is not None
 
-    elsewhere = new_profile()()
+    elsewhere = new_context()()
     elsewhere.goto(stack.url + "/")
     expect(login_form(elsewhere)).to_be_visible()
     store_value(elsewhere, stack.storage_key, copied)

@@ -18,25 +18,8 @@ from sitebuild.browser_pages import store_value, stored_session, stored_value, w
 from sitebuild.processes import AuthServiceProcess, Stack
 from sitebuild.site import build
 from tests.support.accounts import GARBAGE, PASSWORD, new_username
-from tests.support.browser import Recorder
+from tests.support.browser import Recorder, create_account, login_form, new_account
 from webapp.config import PageConfig
-
-
-def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Create account").click()
-    page.locator("#app > [data-view=signed-in]").wait_for()
-
-
-def login_form(page: Page):
-    return page.locator("#app > [data-view=login] form")
-
-
-def new_user(stack: Stack) -> dict[str, str]:
-    credentials = {"username": new_username(), "password": PASSWORD}
-    client_for(stack).new_user(credentials)
-    return credentials
 
 
 def client_for(stack: Stack, session: dict | None = None) -> SessionClient:
@@ -124,7 +107,7 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     second.goto(stack.url + "/")
     expect(second.locator("[data-field=user-id]")).to_have_text(username)
 
-    second.get_by_role("button", name="Sign out").click()
+    second.get_by_role("button", name="Sign out", exact=True).click()
 
     expect(first.get_by_text("You signed out in another tab.")).to_be_visible()
     expect(login_form(first)).to_be_visible()
@@ -164,7 +147,7 @@ def test_a_service_that_never_answers_times_out_and_keeps_the_session(
     stack: Stack, silent_server: str, new_page: Callable[[], Page], tmp_path: Path
 ) -> None:
     """pyodide-http's synchronous XHR, in the worker, with the client's timeout: the page stays live."""
-    session = client_for(stack).start(new_user(stack))
+    session = client_for(stack).start(new_account(stack))
     dist = build(
         tmp_path / "dist",
         PageConfig(stack.application_key, silent_server + "/v1", request_timeout_s=2),

@@ -50,10 +50,16 @@ def test_every_client_error_class_has_a_row_of_its_own(name: str) -> None:
     assert row.user_message
 
 
-def test_the_server_s_sentence_is_shown_where_the_table_says_so() -> None:
+def test_the_server_s_message_is_shown_as_a_sentence_where_the_table_says_so() -> None:
     error = errors.InvalidRequest("password: String should have at least 8 characters")
 
-    assert user_message(error) == "password: String should have at least 8 characters"
+    assert user_message(error) == "Password: String should have at least 8 characters."
+
+
+def test_a_sentence_the_server_wrote_is_shown_as_it_is() -> None:
+    error = errors.InvalidRequest("Choose a password of at least 12 characters.")
+
+    assert user_message(error) == "Choose a password of at least 12 characters."
 
 
 def test_a_rate_limit_without_retry_after_waits_a_minute() -> None:

@@ -51,7 +51,7 @@ def test_resume_stored_resumes_and_saves_the_rotated_session(signed_in: SessionC
     assert result.outcome == "resumed" and result.reason is None and result.error is None
     assert result.session == reloaded.get_session() == stored(reloaded)
     assert result.session["sessionSecret"] != before["sessionSecret"]
-    assert events.events == [Event.RESUMED]
+    assert events.events == [Event.RESUMED, Event.INITIAL_SESSION]
     assert reloaded.who_am_i()["sessionId"] == before["sessionId"]
 
 
@@ -83,7 +83,7 @@ def test_resume_stored_with_nothing_stored_needs_login(make_client: ClientFactor
         None,
         None,
     )
-    assert events.events == []
+    assert events.events == [Event.INITIAL_SESSION]
 
 
 def test_resume_stored_with_persist_false_never_reads_storage(signed_in: SessionClient) -> None:
@@ -132,7 +132,7 @@ def test_resume_stored_clears_a_malformed_stored_value_and_needs_login(
     assert isinstance(result.error, errors.InvalidStoredSession)
     assert client.storage.get_item(client.storage_key) is None
     assert client.get_session() is None
-    assert events.events == []
+    assert events.events == [Event.INITIAL_SESSION]
     assert [r.levelno for r in caplog.records if r.name == "authclient"] == [logging.WARNING]
     assert "A" * 43 not in caplog.text  # the stored secret is never logged
 
@@ -164,7 +164,7 @@ def test_resume_of_a_session_signed_out_elsewhere_is_rejected_and_cleared(
     assert (result.outcome, result.reason) == ("login_needed", "session_revoked")
     assert isinstance(result.error, errors.SessionRevoked)
     assert stored(other_device) is None and other_device.get_session() is None
-    assert events.events == [Event.SESSION_REJECTED]
+    assert events.events == [Event.SESSION_REJECTED, Event.INITIAL_SESSION]
     payload = events.payload(Event.SESSION_REJECTED)
     assert payload["code"] == "session_revoked" and payload["error"] is result.error
     assert payload["user_id"] == user_id
@@ -249,7 +249,7 @@ def test_resume_keeps_session_when_server_unreachable_and_resumes_once_it_is_bac
     assert (result.outcome, result.reason) == ("unreachable", "network_error")
     assert isinstance(result.error, errors.NetworkError)
     assert stored(reloaded) == saved
-    assert events.events == [Event.SERVICE_UNREACHABLE]
+    assert events.events == [Event.SERVICE_UNREACHABLE, Event.INITIAL_SESSION]
     assert events.payload(Event.SERVICE_UNREACHABLE)["error"] is result.error
 
     own_stack.service.restart()
@@ -320,7 +320,7 @@ def test_resume_keeps_session_when_the_answer_is_not_a_verdict(
     assert (result.outcome, result.reason) == ("unreachable", reason)
     assert type(result.error) is error and isinstance(result.error, errors.ServiceUnavailable)
     assert stored(client) == saved
-    assert events.events == [Event.SERVICE_UNREACHABLE]
+    assert events.events == [Event.SERVICE_UNREACHABLE, Event.INITIAL_SESSION]
 
 
 def test_rate_limited_resume_says_when_to_retry(canned_server, make_client: ClientFactory) -> None:

@@ -4,9 +4,11 @@ there as it does in Chromium, from our origin only, with a clean console (its wo
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from authclient import pending_revocations_key
 from sitebuild.firefox import FirefoxContext, FirefoxPage
 from sitebuild.processes import AuthServiceProcess, Stack
 from tests.support.accounts import GARBAGE, PASSWORD, new_username
@@ -100,6 +102,12 @@ def test_sign_out_clears_storage_and_the_server_revokes_the_session(
 
     firefox_page.wait_for_text("You have signed out.")
     assert firefox_page.read_storage(stack.storage_key) is None
+    # The form comes first (offline first); the sign-out waits in storage until the service is told.
+    waiting = pending_revocations_key(stack.storage_key)
+    deadline = time.monotonic() + 30
+    while firefox_page.read_storage(waiting) is not None:
+        assert time.monotonic() < deadline, "the service was never told of the sign-out"
+        time.sleep(0.1)
     # The session is bound to this Firefox profile's key, so only the service's own record can
     # show it was revoked: its audit line (the dev stack prints them).
     assert signed_out(stack, session["sessionId"])

@@ -105,15 +105,16 @@ class Api:
     def sign_in(self, username: str, password: str = PASSWORD) -> Reply:
         return self.post("/v1/sessions", self._keyed(username=username, password=password))
 
-    def sign_in_with_ticket(self, ticket: str) -> Reply:
-        return self.post("/v1/sessions", self._keyed(userTicket=ticket))
+    def sign_in_with_ticket(self, ticket: str, user_agent: str | None = None) -> Reply:
+        headers = {"User-Agent": user_agent} if user_agent is not None else None
+        return self.post("/v1/sessions", self._keyed(userTicket=ticket), headers)
 
     def ticket(self, user_id: str, **kwargs: Any) -> str:
         return sign_ticket(self.application.key, self.application.secret, user_id, **kwargs)
 
-    def new_session(self, user_id: str) -> dict[str, Any]:
+    def new_session(self, user_id: str, user_agent: str | None = None) -> dict[str, Any]:
         """A session by ticket: no password hashing, so it is quick."""
-        reply = self.sign_in_with_ticket(self.ticket(user_id))
+        reply = self.sign_in_with_ticket(self.ticket(user_id), user_agent)
         assert reply.status == 201, reply
         return dict(reply.body)
 
@@ -128,6 +129,13 @@ class Api:
 
     def revoke_all(self, session: Mapping[str, Any]) -> Reply:
         return self.request("DELETE", "/v1/users/me/sessions", headers=bearer(session))
+
+    def list_sessions(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("GET", "/v1/users/me/sessions", headers=bearer(session))
+
+    def revoke_session(self, session: Mapping[str, Any], session_id: str) -> Reply:
+        path = "/v1/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
+        return self.request("DELETE", path, headers=bearer(session))
 
     def _keyed(self, **fields: Any) -> dict[str, Any]:
         return {"applicationKey": self.application.key, **fields}

@@ -60,6 +60,8 @@ def _provoke_every_event(service: RunningService) -> list[str]:
     assert_error(api.resume(session), 401, "session_revoked")  # grace 0: reuse at once
     ticket = api.ticket("audited-user")
     other = api.sign_in_with_ticket(ticket).body
+    device = api.new_session("audited-user")
+    assert api.revoke_session(other, device["sessionId"]).status == 204
     assert api.revoke_all(other).status == 204
     last = api.new_session("audited-user")
     assert api.sign_out(last).status == 204
@@ -78,7 +80,7 @@ def _provoke_every_event(service: RunningService) -> list[str]:
 
     with ThreadPoolExecutor(6) as pool:
         assert 503 in set(pool.map(sign_in, range(6)))
-    sessions = (session, resumed, other, last, bound)
+    sessions = (session, resumed, other, device, last, bound)
     return [ticket, *(each["sessionSecret"] for each in sessions)]
 
 
@@ -100,6 +102,7 @@ def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: A
         "session.proof_refused",
         "sign_out",
         "revoke_all",
+        "revoke_session",
     ):
         assert counts[once] == 1, (once, counts)
     # Two wrong passwords, then the unknown users of the burst that the pool let in.
@@ -131,6 +134,9 @@ def test_audit_lines_say_who_and_why(audited: Audited) -> None:
         1,
     )
     assert first["revoke_all"]["revoked"] >= 1
+    revoked = first["revoke_session"]
+    assert (revoked["user"], revoked["outcome"]) == ("audited-user", "revoked")
+    assert revoked["target"] != revoked["session"]
     proof = first["session.proof_refused"]
     assert (proof["error"], proof["reason"]) == ("proof_invalid", "signature")
     assert proof["session"].startswith("ses_")

@@ -152,7 +152,13 @@ def test_every_use_of_a_bound_session_needs_a_proof(
 ) -> None:
     session = bound_session(backend_api, username, device)
     headers = {"Authorization": f"Bearer {session['sessionId']}.{session['sessionSecret']}"}
-    uses = [("GET", "/v1/me", 200), ("DELETE", "/v1/sessions/current", 204)]
+    other = bound_session(backend_api, username, Device())
+    uses = [
+        ("GET", "/v1/me", 200),
+        ("GET", "/v1/users/me/sessions", 200),
+        ("DELETE", f"/v1/users/me/sessions/{other['sessionId']}", 204),
+        ("DELETE", "/v1/sessions/current", 204),
+    ]
 
     for method, path, _ in uses:
         assert_error(backend_api.request(method, path, headers=headers), 401, "proof_required")

@@ -23,6 +23,8 @@ ENDPOINTS = {
     ("get", "/v1/me"),
     ("delete", "/v1/sessions/current"),
     ("delete", "/v1/users/me/sessions"),
+    ("get", "/v1/users/me/sessions"),
+    ("delete", "/v1/users/me/sessions/{sessionId}"),
     ("get", "/v1/health"),
 }
 

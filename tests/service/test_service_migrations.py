@@ -28,7 +28,7 @@ from authservice.models import Base
 from authservice.passwords import ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, ARGON2_TIME_COST
 from authservice.schema import SchemaNotCurrent, head_revision, migrate
 from tests.service.conftest import Backend
-from tests.service.helpers import PASSWORD, Api, assert_error, start_service
+from tests.service.helpers import PASSWORD, Api, assert_error, parse_time, start_service
 
 APPLICATION_KEY = "app_first_version"
 
@@ -191,6 +191,46 @@ def test_a_first_version_database_is_refused_then_migrated_and_every_user_and_se
         settings, f"SELECT secret FROM applications WHERE key = '{APPLICATION_KEY}'"
     )
     assert stored.startswith("v1:") and data.application_secret not in stored
+
+
+def test_a_database_at_0002_gains_the_device_list_and_keeps_its_users_and_live_sessions(
+    settings: Settings, username: str
+) -> None:
+    data = make_first_version_database(settings, [username])
+    assert migrate_database(settings, "0002") == ("0001", "0002")
+
+    migrated = run_cli("migrate", *database_options(settings))
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"from schema revision 0002 to {head_revision()}" in migrated.stdout
+    (application,) = list_applications(settings)
+    service = start_service(settings.data_dir, database_url=settings.database_url, grace_s=600)
+    try:
+        api = Api(service.process.url, application)
+        listed = api.list_sessions(data.fresh)
+        assert listed.status == 200, listed
+        devices = {item["sessionId"]: item for item in listed.body["sessions"]}
+        # The live sessions, the one asking first (it was used just now), then by their last
+        # use as the migration filled it: the last rotation, or the start.
+        assert list(devices) == [
+            data.fresh["sessionId"],
+            data.rotated["sessionId"],
+            data.stolen["sessionId"],
+        ]
+        assert {item["device"] for item in devices.values()} == {"Unknown device"}
+        stolen = devices[data.stolen["sessionId"]]
+        rotated_after = parse_time(stolen["lastUsedAt"]) - parse_time(stolen["createdAt"])
+        assert abs(rotated_after.total_seconds() - 3600) < 5  # rotated an hour ago, made two
+        # Every session still works, and a new sign-in joins the list with its device.
+        assert api.resume(data.rotated).status == 200
+        assert api.sign_in(username.upper()).status == 201
+        laptop = api.new_session(
+            username, user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"
+        )
+        newest = api.list_sessions(laptop).body["sessions"][0]
+        assert (newest["sessionId"], newest["device"]) == (laptop["sessionId"], "Firefox on Linux")
+    finally:
+        service.process.stop()
 
 
 def test_usernames_that_now_collide_are_reported_and_nothing_is_migrated(

@@ -162,6 +162,29 @@ def test_revoke_all_from_every_session_of_one_user_at_once_revokes_them_all(
         assert_error(api.me(session), 401, "session_revoked")
 
 
+def test_devices_of_one_user_signing_each_other_out_at_once_never_wait_on_each_other(
+    workers: RunningService, username: str
+) -> None:
+    api = workers.api
+    sessions = [api.new_session(username) for _ in range(8)]
+    # A ring: each signs out the next, so every two neighbours take their two rows in both orders.
+    pairs = list(zip(sessions, sessions[1:] + sessions[:1], strict=True))
+
+    replies = all_at_once(
+        [
+            lambda caller=caller, target=target: api.revoke_session(caller, target["sessionId"])
+            for caller, target in pairs
+        ]
+    )
+
+    assert_no_server_error(replies)
+    assert {reply.status for reply in replies} <= {204, 401} and 204 in {r.status for r in replies}
+    # Each 204 ended its target (no one else named it); each 401 came from a caller ended first.
+    ended = [api.me(session).status == 401 for session in sessions]
+    assert sum(ended) == [reply.status for reply in replies].count(204)
+    assert all(ended[n] for n, reply in enumerate(replies) if reply.status == 401)
+
+
 def test_one_ticket_sent_to_every_worker_at_once_signs_in_once(
     workers: RunningService, username: str
 ) -> None:

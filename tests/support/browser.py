@@ -1,11 +1,42 @@
-"""Helpers for the Chromium tests: a recorder of what a page did, fed by Playwright's events."""
+"""Helpers for the Chromium tests: what a user does on the page, and a recorder of what a page
+did, fed by Playwright's events."""
 
 from __future__ import annotations
 
 from playwright.sync_api import ConsoleMessage as PlaywrightConsoleMessage
-from playwright.sync_api import Request
+from playwright.sync_api import Locator, Page, Request
 
 from sitebuild.page_records import ConsoleMessage, PageRecords, RecordedRequest
+from sitebuild.processes import Stack
+from tests.support.accounts import PASSWORD, new_username
+
+SIGNED_IN = "#app > [data-view=signed-in]"
+
+
+def login_form(page: Page) -> Locator:
+    return page.locator("#app > [data-view=login] form")
+
+
+def create_account(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.locator(SIGNED_IN).wait_for()
+
+
+def sign_in(page: Page, credentials: dict[str, str], *, keep_signed_in: bool = True) -> None:
+    page.get_by_label("Username").fill(credentials["username"])
+    page.get_by_label("Password").fill(credentials["password"])
+    page.get_by_label("Keep me signed in").set_checked(keep_signed_in)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(SIGNED_IN).wait_for()
+
+
+def new_account(stack: Stack) -> dict[str, str]:
+    """A user made through the real client in CPython; its credentials."""
+    credentials = {"username": new_username(), "password": PASSWORD}
+    stack.client().new_user(credentials)
+    return credentials
 
 
 class Recorder(PageRecords):

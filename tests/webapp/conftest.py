@@ -1,6 +1,8 @@
 """Fixtures of the app's tests in CPython: a recording page, the real auth service in-process.
 
-`async def` tests run in an asyncio loop of their own (the app's retries need one, as in Pyodide).
+`async def` tests run in an asyncio loop of their own: the app schedules what it does over time
+(retries, keep-alive, the device list, waiting sign-outs) on one, as in Pyodide, so every test of
+the app is one.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import asyncio
 import inspect
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,15 +47,31 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+def in_process_service(data_dir: Path, name: str, **settings: Any) -> Service:
+    # Every test signs in from the same (test) address: lift that limit.
+    configured = Settings(data_dir=data_dir, login_attempts_per_ip=1_000_000, **settings)
+    migrate_database(configured)
+    application = ensure_application(configured, name=name)
+    return Service(configured, create_app(configured), application.key)
+
+
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Service:
-    # Every test signs in from the same (test) address: lift that limit.
-    settings = Settings(
-        data_dir=Path(tmp_path_factory.mktemp("auth")), login_attempts_per_ip=1_000_000
-    )
-    migrate_database(settings)
-    application = ensure_application(settings, name="webapp-tests")
-    return Service(settings, create_app(settings), application.key)
+    return in_process_service(Path(tmp_path_factory.mktemp("auth")), "webapp-tests")
+
+
+@pytest.fixture(scope="session")
+def short_idle_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """Sessions that idle out after 1 s: what a tab left open must outlive."""
+    data_dir = Path(tmp_path_factory.mktemp("auth-short-idle"))
+    return in_process_service(data_dir, "webapp-short-idle", idle_ttl_s=1)
+
+
+@pytest.fixture(scope="session")
+def short_lived_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """Sessions that end 1.5 s after sign-in, however often they are refreshed."""
+    data_dir = Path(tmp_path_factory.mktemp("auth-short-lived"))
+    return in_process_service(data_dir, "webapp-short-lived", session_ttl_s=1.5)
 
 
 @pytest.fixture
@@ -60,25 +79,33 @@ def profile() -> Profile:
     return Profile()
 
 
-@pytest.fixture
-def open_tab(service: Service, profile: Profile) -> OpenTab:
-    """open_tab(offline=False, queued=[], profile=None) -> a started app in a new tab of
-    `profile` (the test's own unless another is given)."""
+def tab_opener(service: Service, profile: Profile) -> OpenTab:
+    """open_tab(offline=False, queued=[], reload=None, profile=None) -> a started app in a new tab
+    of `profile` (the test's own unless another is given), or in the tab `reload` was, keeping its
+    sessionStorage."""
 
     def open_(
         *,
         offline: bool = False,
         queued: list[Action] | None = None,
+        reload: Tab | None = None,
         profile: Profile = profile,
     ) -> Tab:
+        tab_storage = reload.page.session_storage if reload else None
+        stored = service.storage_key in profile.items or (
+            tab_storage is not None and tab_storage.get_item(service.storage_key) is not None
+        )
         # What the page's inline script guesses from storage before Python starts.
-        page = FakePage("resuming" if service.storage_key in profile.items else "login", queued)
+        page = FakePage("resuming" if stored else "login", queued)
+        if tab_storage is not None:
+            page.session_storage = tab_storage
         transport = service.transport()
         transport.offline = offline
         client = SessionClient(
             service.application_key,
             InProcessTransport.AUTH_URL,
             storage=profile.storage_for(page),
+            tab_storage=page.session_storage,
             transport=transport,
             signer=profile.device_key,
         )
@@ -87,3 +114,18 @@ def open_tab(service: Service, profile: Profile) -> OpenTab:
         return Tab(page, transport, app)
 
     return open_
+
+
+@pytest.fixture
+def open_tab(service: Service, profile: Profile) -> OpenTab:
+    return tab_opener(service, profile)
+
+
+@pytest.fixture
+def open_short_idle_tab(short_idle_service: Service, profile: Profile) -> OpenTab:
+    return tab_opener(short_idle_service, profile)
+
+
+@pytest.fixture
+def open_short_lived_tab(short_lived_service: Service, profile: Profile) -> OpenTab:
+    return tab_opener(short_lived_service, profile)

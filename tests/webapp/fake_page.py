@@ -1,27 +1,40 @@
-"""A `Page` for tests in CPython: it records what the app shows, and a test acts on it as a user
-would. `Profile` is a browser profile: tabs that share one localStorage and hear each other's
-changes to it, as real tabs do."""
+"""A `Page` for tests in CPython: it records what the app shows and announces, and a test acts on
+it as a user (or the browser) would. `Profile` is a browser profile: tabs that share one
+localStorage and hear each other's changes to it, as real tabs do; each tab has its own
+sessionStorage."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Callable
+from typing import Any
 
+from authclient import MemoryStorage
 from authclient.ec_signer import EcDeviceSigner
+from webapp import views
 from webapp.page import Action
+
+# What the build puts in the page before Python runs (index.html).
+PRERENDERED = {"login": str(views.render_login()), "resuming": str(views.render_resuming())}
+_INPUT = re.compile(r"<input\b[^>]*>")
 
 
 class FakePage:
     def __init__(self, initial_view: str = "login", queued: list[Action] | None = None) -> None:
         self.view = initial_view
-        self.html = ""
+        self.html = PRERENDERED[initial_view]
         self.shown: list[str] = []
+        self.filled: list[str] = []
+        self.announced: list[dict[str, Any]] = []
         self.busy: list[str] = []
         self.ready = False
+        self.session_storage = MemoryStorage()
         self._queued = list(queued or [])
         self._action_handler: Callable[[Action], None] | None = None
         self.storage_listeners: list[tuple[str, Callable[[], None]]] = []
+        self._online_handlers: list[Callable[[], None]] = []
+        self._visible_handlers: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"FakePage(view={self.view!r}, shown={self.shown!r})"
@@ -33,8 +46,21 @@ class FakePage:
 
     def show(self, view: str, html: str) -> None:
         self.view = view
-        self.html = html
+        self.html = str(html)  # a plain string: markupsafe's Markup would escape what is added
         self.shown.append(view)
+
+    def fill(self, region: str, html: str) -> None:
+        if "<div" in html:
+            raise AssertionError(f"a region holds no <div> (it is one): {region!r}")
+        pattern = re.compile(rf'(<div data-region="{region}"[^>]*>).*?(</div>)', re.DOTALL)
+        if not pattern.search(self.html):
+            raise AssertionError(f"the shown view has no region {region!r}")
+        content = str(html)
+        self.html = pattern.sub(lambda match: match[1] + content + match[2], self.html, count=1)
+        self.filled.append(region)
+
+    def announce(self, detail: dict[str, Any]) -> None:
+        self.announced.append(detail)
 
     def mark_busy(self, form: str) -> None:
         self.busy.append(form)
@@ -50,13 +76,42 @@ class FakePage:
     def on_storage_change(self, key: str, handler: Callable[[], None]) -> None:
         self.storage_listeners.append((key, handler))
 
-    # -- what a user does and sees -----------------------------------------------------------
+    def on_online(self, handler: Callable[[], None]) -> None:
+        self._online_handlers.append(handler)
+
+    def on_visible(self, handler: Callable[[], None]) -> None:
+        self._visible_handlers.append(handler)
+
+    # -- what a user (or the browser) does, and sees ----------------------------------------------
 
     def press(self, button: str, form: str | None = None, **fields: str) -> None:
-        """Submit `form` (the shown view's by default) with the button whose value is `button`."""
+        """Submit `form` (the shown view's by default) with the button whose value is `button`,
+        with `fields` and, as a browser's form does, the checked boxes of the shown view."""
         if self._action_handler is None:
             raise RuntimeError("the app is not listening yet")
-        self._action_handler(Action(button, form or self.view, fields))
+        sent = {**self.checked_boxes(), **fields}
+        self._action_handler(Action(button, form or self.view, sent))
+
+    def uncheck(self, name: str) -> None:
+        self.html = re.sub(rf'(<input[^>]*name="{name}"[^>]*?) checked', r"\1", self.html)
+
+    def checked_boxes(self) -> dict[str, str]:
+        boxes = {}
+        for tag in _INPUT.findall(self.html):
+            if 'type="checkbox"' in tag and " checked" in tag:
+                name = re.search(r'name="([^"]*)"', tag)
+                value = re.search(r'value="([^"]*)"', tag)
+                if name:
+                    boxes[name[1]] = value[1] if value else "on"
+        return boxes
+
+    def go_online(self) -> None:
+        for handler in list(self._online_handlers):
+            handler()
+
+    def become_visible(self) -> None:
+        for handler in list(self._visible_handlers):
+            handler()
 
     def text(self) -> str:
         """The shown view's text, without markup, spaces collapsed."""
@@ -66,6 +121,28 @@ class FakePage:
         """The value attribute of the input named `name` in the shown view, unescaped."""
         match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', self.html)
         return html.unescape(match[1]) if match else None
+
+    def buttons(self) -> dict[str, str]:
+        """The shown view's buttons: accessible name (aria-label, else text) -> value."""
+        found = {}
+        for match in re.finditer(r"<button\b([^>]*)>(.*?)</button>", self.html, re.DOTALL):
+            label = re.search(r'aria-label="([^"]*)"', match[1])
+            value = re.search(r'value="([^"]*)"', match[1])
+            name = html.unescape(label[1]) if label else " ".join(match[2].split())
+            found[name] = value[1] if value else ""
+        return found
+
+    def device_form_fields(self, button_name: str) -> dict[str, str]:
+        """The hidden fields of the form that holds the button named `button_name`."""
+        for form in re.finditer(r"<form\b[^>]*>(.*?)</form>", self.html, re.DOTALL):
+            if f'aria-label="{html.escape(button_name)}"' in form[1]:
+                return {
+                    name: html.unescape(value)
+                    for name, value in re.findall(
+                        r'<input type="hidden" name="([^"]*)" value="([^"]*)"', form[1]
+                    )
+                }
+        raise AssertionError(f"no form holds a button named {button_name!r}")
 
 
 class Profile:

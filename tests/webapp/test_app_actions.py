@@ -11,7 +11,7 @@ from tests.webapp.helpers import PASSWORD, OpenTab, Service, store, stored
 from webapp.page import Action
 
 
-def test_sign_in_saves_the_session_and_shows_the_signed_in_view(
+async def test_sign_in_saves_the_session_and_shows_the_signed_in_view(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     credentials = service.new_user()
@@ -26,7 +26,7 @@ def test_sign_in_saves_the_session_and_shows_the_signed_in_view(
     assert stored(profile, service)["userId"] == credentials["username"]
 
 
-def test_a_wrong_password_says_so_and_keeps_the_username(
+async def test_a_wrong_password_says_so_and_keeps_the_username(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     credentials = service.new_user()
@@ -42,7 +42,7 @@ def test_a_wrong_password_says_so_and_keeps_the_username(
     assert tab.page.view == "signed-in"
 
 
-def test_create_account_signs_the_new_user_in(
+async def test_create_account_signs_the_new_user_in(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     tab = open_tab()
@@ -54,7 +54,7 @@ def test_create_account_signs_the_new_user_in(
     assert stored(profile, service) is not None
 
 
-def test_a_taken_username_is_an_error_and_nothing_is_saved(
+async def test_a_taken_username_is_an_error_and_nothing_is_saved(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     credentials = service.new_user()
@@ -67,7 +67,7 @@ def test_a_taken_username_is_an_error_and_nothing_is_saved(
     assert stored(profile, service) is None
 
 
-def test_the_service_s_reason_for_refusing_a_new_account_is_shown(open_tab: OpenTab) -> None:
+async def test_the_service_s_reason_for_refusing_a_new_account_is_shown(open_tab: OpenTab) -> None:
     tab = open_tab()
 
     tab.page.press("create-account", username="shorty", password="short")
@@ -77,7 +77,7 @@ def test_the_service_s_reason_for_refusing_a_new_account_is_shown(open_tab: Open
     assert 'class="notice notice-error"' in tab.page.html
 
 
-def test_user_supplied_text_reaches_the_page_escaped(open_tab: OpenTab) -> None:
+async def test_user_supplied_text_reaches_the_page_escaped(open_tab: OpenTab) -> None:
     hostile = '"><img id=pwned src=x>'
     tab = open_tab()
 
@@ -88,7 +88,7 @@ def test_user_supplied_text_reaches_the_page_escaped(open_tab: OpenTab) -> None:
     assert tab.page.field("username") == hostile
 
 
-def test_signing_in_while_offline_says_the_service_cannot_be_reached(
+async def test_signing_in_while_offline_says_the_service_cannot_be_reached(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     credentials = service.new_user()
@@ -102,7 +102,7 @@ def test_signing_in_while_offline_says_the_service_cannot_be_reached(
     assert tab.page.field("username") == credentials["username"]
 
 
-def test_a_click_made_while_python_loaded_is_handled_once_it_is_ready(
+async def test_a_click_made_while_python_loaded_is_handled_once_it_is_ready(
     open_tab: OpenTab, service: Service
 ) -> None:
     credentials = service.new_user()
@@ -114,7 +114,7 @@ def test_a_click_made_while_python_loaded_is_handled_once_it_is_ready(
     assert tab.transport.paths_sent() == ["/sessions"]
 
 
-def test_a_click_queued_on_a_form_that_the_resumed_session_replaced_is_ignored(
+async def test_a_click_queued_on_a_form_that_the_resumed_session_replaced_is_ignored(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     store(profile, service, service.signed_in_session())
@@ -126,7 +126,7 @@ def test_a_click_queued_on_a_form_that_the_resumed_session_replaced_is_ignored(
     assert tab.transport.paths_sent() == ["/sessions/resume"]
 
 
-def test_a_second_click_from_a_view_no_longer_shown_is_ignored(
+async def test_a_second_click_from_a_view_no_longer_shown_is_ignored(
     open_tab: OpenTab, service: Service
 ) -> None:
     tab = open_tab()
@@ -140,7 +140,7 @@ def test_a_second_click_from_a_view_no_longer_shown_is_ignored(
     assert tab.transport.sent == sent
 
 
-def test_an_unknown_button_changes_nothing(open_tab: OpenTab) -> None:
+async def test_an_unknown_button_changes_nothing(open_tab: OpenTab) -> None:
     tab = open_tab()
 
     tab.page.press("self-destruct")
@@ -149,7 +149,7 @@ def test_an_unknown_button_changes_nothing(open_tab: OpenTab) -> None:
     assert tab.transport.sent == []
 
 
-def test_sign_out_clears_storage_and_the_service_refuses_the_old_session(
+async def test_sign_out_clears_storage_and_the_service_refuses_the_old_session(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     tab = open_tab()
@@ -165,26 +165,7 @@ def test_sign_out_clears_storage_and_the_service_refuses_the_old_session(
         service.client(signer=profile.device_key).start(session)
 
 
-def test_signing_out_while_offline_keeps_the_session_and_says_so(
-    open_tab: OpenTab, profile: Profile, service: Service
-) -> None:
-    tab = open_tab()
-    tab.page.press("sign-in", **service.new_user())
-    session = stored(profile, service)
-    tab.transport.offline = True
-
-    tab.page.press("sign-out")
-
-    assert tab.page.view == "signed-in"
-    assert "Cannot reach the sign-in service to sign out. Please try again." in tab.page.text()
-    assert stored(profile, service) == session
-    tab.transport.offline = False
-    tab.page.press("sign-out")
-    assert tab.page.view == "login"
-    assert stored(profile, service) is None
-
-
-def test_signing_out_of_a_session_the_service_already_ended_signs_out_here_too(
+async def test_signing_out_of_a_session_the_service_already_ended_signs_out_here_too(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     tab = open_tab()

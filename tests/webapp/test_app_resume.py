@@ -12,7 +12,7 @@ from tests.webapp.fake_page import Profile
 from tests.webapp.helpers import PASSWORD, OpenTab, Service, store, stored
 
 
-def test_without_a_stored_session_the_prerendered_login_form_stays_and_nothing_is_sent(
+async def test_without_a_stored_session_the_prerendered_login_form_stays_and_nothing_is_sent(
     open_tab: OpenTab,
 ) -> None:
     tab = open_tab()
@@ -24,7 +24,7 @@ def test_without_a_stored_session_the_prerendered_login_form_stays_and_nothing_i
     assert tab.transport.sent == []
 
 
-def test_a_stored_session_resumes_to_the_signed_in_view_and_the_rotated_secret_is_saved(
+async def test_a_stored_session_resumes_to_the_signed_in_view_and_the_rotated_secret_is_saved(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     saved = service.signed_in_session()
@@ -67,7 +67,7 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("shape", GARBAGE)
-def test_garbage_in_storage_is_cleared_and_gives_the_login_form_without_a_request(
+async def test_garbage_in_storage_is_cleared_and_the_login_form_says_it_could_not_be_read(
     shape: str, open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     store(profile, service, GARBAGE[shape])
@@ -75,13 +75,13 @@ def test_garbage_in_storage_is_cleared_and_gives_the_login_form_without_a_reques
     tab = open_tab()
 
     assert tab.page.shown == ["login"]
-    assert "Sign in" in tab.page.text()
-    assert "alert" not in tab.page.html
+    assert "Your saved session could not be read. Please sign in again." in tab.page.text()
+    assert 'role="alert"' in tab.page.html
     assert stored(profile, service) is None
     assert tab.transport.sent == []
 
 
-def test_a_stored_session_of_another_application_is_cleared_and_never_sent(
+async def test_a_stored_session_of_another_application_is_cleared_and_never_sent(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     foreign = {**service.signed_in_session(), "applicationKey": "app_someone_else"}
@@ -94,7 +94,7 @@ def test_a_stored_session_of_another_application_is_cleared_and_never_sent(
     assert stored(profile, service) is None
 
 
-def test_a_session_revoked_while_the_page_was_closed_gives_the_login_form_with_a_notice(
+async def test_a_session_revoked_while_the_page_was_closed_gives_the_login_form_with_a_notice(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     saved = service.signed_in_session()
@@ -107,12 +107,12 @@ def test_a_session_revoked_while_the_page_was_closed_gives_the_login_form_with_a
     tab = open_tab()
 
     assert tab.page.view == "login"
-    assert "Your session was ended (signed out or revoked)" in tab.page.text()
+    assert "Your session was ended from another device. Please sign in again." in tab.page.text()
     assert 'role="alert"' in tab.page.html
     assert stored(profile, service) is None
 
 
-def test_an_unknown_session_gives_the_login_form_with_its_own_notice(
+async def test_an_unknown_session_gives_the_login_form_with_its_own_notice(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     saved = service.signed_in_session()

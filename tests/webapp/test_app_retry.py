@@ -1,5 +1,6 @@
 """When the service cannot be reached at page load: the session is kept, the page retries by itself
-with a bounded backoff, and the Retry button resumes at once."""
+with a bounded backoff, and at once on the Retry button, when the browser comes back online and
+when the tab becomes visible."""
 
 from __future__ import annotations
 
@@ -101,3 +102,28 @@ async def test_signing_out_in_another_tab_while_retrying_shows_the_login_form_an
     assert offline.page.view == "login"
     assert "You signed out in another tab." in offline.page.text()
     assert offline.app.retrying is None
+
+
+async def test_coming_back_online_retries_at_once(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    tab, _ = await offline_with_a_stored_session(open_tab, profile, service)
+    await until(lambda: "Press Retry" in tab.page.text())
+
+    tab.transport.offline = False
+    tab.page.go_online()
+
+    assert tab.page.view == "signed-in"
+    assert "Resumed from your last visit" in tab.page.text()
+
+
+async def test_becoming_visible_retries_at_once(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    tab, _ = await offline_with_a_stored_session(open_tab, profile, service)
+    await until(lambda: "Press Retry" in tab.page.text())
+
+    tab.transport.offline = False
+    tab.page.become_visible()
+
+    assert tab.page.view == "signed-in"

@@ -6,7 +6,7 @@ from tests.webapp.fake_page import Profile
 from tests.webapp.helpers import OpenTab, Service, stored
 
 
-def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
+async def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     open_tab: OpenTab, service: Service
 ) -> None:
     first = open_tab()
@@ -22,7 +22,7 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     assert first.transport.paths_sent() == ["/sessions"]
 
 
-def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
+async def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     first = open_tab()
@@ -39,7 +39,9 @@ def test_a_tab_adopts_the_secret_another_tab_rotated_so_its_sign_out_works(
     assert stored(profile, service) is None
 
 
-def test_signing_in_in_one_tab_signs_in_the_other(open_tab: OpenTab, service: Service) -> None:
+async def test_signing_in_in_one_tab_signs_in_the_other(
+    open_tab: OpenTab, service: Service
+) -> None:
     first = open_tab()
     second = open_tab()
     credentials = service.new_user()
@@ -49,3 +51,20 @@ def test_signing_in_in_one_tab_signs_in_the_other(open_tab: OpenTab, service: Se
     assert second.page.view == "signed-in"
     assert credentials["username"] in second.page.text()
     assert second.transport.sent == []
+
+
+async def test_a_tab_that_finds_another_tab_signed_out_before_the_storage_event_says_so(
+    open_tab: OpenTab, service: Service
+) -> None:
+    first = open_tab()
+    first.page.press("sign-in", **service.new_user())
+    second = open_tab()
+    first.page.storage_listeners.clear()  # its storage event is late
+    second.page.press("sign-out")
+    sent = len(first.transport.sent)
+
+    first.page.press("sign-out-everywhere")
+
+    assert first.page.view == "login"
+    assert "You signed out in another tab." in first.page.text()
+    assert len(first.transport.sent) == sent  # nothing left to sign out of

@@ -1,7 +1,7 @@
 """Device-bound sessions (authservice/proofs.py): the device's public key on each session, and the
 `jti` of every accepted proof while it could be replayed.
 
-Revision 0003, after 0002. Sessions that were live before stay unbound (device_key NULL): they
+Revision 0004, after 0003. Sessions that were live before stay unbound (device_key NULL): they
 were made without a device key, and go on working as before.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
