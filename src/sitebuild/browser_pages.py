@@ -7,6 +7,8 @@ from typing import Any
 
 from playwright.sync_api import Page
 
+from .python_start import PYTHON_DECIDED, READ_PYTHON_START, check_python_start
+
 __all__ = ["BOOT_TIMEOUT_MS", "store_value", "stored_session", "stored_value", "wait_until_ready"]
 
 # Booting Pyodide takes seconds; on a loaded 2-core machine, many.
@@ -14,8 +16,10 @@ BOOT_TIMEOUT_MS = 60_000
 
 
 def wait_until_ready(page: Page) -> None:
-    """Python has started and drawn its first view."""
-    page.wait_for_selector("html[data-python=ready]", state="attached", timeout=BOOT_TIMEOUT_MS)
+    """Python has started and drawn its first view; raises PythonDidNotStart as soon as the page
+    says it will not."""
+    page.wait_for_selector(PYTHON_DECIDED, state="attached", timeout=BOOT_TIMEOUT_MS)
+    check_python_start(page.evaluate(READ_PYTHON_START))
 
 
 def store_value(page: Page, key: str, value: str) -> None:

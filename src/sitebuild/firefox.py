@@ -30,6 +30,7 @@ from typing import IO, Any, Literal
 
 from .page_records import ConsoleMessage, PageRecords, RecordedRequest
 from .paths import NODE_MODULES
+from .python_start import PYTHON_DECIDED, READ_PYTHON_START, check_python_start
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -228,6 +229,12 @@ class FirefoxPage:
 
     def wait_for_text(self, text: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.wait_for(f"::-p-text({text})", "visible", timeout_s)
+
+    def wait_until_ready(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        """Python has started and drawn its first view; raises PythonDidNotStart as soon as the
+        page says it will not."""
+        self.wait_for(PYTHON_DECIDED, "attached", timeout_s)
+        check_python_start(self.evaluate(f"() => {READ_PYTHON_START}"))
 
     def count(self, selector: str) -> int:
         return int(self._call("count", DEFAULT_TIMEOUT_S, selector=selector))

@@ -9,12 +9,23 @@ quietly does less.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Worker, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Worker,
+    expect,
+    sync_playwright,
+)
 
 from sitebuild.browser_pages import BOOT_TIMEOUT_MS
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
+from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 # A first assertion after a navigation waits for Python to boot.
@@ -49,12 +60,12 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def new_page(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Page]]:
-    """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
-    context = browser.new_context()
-    context.set_default_timeout(BOOT_TIMEOUT_MS)
-    context.add_init_script(REPORT_VIOLATIONS)
-    context.on("request", recorder.add_request)
+def new_context(
+    browser: Browser, recorder: Recorder
+) -> Iterator[Callable[..., Callable[[], Page]]]:
+    """Opens fresh browser contexts (a profile each; keyword options as Playwright's `new_context`
+    takes them) and gives, for each, a function that opens a page in it, recorded and watched."""
+    contexts: list[BrowserContext] = []
     violations: list[str] = []
 
     def watch(message_text: str) -> None:
@@ -64,17 +75,40 @@ def new_page(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Page
     def watch_worker(worker: Worker) -> None:
         worker.on("console", lambda message: watch(message.text))
 
-    def open_page() -> Page:
-        page = context.new_page()
-        page.on("console", recorder.add_console_message)
-        page.on("console", lambda message: watch(message.text))
-        page.on("worker", watch_worker)
-        page.on("pageerror", recorder.add_page_error)
-        return page
+    def open_context(**options: Any) -> Callable[[], Page]:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        context.set_default_timeout(BOOT_TIMEOUT_MS)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("request", recorder.add_request)
 
-    yield open_page
-    context.close()
+        def open_page() -> Page:
+            page = context.new_page()
+            page.on("console", recorder.add_console_message)
+            page.on("console", lambda message: watch(message.text))
+            page.on("worker", watch_worker)
+            page.on("pageerror", recorder.add_page_error)
+            return page
+
+        return open_page
+
+    yield open_context
+    for context in contexts:
+        context.close()
     assert violations == [], "the page broke its Content-Security-Policy"
+
+
+@pytest.fixture
+def new_page(new_context: Callable[..., Callable[[], Page]]) -> Callable[[], Page]:
+    """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
+    return new_context()
+
+
+@pytest.fixture(scope="module")
+def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The same site from a server that sends no COOP/COEP headers, as a plain static host."""
+    with Stack(dist, tmp_path_factory.mktemp("headerless-data"), isolation=False) as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page
@@ -16,13 +15,6 @@ from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 RUNTIME_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "/app-")
-
-
-@pytest.fixture(scope="module")
-def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The same site from a server that sends no COOP/COEP headers, as a plain static host."""
-    with Stack(dist, tmp_path_factory.mktemp("headerless-data"), isolation=False) as running:
-        yield running
 
 
 def signed_in_elsewhere(stack: Stack) -> dict:
