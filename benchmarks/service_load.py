@@ -30,7 +30,6 @@ from typing import Any, Self, TypeVar
 
 import argon2
 
-from authservice import Settings, ensure_application
 from sitebuild.processes import AuthServiceProcess
 
 PASSWORD = "benchmark password, long enough"
@@ -182,9 +181,9 @@ def main() -> None:
         if getattr(args, name) is not None:
             flags[name] = getattr(args, name)
     with tempfile.TemporaryDirectory() as data_dir:
-        application = ensure_application(Settings(data_dir=Path(data_dir)), name="benchmark")
         audit_log = Path(data_dir) / "audit"
         with AuthServiceProcess(Path(data_dir), audit_log=audit_log, **flags) as service:
+            application = service.ensure_application("benchmark")
             run(service, Api(service.url, application.key), args)
 
 

@@ -81,6 +81,11 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
     ErrorCode(
         "busy", errors.ServerError, "The sign-in service is busy. Please try again in a moment."
     ),
+    ErrorCode(
+        "database_unavailable",
+        errors.ServerError,
+        "The sign-in service is unavailable for a moment. Please try again shortly.",
+    ),
     ErrorCode("internal_error", errors.ServerError, _SERVICE_FAULT),
     # Not an answer this client asks for: a wrong auth URL, or a proxy in the way.
     ErrorCode("not_found", errors.UnexpectedResponse, _SERVICE_FAULT),

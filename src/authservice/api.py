@@ -1,8 +1,8 @@
 """The HTTP routes under /v1: they translate between HTTP and AuthService, nothing more.
 
 Sign-up and sign-in are `async`: they wait for the password-hashing pool without holding one of
-the server's worker threads. /v1/health is `async` too, so it answers even while every worker
-thread is busy.
+the server's worker threads. /v1/health is `async` too, and asks the database in a thread of its
+own, so it answers even while every worker thread is busy.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ _ERRORS = {
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
     429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
-    503: "`busy`: every password-hashing worker is busy; see the `Retry-After` header (seconds)",
+    503: "`busy` (every password-hashing worker is busy) or `database_unavailable`; see the "
+    "`Retry-After` header (seconds)",
 }
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _SESSION_SECRET = re.compile(SESSION_SECRET_PATTERN)
@@ -118,7 +119,7 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
 @router.post(
     "/sessions/resume",
     summary="Resume a stored session; rotates its secret",
-    responses=_errors(400, 401, 413),
+    responses=_errors(400, 401, 413, 503),
 )
 def resume(body: ResumeRequest, request: Request, service: Service) -> SessionObject:
     issued = service.resume(
@@ -131,7 +132,7 @@ def resume(body: ResumeRequest, request: Request, service: Service) -> SessionOb
     return SessionObject.of(issued)
 
 
-@router.get("/me", summary="Who holds this session", responses=_errors(401))
+@router.get("/me", summary="Who holds this session", responses=_errors(401, 503))
 def me(credentials: SessionCredentials, request: Request, service: Service) -> Me:
     return Me.of(service.describe(*credentials, _client_address(request)))
 
@@ -141,7 +142,7 @@ def me(credentials: SessionCredentials, request: Request, service: Service) -> M
     status_code=204,
     response_class=Response,
     summary="Sign out: revoke this session",
-    responses=_errors(401),
+    responses=_errors(401, 503),
 )
 def sign_out(credentials: SessionCredentials, request: Request, service: Service) -> None:
     service.sign_out(*credentials, _client_address(request))
@@ -152,7 +153,7 @@ def sign_out(credentials: SessionCredentials, request: Request, service: Service
     status_code=204,
     response_class=Response,
     summary="Revoke every session of this user",
-    responses=_errors(401),
+    responses=_errors(401, 503),
 )
 def revoke_all_sessions(
     credentials: SessionCredentials, request: Request, service: Service
@@ -160,6 +161,11 @@ def revoke_all_sessions(
     service.revoke_all(*credentials, _client_address(request))
 
 
-@router.get("/health", summary="Liveness")
-async def health() -> Health:
+@router.get(
+    "/health",
+    summary="Liveness: the service runs and its database answers",
+    responses=_errors(503),
+)
+async def health(service: Service) -> Health:
+    await service.check_database()
     return Health()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from authservice.api import router
+from authservice.audit import configure_audit_log
 from authservice.handlers import install_error_handlers
 from authservice.middleware import (
     ApiHeadersMiddleware,
@@ -16,10 +23,14 @@ from authservice.middleware import (
     InternalErrorMiddleware,
     JsonCorsMiddleware,
 )
+from authservice.purge import purge_periodically
 from authservice.service import AuthService
 from authservice.settings import Settings
 
-__all__ = ["create_app", "describe_api"]
+__all__ = ["WORKER_ENVIRONMENT", "create_app", "create_app_from_environment", "describe_api"]
+
+# Where `python -m authservice serve` leaves its configuration for its worker processes.
+WORKER_ENVIRONMENT = "AUTHSERVICE_SERVE"
 
 _TITLE = "Auth service"
 _VERSION = "1"
@@ -35,8 +46,30 @@ def create_app(settings: Settings) -> FastAPI:
     front: then its X-Forwarded-For is believed (uvicorn's ProxyHeadersMiddleware, applied here
     rather than by the server, so that it holds however the app is served). Whatever serves this
     app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
+
+    While a server that sends ASGI lifespan events runs the app, it purges the database every
+    `settings.purge_interval_s` (purge.py).
     """
+    service = AuthService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purging = None
+        if settings.purge_interval_s > 0:
+            purging = asyncio.create_task(
+                purge_periodically(service.purge, settings.purge_interval_s)
+            )
+        try:
+            yield
+        finally:
+            if purging is not None:
+                purging.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purging
+            service.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=_TITLE,
         version=_VERSION,
         description=_DESCRIPTION,
@@ -44,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/v1/openapi.json",
     )
-    app.state.auth_service = AuthService(settings)
+    app.state.auth_service = service
     install_error_handlers(app)
     app.include_router(router)
     app.openapi = describe_api  # type: ignore[method-assign]
@@ -64,6 +97,15 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """uvicorn's factory in every process of `python -m authservice serve`: the settings and the
+    audit log that the command left in the environment (`WORKER_ENVIRONMENT`)."""
+    configuration = json.loads(os.environ[WORKER_ENVIRONMENT])
+    audit_log = configuration["audit_log"]
+    configure_audit_log(Path(audit_log) if audit_log else None)
+    return create_app(Settings.from_json(configuration["settings"]))
 
 
 def describe_api() -> dict[str, Any]:

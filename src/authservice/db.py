@@ -1,54 +1,93 @@
-"""The database engine: SQLite in the data directory by default (WAL), or any SQLAlchemy URL."""
+"""The database: SQLite in the data directory by default (WAL), or PostgreSQL (`postgresql+psycopg`).
+
+`open_database` is what the service and the application commands use: it refuses a database whose
+schema is not this version's (schema.py). `migrate_database` brings it there.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 
 from authservice.files import ensure_private_dir, ensure_private_file
-from authservice.models import Base
+from authservice.keys import load_server_key
+from authservice.schema import migrate, require_current_schema
 from authservice.settings import Settings
 
-__all__ = ["OutdatedSchema", "open_database"]
+__all__ = ["describe_database", "migrate_database", "open_database"]
 
-
-class OutdatedSchema(ValueError):
-    """The database was made by an older version of the service and needs migrating."""
+_BACKENDS = ("sqlite", "postgresql")
+# How long a connection attempt to PostgreSQL may take before the request fails (503).
+_CONNECT_TIMEOUT_S = 5
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine for the configured database, with every table created. The data folder is made
-    private (0700) and a SQLite database file private (0600) before SQLite first opens it."""
-    ensure_private_dir(settings.data_dir)
-    engine = create_engine(settings.database_url or "")
-    if engine.dialect.name == "sqlite":
-        if engine.url.database and engine.url.database != ":memory:":
-            ensure_private_file(Path(engine.url.database))
-        _configure_sqlite(engine)
-    Base.metadata.create_all(engine)
-    _check_schema(engine)
+    """An engine for the configured database; SchemaNotCurrent if it needs migrating first."""
+    engine = _connect(settings)
+    try:
+        require_current_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
-def _check_schema(engine: Engine) -> None:
-    """`create_all` adds missing tables but not missing columns: an older database would fail on
-    its first query. Say so at start-up instead, in one sentence."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in present]
-        if missing:
-            raise OutdatedSchema(
-                f"The database {engine.url.render_as_string(hide_password=True)} was made by an "
-                f"older version of the auth service (table {table.name} has no column "
-                f"{missing[0]}): migrate it, or, for development data, start with a new data "
-                "folder."
-            )
+def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the database to this version's schema (or to an older `revision`); (the revision
+    before, the revision now). MigrationRefused, with nothing changed, if its data stops a
+    migration."""
+    # SQLite enforces foreign keys while a migration rebuilds a table: dropping the old copy
+    # would cascade into the rows that point at it. PostgreSQL alters tables in place.
+    engine = _connect(settings, foreign_keys=False)
+    try:
+        return migrate(engine, server_key=load_server_key(settings), revision=revision)
+    finally:
+        engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def describe_database(engine: Engine) -> str:
+    """The database's URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _connect(settings: Settings, *, foreign_keys: bool = True) -> Engine:
+    """The data folder is made private (0700) and a SQLite database file private (0600) before
+    SQLite first opens it."""
+    ensure_private_dir(settings.data_dir)
+    engine = create_engine(settings.database_url or "", **_engine_options(settings))
+    if engine.dialect.name not in _BACKENDS:
+        engine.dispose()
+        raise ValueError(
+            f"The auth service runs on SQLite or PostgreSQL (postgresql+psycopg://...), "
+            f"not {engine.dialect.name}."
+        )
+    if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            ensure_private_file(Path(engine.url.database))
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if not (settings.database_url or "").startswith("postgresql"):
+        return {}
+    return {
+        # A connection the server dropped (a restart, a failover) is noticed when it is taken from
+        # the pool, and replaced, instead of failing the request that drew it.
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": _CONNECT_TIMEOUT_S,
+            # Shown in pg_stat_activity: which process of which machine holds a connection.
+            "application_name": f"authservice {socket.gethostname()} pid {os.getpid()}",
+        },
+    }
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below), not the sqlite3 module.
@@ -57,7 +96,7 @@ def _configure_sqlite(engine: Engine) -> None:
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
-            "foreign_keys=ON",
+            f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
             "busy_timeout=5000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -66,5 +105,6 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         # Take the write lock up front: two transactions that read and then write the same
-        # session then queue (busy_timeout) instead of one failing with SQLITE_BUSY.
+        # session then queue (busy_timeout) instead of one failing with SQLITE_BUSY. Several
+        # processes on one database queue the same way.
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -7,6 +7,7 @@ from typing import ClassVar
 __all__ = [
     "AuthError",
     "CorsRefused",
+    "DatabaseUnavailable",
     "InternalError",
     "InvalidCredentials",
     "InvalidRequest",
@@ -164,6 +165,19 @@ class ServiceBusy(AuthError):
     code = "busy"
     default_message = "The service is busy; try again in a moment."
     retry_after_s = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class DatabaseUnavailable(AuthError):
+    """The database does not answer (down, restarting, unreachable): come back in a moment."""
+
+    status_code = 503
+    code = "database_unavailable"
+    default_message = "The service cannot reach its database right now; try again in a moment."
+    retry_after_s = 5
 
     @property
     def headers(self) -> dict[str, str]:

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from authservice.errors import (
     AuthError,
+    DatabaseUnavailable,
     InternalError,
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    ServiceBusy,
 )
 from authservice.schemas import RULE_ERROR
 
 __all__ = ["error_response", "install_error_handlers"]
+
+logger = logging.getLogger("authservice")
 
 _BY_STATUS: dict[int, type[AuthError]] = {
     400: InvalidRequest,
@@ -42,12 +49,29 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    # The database went away (a restart, a failover, the network), or every pooled connection is
+    # busy: the client keeps its session and tries again (503 with Retry-After), as for `busy`.
+    for unavailable in (OperationalError, InterfaceError):
+        app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_busy)
 
 
 async def _auth_error(_request: Request, error: Exception) -> Response:
     if not isinstance(error, AuthError):
         raise TypeError(error)
     return error_response(error)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    logger.warning(
+        "%s %s: the database is unavailable: %s", request.method, request.url.path, error
+    )
+    return error_response(DatabaseUnavailable())
+
+
+async def _database_busy(request: Request, error: Exception) -> Response:
+    logger.warning("%s %s: no database connection free in time", request.method, request.url.path)
+    return error_response(ServiceBusy())
 
 
 async def _validation_error(_request: Request, error: Exception) -> Response:

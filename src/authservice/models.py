@@ -1,4 +1,8 @@
-"""Database tables, in portable column types only: SQLite, PostgreSQL or any SQLAlchemy backend."""
+"""Database tables, in column types that SQLite and PostgreSQL share.
+
+The schema in a database is made and changed by the migrations (`migrations/versions/`), never from
+these classes; a test checks that the two agree.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     UniqueConstraint,
 )
@@ -18,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "NAMING_CONVENTION",
     "ApplicationRow",
     "Base",
     "RateLimitRow",
@@ -48,8 +54,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Every constraint and index gets a predictable name on every backend, so that a migration can
+# name the one it changes (Alembic's advice; SQLite would otherwise leave them unnamed).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class ApplicationRow(Base):

@@ -7,13 +7,13 @@ a worker thread. Each records its security events in the audit log (audit.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 
+import anyio
 from anyio import to_thread
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice._time import utc_now
@@ -21,6 +21,7 @@ from authservice.applications import find_application
 from authservice.audit import AuditEvent, record_event
 from authservice.db import open_database
 from authservice.errors import (
+    DatabaseUnavailable,
     InvalidCredentials,
     InvalidTicket,
     RateLimited,
@@ -33,6 +34,7 @@ from authservice.errors import (
 from authservice.keys import derive_key, keyed_digest, load_server_key
 from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
+from authservice.purge import PurgeResult, purge_database
 from authservice.ratelimit import Bucket, RateLimiter, client_network
 from authservice.rules import username_key
 from authservice.sealing import SecretSealer
@@ -42,6 +44,13 @@ from authservice.tickets import TicketClaims, TicketError, read_ticket
 from authservice.users import add_user, find_or_add_user, find_user
 
 __all__ = ["AuthService"]
+
+logger = logging.getLogger("authservice")
+
+# How long /v1/health waits for the database, and how many of its checks may wait at once (they
+# have threads of their own, so a health check never queues behind busy requests).
+_HEALTH_TIMEOUT_S = 3.0
+_HEALTH_CHECKS = 4
 
 
 class AuthService:
@@ -61,6 +70,7 @@ class AuthService:
             idle_s=settings.idle_ttl_s,
             grace_s=settings.rotation_grace_s,
         )
+        self._health_checks = anyio.CapacityLimiter(_HEALTH_CHECKS)
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice rate limit buckets v1"),
             window_s=settings.rate_window_s,
@@ -72,6 +82,40 @@ class AuthService:
     def close(self) -> None:
         self._passwords.close()
         self.engine.dispose()
+
+    # -- the database ---------------------------------------------------------------------
+
+    async def check_database(self) -> None:
+        """DatabaseUnavailable unless the database answers a query within a few seconds."""
+        try:
+            with anyio.fail_after(_HEALTH_TIMEOUT_S):
+                await to_thread.run_sync(
+                    self._query_database, abandon_on_cancel=True, limiter=self._health_checks
+                )
+        except (TimeoutError, SQLAlchemyError, self._database_errors) as error:
+            reason = str(error) or f"no answer within {_HEALTH_TIMEOUT_S} s"
+            logger.warning("Health check: the database does not answer: %s", reason)
+            raise DatabaseUnavailable() from None
+
+    def purge(self) -> PurgeResult:
+        return purge_database(self.engine, utc_now())
+
+    @property
+    def _database_errors(self) -> type[Exception]:
+        """What the driver raises itself: a raw connection's errors are not SQLAlchemy's."""
+        error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
+        return error
+
+    def _query_database(self) -> None:
+        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read.
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()
 
     # -- passwords ------------------------------------------------------------------------
 
@@ -174,7 +218,7 @@ class AuthService:
                 try:
                     secret = self._sealer.unseal(application.secret, application.key)
                     claims = read_ticket(ticket, application.key, secret, now=now)
-                    _use_nonce(db, application, claims, now)
+                    _use_nonce(db, application, claims)
                 except (TicketError, InvalidTicket) as error:
                     reason = str(error) if isinstance(error, TicketError) else error.message
                     record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
@@ -196,11 +240,9 @@ class AuthService:
         client_address: str,
     ) -> IssuedSession:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            with db.begin():
-                application = _application(db, application_key)
             return self._sessions.resume(
                 db,
-                application_id=application.id,
+                application_key=application_key,
                 user_id=user_id,
                 session_id=session_id,
                 secret=session_secret,
@@ -330,11 +372,10 @@ def _application(db: Session, application_key: str) -> ApplicationRow:
     return application
 
 
-def _use_nonce(
-    db: Session, application: ApplicationRow, claims: TicketClaims, now: datetime
-) -> None:
-    """Remember the nonce until the ticket expires; InvalidTicket if it was used before."""
-    db.execute(delete(TicketNonceRow).where(TicketNonceRow.expires_at <= now))
+def _use_nonce(db: Session, application: ApplicationRow, claims: TicketClaims) -> None:
+    """Remember the nonce until the ticket expires (purge.py forgets it then); InvalidTicket if
+    it was used before. Two workers given one ticket at once both insert: the second waits for
+    the first to commit, then fails on the primary key."""
     try:
         with db.begin_nested():
             db.add(

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from authservice.errors import (
     SessionExpired,
     SessionReuseDetected,
     SessionRevoked,
     SessionUnknown,
+    UnknownApplication,
 )
 from authservice.keys import (
     derive_rotated_secret,
@@ -25,9 +26,15 @@ from authservice.keys import (
     new_session_id,
     secret_matches,
 )
-from authservice.models import RetiredSecretRow, SessionRow, UserRow
+from authservice.models import ApplicationRow, RetiredSecretRow, SessionRow, UserRow
 
 __all__ = ["IssuedSession", "SessionManager", "SessionView"]
+
+# Every answer names the user and the application: one query, not three. Inner joins, as
+# PostgreSQL locks no row on the nullable side of an outer join.
+_WITH_USER_AND_APPLICATION = joinedload(SessionRow.user, innerjoin=True).joinedload(
+    UserRow.application, innerjoin=True
+)
 
 
 @dataclass(frozen=True)
@@ -102,17 +109,23 @@ class SessionManager:
         self,
         db: Session,
         *,
-        application_id: int,
+        application_key: str,
         user_id: str,
         session_id: str,
         secret: str,
         now: datetime,
     ) -> IssuedSession:
         """The session with a new secret; or, for the secret rotated out last within the grace
-        window, the same current secret again (it is derived from the one presented)."""
+        window, the same current secret again (it is derived from the one presented).
+
+        Concurrent resumes of one session queue on its row lock: the first rotates, the others
+        then present the secret it rotated out, within the grace window, and get the same new
+        one. UnknownApplication before anything else if no application has that key."""
         with self._transaction(db, now):
-            row, match = self._find(db, session_id, secret, now, grace=True)
-            if row.user.application_id != application_id or row.user.username != user_id:
+            row, match = self._find(
+                db, session_id, secret, now, grace=True, application_key=application_key
+            )
+            if row.user.application.key != application_key or row.user.username != user_id:
                 raise SessionUnknown()
             if match is _Match.PREVIOUS:
                 current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
@@ -150,16 +163,38 @@ class SessionManager:
     ) -> tuple[SessionView, int]:
         """Revoke every session of the user who holds this one; how many were live."""
         with self._transaction(db, now):
+            _lock_sessions_of_holder(db, session_id)
             row, _ = self._find(db, session_id, secret, now, grace=False)
             revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
     def _find(
-        self, db: Session, session_id: str, secret: str, now: datetime, *, grace: bool
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        now: datetime,
+        *,
+        grace: bool,
+        application_key: str | None = None,
     ) -> tuple[SessionRow, _Match]:
+        """The session, locked, and which of its secrets `secret` is; SessionRejected if none, or
+        if it is over. UnknownApplication first if `application_key` is given and unknown."""
         row = db.scalars(
-            select(SessionRow).where(SessionRow.id == session_id).with_for_update()
+            select(SessionRow)
+            .options(_WITH_USER_AND_APPLICATION)
+            .where(SessionRow.id == session_id)
+            .with_for_update(of=SessionRow)
         ).first()
+        # The session's application is loaded with it: only a session of another application, or
+        # none, costs a query to tell an unknown key apart.
+        if (
+            application_key is not None
+            and (row is None or row.user.application.key != application_key)
+            and db.scalar(select(ApplicationRow.id).where(ApplicationRow.key == application_key))
+            is None
+        ):
+            raise UnknownApplication()
         if row is None:
             raise SessionUnknown()
         retired = None
@@ -195,6 +230,18 @@ class SessionManager:
             with db.begin():
                 _revoke(db, SessionRow.id == reuse.detected.session_id, now, "secret_reused")
             raise reuse.detected from None
+
+
+def _lock_sessions_of_holder(db: Session, session_id: str) -> None:
+    """Lock every session of the user who holds this one, in id order. Two revoke-alls of one
+    user would otherwise each hold their own session's lock (`_find`) and wait for the other's."""
+    holder = select(SessionRow.user_id).where(SessionRow.id == session_id).scalar_subquery()
+    db.execute(
+        select(SessionRow.id)
+        .where(SessionRow.user_id == holder)
+        .order_by(SessionRow.id)
+        .with_for_update()
+    )
 
 
 def _revoke(db: Session, which: ColumnElement[bool], now: datetime, reason: str) -> int:

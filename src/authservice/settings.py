@@ -1,11 +1,20 @@
-"""Service configuration: one dataclass, every field but `data_dir` has a default."""
+"""Service configuration: one dataclass, every field but `data_dir` has a default.
+
+Worker processes get theirs as JSON (`to_json`, `from_json`):
+
+    >>> settings = Settings(data_dir=Path("/srv/auth"), session_ttl_s=3600)
+    >>> Settings.from_json(settings.to_json()) == settings
+    True
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Settings"]
 
@@ -39,6 +48,8 @@ class Settings:
     password_hash_workers: int = field(default_factory=_cpu_count)
     password_hash_queue: int = 64
     max_body_bytes: int = 16 * 1024
+    # How often each process deletes what is over (purge.py); 0 never (run `purge` from cron).
+    purge_interval_s: float = _HOUR_S
     cors_origins: tuple[str, ...] = ()
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto is believed (addresses or networks, or
     # "*"); none by default, so the client address is the TCP peer's.
@@ -64,7 +75,7 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Settings.{name} must be positive, not {getattr(self, name)!r}")
-        for name in ("rotation_grace_s", "password_hash_queue"):
+        for name in ("rotation_grace_s", "password_hash_queue", "purge_interval_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Settings.{name} must not be negative")
         if self.server_key is not None and len(self.server_key) < 32:
@@ -88,3 +99,23 @@ class Settings:
     @property
     def server_key_path(self) -> Path:
         return self.data_dir / "server.key"
+
+    def to_json(self) -> str:
+        """Every field but a `server_key` given in memory, which stays out of the environment
+        that carries this to worker processes (they read it from `server_key_path`)."""
+        if self.server_key is not None:
+            raise ValueError(
+                "Settings with a server_key in memory cannot be handed to worker processes: "
+                "leave the key in <data_dir>/server.key"
+            )
+        values: dict[str, Any] = {
+            item.name: getattr(self, item.name)
+            for item in fields(self)
+            if item.name != "server_key"
+        }
+        values["data_dir"] = str(self.data_dir)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        return cls(**json.loads(text))

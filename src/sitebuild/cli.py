@@ -53,20 +53,26 @@ def main(argv: list[str]) -> int:
 
 def serve(args: argparse.Namespace) -> None:
     # The service (and its database) is needed here only: `build` runs without it.
-    from authservice import Settings, create_app, ensure_application
+    from authservice import Settings, ensure_application
+    from authservice.db import migrate_database
+    from authservice.schema import describe_migration
 
-    settings = Settings(data_dir=args.data_dir)
+    settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
+    # A development stack migrates its database by itself.
+    print(describe_migration("the database", *migrate_database(settings)).capitalize())
     # The page carries the key it was built with; make sure this data dir knows that application.
     ensure_application(
         settings,
         name=DEVELOPMENT_APPLICATION_NAME,
         application_key=read_page_config(args.dist).application_key,
     )
-    site = server.SiteFiles(args.dist, isolation=not args.no_isolation)
     server.run(
-        server.combine(site, create_app(settings)),
+        args.dist,
+        settings,
+        isolation=not args.no_isolation,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         quiet=args.quiet,
     )
 
@@ -158,8 +164,16 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_START_TIMEOUT_S,
         help="how long Python may take to start before the page says it has not",
     )
+    serve_command.add_argument(
+        "--database-url",
+        help="the auth service's database, e.g. postgresql+psycopg://... (default: SQLite in "
+        "--data-dir)",
+    )
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8000)
+    serve_command.add_argument(
+        "--workers", type=int, default=1, help="processes serving the site and the service"
+    )
     serve_command.add_argument("--no-build", action="store_true", help="serve dist/ as it is")
     serve_command.add_argument(
         "--no-isolation",

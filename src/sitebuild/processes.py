@@ -1,6 +1,8 @@
-"""Servers as subprocesses, for tests: start, wait until they answer over HTTP, restart, stop.
+"""Servers as subprocesses, for tests and benchmarks: start, wait until they answer over HTTP,
+restart, stop.
 
 with AuthServiceProcess(tmp_path, session_ttl_s=2) as service:  # running once constructed
+    application = service.ensure_application("tests")
     urllib.request.urlopen(service.url + "/v1/health")
 """
 
@@ -21,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from authclient import MemoryStorage, SessionClient
+from authservice import Application, Settings, ensure_application
 from webapp.config import DEFAULT_AUTH_URL
 
 from .site import read_page_config
@@ -40,12 +43,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServerProcess:
-    """A command run as a subprocess that is ready once `ready_url` answers with any HTTP status.
+    """A command run as a subprocess that is ready once `ready_url` answers with any HTTP status
+    and, for a uvicorn server of several `workers`, once every worker says it has started (a test of
+    what many workers do together needs them all, not only the first to answer).
 
-    It starts on construction (unless `start=False`); `stop()` and `restart()` as named.
+        It starts on construction (unless `start=False`); `stop()` and `restart()` as named.
 
-    stdout and stderr go to one temporary file (a pipe could fill up and block the server), kept
-    across restarts and shown in every ServerError.
+        stdout and stderr go to one temporary file (a pipe could fill up and block the server), kept
+        across restarts and shown in every ServerError.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class ServerProcess:
         cwd: Path | None = None,
         start_timeout_s: float = 30.0,
         stop_timeout_s: float = 10.0,
+        workers: int = 1,
         start: bool = True,
     ) -> None:
         self.command = list(command)
@@ -66,6 +72,7 @@ class ServerProcess:
         self.cwd = cwd
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
+        self.workers = workers
         self.env = _child_env(env)
         # Open for the object's whole life, across restarts: no `with` block fits.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
@@ -135,11 +142,14 @@ class ServerProcess:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout_s
+        # The log is kept across restarts: count the workers this start adds (Python takes far
+        # longer to start one than this line takes to run).
+        started = self.output.count(_WORKER_STARTED) + (self.workers if self.workers > 1 else 0)
         while time.monotonic() < deadline:
             code = self._process.poll() if self._process else None
             if code is not None:
                 raise ServerError(f"{self!r} exited with {code} before answering:\n{self.output}")
-            if _answers(self.ready_url):
+            if self.output.count(_WORKER_STARTED) >= started and _answers(self.ready_url):
                 return
             time.sleep(0.05)
         self.stop()
@@ -148,24 +158,44 @@ class ServerProcess:
 
 
 class AuthServiceProcess(ServerProcess):
-    """`python -m authservice serve` on a free port; keyword flags become options, so
-    `session_ttl_s=2` is `--session-ttl-s 2` and `cors_origin=["a", "b"]` repeats the option."""
+    """`python -m authservice serve --migrate` on a free port: it starts on a database migrated
+    to this version's schema (SQLite in `data_dir`, or `database_url`). Keyword flags become
+    options, so `session_ttl_s=2` is `--session-ttl-s 2` and `cors_origin=["a", "b"]` repeats the
+    option."""
 
     def __init__(
         self,
         data_dir: Path,
         *,
+        database_url: str | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
         start: bool = True,
         **flags: Any,
     ) -> None:
-        self.data_dir = Path(data_dir)
+        self.settings = Settings(data_dir=Path(data_dir), database_url=database_url)
+        self.data_dir = self.settings.data_dir
         port = port or free_port(host)
         url = f"http://{host}:{port}"
-        command = [sys.executable, "-m", "authservice", "serve", "--data-dir", str(self.data_dir)]
+        command = [sys.executable, "-m", "authservice", "serve", "--migrate"]
+        command += ["--data-dir", str(self.data_dir), "--database-url", self.database_url]
         command += ["--host", host, "--port", str(port), *_options(flags)]
-        super().__init__(command, url=url, ready_url=f"{url}/v1/health", start=start)
+        super().__init__(
+            command,
+            url=url,
+            ready_url=f"{url}/v1/health",
+            start_timeout_s=60,
+            workers=int(flags.get("workers", 1)),
+            start=start,
+        )
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url or ""
+
+    def ensure_application(self, name: str) -> Application:
+        """The application of that name in this service's database (created if missing)."""
+        return ensure_application(self.settings, name=name)
 
 
 class Stack(ServerProcess):
@@ -173,15 +203,23 @@ class Stack(ServerProcess):
     site and the auth service on one origin, with its access log in `.output`."""
 
     def __init__(
-        self, dist: Path, data_dir: Path, *, isolation: bool = True, port: int | None = None
+        self,
+        dist: Path,
+        data_dir: Path,
+        *,
+        isolation: bool = True,
+        port: int | None = None,
+        workers: int = 1,
     ) -> None:
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "sitebuild", "serve", "--no-build", "--port", str(port)]
-        command += ["--dist", str(dist), "--data-dir", str(data_dir)]
+        command += ["--dist", str(dist), "--data-dir", str(data_dir), "--workers", str(workers)]
         if not isolation:
             command.append("--no-isolation")
-        super().__init__(command, url=url, ready_url=f"{url}/v1/health")
+        super().__init__(
+            command, url=url, ready_url=f"{url}/v1/health", start_timeout_s=60, workers=workers
+        )
         config = read_page_config(dist)
         self.application_key = config.application_key
         self.storage_key = config.storage_key
@@ -194,6 +232,10 @@ class Stack(ServerProcess):
     def served(self, path_part: str) -> list[str]:
         """Access-log lines of the requests this server answered whose path contains `path_part`."""
         return [line for line in self.output.splitlines() if '"GET ' in line and path_part in line]
+
+
+# What uvicorn prints as each worker process becomes ready.
+_WORKER_STARTED = "Application startup complete."
 
 
 def _child_env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -8,11 +8,11 @@ under the page's default auth URL (`/v1`) goes to the auth service.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -24,7 +24,10 @@ from webapp.config import DEFAULT_AUTH_URL
 from .headers import ISOLATION_HEADERS, SECURITY_HEADERS, cache_control
 from .site import page_policy
 
-__all__ = ["CONTENT_TYPES", "SiteFiles", "combine", "run"]
+if TYPE_CHECKING:
+    from authservice import Settings
+
+__all__ = ["CONTENT_TYPES", "SiteFiles", "combine", "create_stack_from_environment", "run"]
 
 CONTENT_TYPES = {
     ".wasm": "application/wasm",
@@ -39,6 +42,8 @@ CONTENT_TYPES = {
 }
 COMPRESSED_SUFFIX = ".gz"
 AUTH_PREFIX = DEFAULT_AUTH_URL + "/"
+# Where `run` leaves the stack's configuration for its worker processes.
+STACK_ENVIRONMENT = "SITEBUILD_STACK"
 
 
 class SiteFiles(StaticFiles):
@@ -113,29 +118,48 @@ def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:
     return app
 
 
-def run(app: ASGIApp, *, host: str, port: int, quiet: bool = False) -> None:
-    """Serve until Ctrl-C or SIGTERM; print the URL once listening (the real port when `port` is 0)."""
+def run(
+    dist: Path,
+    settings: Settings,
+    *,
+    isolation: bool,
+    host: str,
+    port: int,
+    workers: int = 1,
+    quiet: bool = False,
+) -> None:
+    """Serve the site in `dist` and the auth service (`settings`) until Ctrl-C or SIGTERM, in
+    `workers` processes; print the URL once listening (the real port when `port` is 0)."""
+    # Here, not at the top: `build` imports this module and runs without the service's packages.
+    from authservice.serving import run_server
+
+    os.environ[STACK_ENVIRONMENT] = json.dumps(
+        {"dist": str(dist.resolve()), "isolation": isolation, "settings": settings.to_json()}
+    )
+
+    def announce(bound_host: str, bound_port: int) -> None:
+        print(f"Serving on http://{bound_host}:{bound_port}/  (Ctrl-C stops)", flush=True)
+
     # proxy_headers=False: the auth service decides itself which proxy's X-Forwarded-For to believe.
-    config = uvicorn.Config(
-        app,
+    run_server(
+        "sitebuild.server:create_stack_from_environment",
         host=host,
         port=port,
+        workers=workers,
+        announce=announce,
         log_level="warning" if quiet else "info",
         access_log=not quiet,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
 
-    async def main() -> None:
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.05)
-        if server.started:
-            bound_port = server.servers[0].sockets[0].getsockname()[1]
-            print(f"Serving on http://{host}:{bound_port}/  (Ctrl-C stops)", flush=True)
-        await serving
 
-    asyncio.run(main())
+def create_stack_from_environment() -> ASGIApp:
+    """uvicorn's factory in every process of `run`: the site and the auth service it configured."""
+    from authservice import Settings, create_app
+
+    configuration = json.loads(os.environ[STACK_ENVIRONMENT])
+    site = SiteFiles(Path(configuration["dist"]), isolation=configuration["isolation"])
+    return combine(site, create_app(Settings.from_json(configuration["settings"])))
 
 
 def _content_type(path: str) -> str | None:

@@ -130,7 +130,7 @@ again = SessionClient(sys.argv[1], sys.argv[2], storage=storage)
 print(again.resume_stored().outcome)
 """
     with AuthServiceProcess(tmp_path / "auth") as service:
-        key = _create_application(tmp_path / "auth")
+        key = service.ensure_application("wheel").key
         done = subprocess.run(
             [str(python), "-I", "-c", script, key, service.url + "/v1"],
             capture_output=True,
@@ -139,12 +139,6 @@ print(again.resume_stored().outcome)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "resumed"
-
-
-def _create_application(data_dir: Path) -> str:
-    from authservice import Settings, ensure_application
-
-    return ensure_application(Settings(data_dir=data_dir), name="wheel").key
 
 
 def test_the_build_needs_no_database_and_signs_in_to_the_development_application(

@@ -22,7 +22,8 @@ def stack(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
 
 @pytest.fixture(scope="module")
 def headerless(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(site, tmp_path_factory.mktemp("data"), isolation=False) as running:
+    """Also the one served by several worker processes (`build.py serve --workers 2`)."""
+    with Stack(site, tmp_path_factory.mktemp("data"), isolation=False, workers=2) as running:
         yield running
 
 
@@ -121,3 +122,17 @@ def test_the_auth_service_answers_under_v1_on_the_same_origin(stack: Stack) -> N
     status, _, body = fetch(stack.url + "/v1/health")
     assert status == 200 and b"ok" in body
     assert fetch(stack.url + "/", "POST")[0] == 405
+
+
+def test_several_workers_serve_the_site_and_the_auth_service_on_a_database_they_migrated(
+    headerless: Stack,
+) -> None:
+    client = headerless.client()
+    credentials = {"username": "worker-user", "password": "correct horse battery"}
+
+    client.new_user(credentials)
+    client.start(credentials)
+
+    assert fetch(headerless.url + "/")[0] == 200
+    assert client.resume_stored().outcome == "resumed"
+    assert headerless.output.count("Application startup complete.") == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from authclient import Event, SessionClient
-from authservice import Application, Settings, ensure_application
+from authservice import Application
 from sitebuild.processes import AuthServiceProcess
 
 PASSWORD = "correct horse battery"
@@ -37,9 +37,8 @@ class Stack:
 @contextlib.contextmanager
 def running_stack(data_dir: Path, **flags: object) -> Iterator[Stack]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = ensure_application(Settings(data_dir=data_dir), name="test")
     with AuthServiceProcess(data_dir, **{**_QUIET_LIMITS, **flags}) as service:
-        yield Stack(service, app, data_dir)
+        yield Stack(service, service.ensure_application("test"), data_dir)
 
 
 ClientFactory = Callable[..., SessionClient]

@@ -34,8 +34,9 @@ def stored_session(page: FirefoxPage, stack: Stack) -> dict | None:
 
 def open_with_stored_value(page: FirefoxPage, stack: Stack, value: str) -> None:
     """Open the app with `value` already under the storage key, written from another page of our
-    origin: a reload of the app while it boots would make Firefox report the aborted boot's errors."""
-    page.goto(stack.url + "/v1/health")
+    origin: a reload of the app while it boots would make Firefox report the aborted boot's errors.
+    That page is the site's plain-text 404: API answers are downloads (Content-Disposition), not pages."""
+    page.goto(stack.url + "/no-such-page")
     page.write_storage(stack.storage_key, value)
     page.goto(stack.url + "/")
 

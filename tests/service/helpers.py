@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from authservice import Application, Settings, ensure_application
+from authservice import Application
 from authservice.tickets import sign_ticket
 from sitebuild.processes import AuthServiceProcess, free_port
 
@@ -149,15 +149,19 @@ class RunningService:
     def api(self) -> Api:
         return Api(self.process.url, self.application)
 
+    @property
+    def database_url(self) -> str:
+        return self.process.database_url
+
     def api_for(self, name: str) -> Api:
         """The API as another application (created on first use) sees it."""
-        application = ensure_application(Settings(data_dir=self.data_dir), name=name)
-        return Api(self.process.url, application)
+        return Api(self.process.url, self.process.ensure_application(name))
 
 
 def start_service(data_dir: Path, **flags: Any) -> RunningService:
-    application = ensure_application(Settings(data_dir=data_dir), name="tests")
-    return RunningService(AuthServiceProcess(data_dir, **flags), data_dir, application)
+    """A service process on a migrated database (SQLite in `data_dir`, or `database_url=`)."""
+    process = AuthServiceProcess(data_dir, **flags)
+    return RunningService(process, data_dir, process.ensure_application("tests"))
 
 
 def make_ticket(payload: Any, secret: str, *, raw_payload: bytes | None = None) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from authservice import Settings, create_app, ensure_application
 from authservice.app import describe_api
+from authservice.db import migrate_database
 from tests.service.helpers import Api, assert_error, bearer, serve_in_thread
 
 LIMIT_BYTES = 16 * 1024
@@ -157,6 +158,7 @@ def test_an_unexpected_error_is_internal_error_without_a_trace(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(data_dir=tmp_path)
+    migrate_database(settings)
     application = ensure_application(settings)
     app = create_app(settings)
 

@@ -3,29 +3,20 @@ and hashes upgraded at the next sign-in."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import argon2
 import pytest
 
 from authservice.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasswordHasher
 from tests.service.helpers import PASSWORD, Api, RunningService, assert_error
-
-T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine in a thread of its own: the browser tests' Playwright keeps an event loop
-    running in the main thread, where asyncio.run() refuses to start another."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
+from tests.support.loops import run_coroutine
 
 
 def concurrent_sign_ins(api: Api, usernames: list[str]) -> list[Any]:
@@ -99,12 +90,12 @@ class CountingHasher(argon2.PasswordHasher):
 def test_checking_an_unknown_user_costs_what_checking_a_real_one_does(password: str) -> None:
     counting = CountingHasher()
     hasher = PasswordHasher(workers=1, queue_limit=0, hasher=counting)
-    real_hash = run(hasher.hash("another password entirely"))
+    real_hash = run_coroutine(hasher.hash("another password entirely"))
 
-    run(hasher.check(real_hash, password))
+    run_coroutine(hasher.check(real_hash, password))
     known = list(counting.verified)
     counting.verified.clear()
-    run(hasher.check(None, password))
+    run_coroutine(hasher.check(None, password))
     hasher.close()
 
     assert counting.verified == known and known  # same number of checks, same parameters

@@ -13,17 +13,17 @@ from tests.service.helpers import Api, RunningService, assert_error
 GRACE_S = 1  # the shared service runs with --grace-s 1
 
 
-def test_resume_rotates_the_secret_and_keeps_the_session(api: Api, username: str) -> None:
-    session = api.new_session(username)
+def test_resume_rotates_the_secret_and_keeps_the_session(backend_api: Api, username: str) -> None:
+    session = backend_api.new_session(username)
 
-    reply = api.resume(session)
+    reply = backend_api.resume(session)
 
     assert reply.status == 200
     resumed = reply.body
     assert resumed["sessionSecret"] != session["sessionSecret"]
     for same in ("version", "applicationKey", "userId", "sessionId", "createdAt", "expiresAt"):
         assert resumed[same] == session[same]
-    assert api.me(resumed).status == 200
+    assert backend_api.me(resumed).status == 200
 
 
 def test_resume_accepts_the_stored_object_with_fields_it_does_not_know(
@@ -34,96 +34,102 @@ def test_resume_accepts_the_stored_object_with_fields_it_does_not_know(
     assert api.resume({**session, "savedBy": "a newer client"}).status == 200
 
 
-def test_every_resume_rotates_again(api: Api, username: str) -> None:
-    session = api.new_session(username)
+def test_every_resume_rotates_again(backend_api: Api, username: str) -> None:
+    session = backend_api.new_session(username)
     secrets = {session["sessionSecret"]}
 
     for _ in range(3):
-        session = api.resume(session).body
+        session = backend_api.resume(session).body
         secrets.add(session["sessionSecret"])
 
     assert len(secrets) == 4
 
 
 def test_the_rotated_out_secret_within_the_grace_window_returns_the_same_current_secret(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    old = api.new_session(username)
-    current = api.resume(old).body
+    old = backend_api.new_session(username)
+    current = backend_api.resume(old).body
 
-    repeated = api.resume(old)
+    repeated = backend_api.resume(old)
 
     assert repeated.status == 200
     assert repeated.body == current
-    assert api.me(current).status == 200
+    assert backend_api.me(current).status == 200
 
 
-def test_two_tabs_resuming_at_once_both_get_the_same_new_secret(api: Api, username: str) -> None:
-    session = api.new_session(username)
+def test_two_tabs_resuming_at_once_both_get_the_same_new_secret(
+    backend_api: Api, username: str
+) -> None:
+    session = backend_api.new_session(username)
 
     with ThreadPoolExecutor(4) as pool:
-        replies = list(pool.map(lambda _: api.resume(session), range(4)))
+        replies = list(pool.map(lambda _: backend_api.resume(session), range(4)))
 
     assert {reply.status for reply in replies} == {200}
     assert len({reply.body["sessionSecret"] for reply in replies}) == 1
 
 
 def test_the_rotated_out_secret_after_the_grace_window_revokes_the_whole_session(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    old = api.new_session(username)
-    current = api.resume(old).body
+    old = backend_api.new_session(username)
+    current = backend_api.resume(old).body
     time.sleep(GRACE_S + 0.3)
 
-    assert_error(api.resume(old), 401, "session_revoked")
-    assert_error(api.resume(current), 401, "session_revoked")
-    assert_error(api.me(current), 401, "session_revoked")
+    assert_error(backend_api.resume(old), 401, "session_revoked")
+    assert_error(backend_api.resume(current), 401, "session_revoked")
+    assert_error(backend_api.me(current), 401, "session_revoked")
 
 
 def test_a_stolen_secret_resumed_twice_is_still_caught_when_the_victim_comes_back(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    s0 = api.new_session(username)
-    s1 = api.resume(s0).body  # the thief, twice: S0 -> S1 -> S2
-    s2 = api.resume(s1).body
+    s0 = backend_api.new_session(username)
+    s1 = backend_api.resume(s0).body  # the thief, twice: S0 -> S1 -> S2
+    s2 = backend_api.resume(s1).body
 
-    assert_error(api.resume(s0), 401, "session_revoked")  # the victim's S0: two generations old
-    assert_error(api.resume(s2), 401, "session_revoked")  # the thief's session is gone too
-    assert_error(api.me(s2), 401, "session_revoked")
+    assert_error(
+        backend_api.resume(s0), 401, "session_revoked"
+    )  # the victim's S0: two generations old
+    assert_error(backend_api.resume(s2), 401, "session_revoked")  # the thief's session is gone too
+    assert_error(backend_api.me(s2), 401, "session_revoked")
 
 
 def test_any_generation_older_than_the_previous_one_revokes_even_inside_the_grace_window(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    generations = [api.new_session(username)]
+    generations = [backend_api.new_session(username)]
     for _ in range(4):
-        generations.append(api.resume(generations[-1]).body)
+        generations.append(backend_api.resume(generations[-1]).body)
 
-    assert_error(api.resume(generations[1]), 401, "session_revoked")  # well inside 1 s
-    assert_error(api.resume(generations[-1]), 401, "session_revoked")
+    assert_error(backend_api.resume(generations[1]), 401, "session_revoked")  # well inside 1 s
+    assert_error(backend_api.resume(generations[-1]), 401, "session_revoked")
 
 
 def test_the_previous_secret_within_the_grace_window_still_works_after_several_rotations(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    s0 = api.new_session(username)
-    s1 = api.resume(s0).body
-    s2 = api.resume(s1).body
+    s0 = backend_api.new_session(username)
+    s1 = backend_api.resume(s0).body
+    s2 = backend_api.resume(s1).body
 
-    repeated = api.resume(s1)
+    repeated = backend_api.resume(s1)
 
     assert repeated.status == 200 and repeated.body == s2
 
 
 @pytest.mark.parametrize("call", ["me", "sign_out", "revoke_all"])
 def test_a_rotated_out_secret_is_refused_by_the_bearer_endpoints_and_revokes_the_session(
-    api: Api, username: str, call: str
+    backend_api: Api, username: str, call: str
 ) -> None:
-    old = api.new_session(username)
-    current = api.resume(old).body  # `old` is inside the grace window, which only resume honours
+    old = backend_api.new_session(username)
+    current = backend_api.resume(
+        old
+    ).body  # `old` is inside the grace window, which only resume honours
 
-    assert_error(getattr(api, call)(old), 401, "session_revoked")
-    assert_error(api.me(current), 401, "session_revoked")
+    assert_error(getattr(backend_api, call)(old), 401, "session_revoked")
+    assert_error(backend_api.me(current), 401, "session_revoked")
 
 
 def test_the_bearer_endpoints_take_the_current_secret(api: Api, username: str) -> None:
@@ -149,22 +155,22 @@ def test_an_unknown_session_id_is_session_unknown(api: Api, username: str) -> No
 
 
 def test_resume_with_an_unknown_application_key_is_unknown_application(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    session = api.new_session(username)
+    session = backend_api.new_session(username)
 
-    reply = api.resume({**session, "applicationKey": "app_nobody"})
+    reply = backend_api.resume({**session, "applicationKey": "app_nobody"})
 
     assert_error(reply, 401, "unknown_application")
 
 
 def test_resume_under_another_application_is_session_unknown(
-    service: RunningService, username: str
+    backend_service: RunningService, username: str
 ) -> None:
-    session = service.api.new_session(username)
-    other_key = service.api_for("resume-other-app").application.key
+    session = backend_service.api.new_session(username)
+    other_key = backend_service.api_for("resume-other-app").application.key
 
-    reply = service.api.resume({**session, "applicationKey": other_key})
+    reply = backend_service.api.resume({**session, "applicationKey": other_key})
 
     assert_error(reply, 401, "session_unknown")
 

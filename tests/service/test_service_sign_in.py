@@ -11,16 +11,18 @@ from tests.service.helpers import PASSWORD, Api, assert_error, parse_time
 from tests.support.contract import SESSION_FIELDS
 
 
-def test_sign_in_with_the_right_password_returns_a_session_object(api: Api, username: str) -> None:
-    api.sign_up(username)
+def test_sign_in_with_the_right_password_returns_a_session_object(
+    backend_api: Api, username: str
+) -> None:
+    backend_api.sign_up(username)
 
-    reply = api.sign_in(username)
+    reply = backend_api.sign_in(username)
 
     assert reply.status == 201
     session = reply.body
     assert set(session) == SESSION_FIELDS
     assert session["version"] == 1
-    assert session["applicationKey"] == api.application.key
+    assert session["applicationKey"] == backend_api.application.key
     assert session["userId"] == username
     assert session["sessionId"].startswith("ses_")
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session["sessionSecret"])  # 256 bits
@@ -38,10 +40,12 @@ def test_each_sign_in_starts_a_new_session(api: Api, username: str) -> None:
     assert first["sessionSecret"] != second["sessionSecret"]
 
 
-def test_sign_in_with_a_wrong_password_is_invalid_credentials(api: Api, username: str) -> None:
-    api.sign_up(username)
+def test_sign_in_with_a_wrong_password_is_invalid_credentials(
+    backend_api: Api, username: str
+) -> None:
+    backend_api.sign_up(username)
 
-    assert_error(api.sign_in(username, "not the password"), 401, "invalid_credentials")
+    assert_error(backend_api.sign_in(username, "not the password"), 401, "invalid_credentials")
 
 
 def test_sign_in_of_an_unknown_user_answers_exactly_like_a_wrong_password(

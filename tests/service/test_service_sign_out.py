@@ -7,15 +7,15 @@ import pytest
 from tests.service.helpers import Api, assert_error
 
 
-def test_me_describes_the_session_behind_the_bearer_token(api: Api, username: str) -> None:
-    session = api.new_session(username)
+def test_me_describes_the_session_behind_the_bearer_token(backend_api: Api, username: str) -> None:
+    session = backend_api.new_session(username)
 
-    reply = api.me(session)
+    reply = backend_api.me(session)
 
     assert reply.status == 200
     assert reply.body == {
         "userId": username,
-        "applicationKey": api.application.key,
+        "applicationKey": backend_api.application.key,
         "sessionId": session["sessionId"],
         "createdAt": session["createdAt"],
         "expiresAt": session["expiresAt"],
@@ -52,37 +52,37 @@ def test_me_with_a_wrong_secret_is_session_unknown(api: Api, username: str) -> N
     assert_error(api.me({**session, "sessionSecret": "wrong"}), 401, "session_unknown")
 
 
-def test_sign_out_revokes_the_session(api: Api, username: str) -> None:
-    session = api.new_session(username)
+def test_sign_out_revokes_the_session(backend_api: Api, username: str) -> None:
+    session = backend_api.new_session(username)
 
-    reply = api.sign_out(session)
+    reply = backend_api.sign_out(session)
 
     assert (reply.status, reply.body) == (204, None)
-    assert_error(api.me(session), 401, "session_revoked")
-    assert_error(api.resume(session), 401, "session_revoked")
-    assert_error(api.sign_out(session), 401, "session_revoked")
+    assert_error(backend_api.me(session), 401, "session_revoked")
+    assert_error(backend_api.resume(session), 401, "session_revoked")
+    assert_error(backend_api.sign_out(session), 401, "session_revoked")
 
 
-def test_sign_out_leaves_the_users_other_sessions_alone(api: Api, username: str) -> None:
-    this, other = api.new_session(username), api.new_session(username)
+def test_sign_out_leaves_the_users_other_sessions_alone(backend_api: Api, username: str) -> None:
+    this, other = backend_api.new_session(username), backend_api.new_session(username)
 
-    api.sign_out(this)
+    backend_api.sign_out(this)
 
-    assert api.me(other).status == 200
+    assert backend_api.me(other).status == 200
 
 
 def test_revoke_all_revokes_every_session_of_that_user_and_no_one_elses(
-    api: Api, username: str
+    backend_api: Api, username: str
 ) -> None:
-    first, second = api.new_session(username), api.new_session(username)
-    stranger = api.new_session("other-" + username)
+    first, second = backend_api.new_session(username), backend_api.new_session(username)
+    stranger = backend_api.new_session("other-" + username)
 
-    reply = api.revoke_all(first)
+    reply = backend_api.revoke_all(first)
 
     assert (reply.status, reply.body) == (204, None)
-    assert_error(api.resume(first), 401, "session_revoked")
-    assert_error(api.resume(second), 401, "session_revoked")
-    assert api.resume(stranger).status == 200
+    assert_error(backend_api.resume(first), 401, "session_revoked")
+    assert_error(backend_api.resume(second), 401, "session_revoked")
+    assert backend_api.resume(stranger).status == 200
 
 
 def test_a_new_sign_in_works_after_revoke_all(api: Api, username: str) -> None:

@@ -7,8 +7,8 @@ import pytest
 from tests.service.helpers import PASSWORD, Api, RunningService, assert_error
 
 
-def test_sign_up_creates_a_user_whose_id_is_the_username(api: Api, username: str) -> None:
-    reply = api.sign_up(username)
+def test_sign_up_creates_a_user_whose_id_is_the_username(backend_api: Api, username: str) -> None:
+    reply = backend_api.sign_up(username)
 
     assert reply.status == 201
     assert reply.body == {"userId": username, "username": username}
@@ -19,10 +19,10 @@ def test_sign_up_accepts_every_allowed_character_and_the_longest_name(api: Api) 
     assert api.sign_up("x" * 32).status == 201
 
 
-def test_sign_up_with_a_taken_username_is_username_taken(api: Api, username: str) -> None:
-    api.sign_up(username)
+def test_sign_up_with_a_taken_username_is_username_taken(backend_api: Api, username: str) -> None:
+    backend_api.sign_up(username)
 
-    assert_error(api.sign_up(username, "another password"), 409, "username_taken")
+    assert_error(backend_api.sign_up(username, "another password"), 409, "username_taken")
 
 
 def test_the_same_username_can_sign_up_in_another_application(

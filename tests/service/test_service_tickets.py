@@ -18,21 +18,23 @@ from tests.service.helpers import (
 )
 
 
-def test_a_ticket_signs_in_and_creates_the_user_on_first_use(api: Api, username: str) -> None:
-    reply = api.sign_in_with_ticket(api.ticket(username))
+def test_a_ticket_signs_in_and_creates_the_user_on_first_use(
+    backend_api: Api, username: str
+) -> None:
+    reply = backend_api.sign_in_with_ticket(backend_api.ticket(username))
 
     assert reply.status == 201
     assert reply.body["userId"] == username
-    assert api.me(reply.body).body["userId"] == username
+    assert backend_api.me(reply.body).body["userId"] == username
 
 
-def test_a_ticket_for_a_signed_up_user_signs_in_that_user(api: Api, username: str) -> None:
-    api.sign_up(username)
+def test_a_ticket_for_a_signed_up_user_signs_in_that_user(backend_api: Api, username: str) -> None:
+    backend_api.sign_up(username)
 
-    by_ticket = api.new_session(username)
+    by_ticket = backend_api.new_session(username)
 
-    assert api.me(by_ticket).body["userId"] == username
-    assert api.sign_up(username).error == "username_taken"
+    assert backend_api.me(by_ticket).body["userId"] == username
+    assert backend_api.sign_up(username).error == "username_taken"
 
 
 def test_a_ticket_built_from_the_documented_format_is_accepted(api: Api, username: str) -> None:
@@ -79,11 +81,11 @@ def test_a_ticket_valid_for_more_than_an_hour_is_invalid_ticket(api: Api, userna
     assert_error(reply, 401, "invalid_ticket")
 
 
-def test_a_replayed_ticket_is_invalid_ticket(api: Api, username: str) -> None:
-    ticket = api.ticket(username)
-    assert api.sign_in_with_ticket(ticket).status == 201
+def test_a_replayed_ticket_is_invalid_ticket(backend_api: Api, username: str) -> None:
+    ticket = backend_api.ticket(username)
+    assert backend_api.sign_in_with_ticket(ticket).status == 201
 
-    assert_error(api.sign_in_with_ticket(ticket), 401, "invalid_ticket")
+    assert_error(backend_api.sign_in_with_ticket(ticket), 401, "invalid_ticket")
 
 
 def test_a_ticket_of_another_application_is_invalid_ticket(

@@ -14,6 +14,7 @@ import pytest
 
 from authclient import SessionClient
 from authservice import Settings, create_app, ensure_application
+from authservice.db import migrate_database
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
 from tests.webapp.helpers import FAST_BACKOFF, OpenTab, Service, Tab
@@ -49,6 +50,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Service:
     settings = Settings(
         data_dir=Path(tmp_path_factory.mktemp("auth")), login_attempts_per_ip=1_000_000
     )
+    migrate_database(settings)
     application = ensure_application(settings, name="webapp-tests")
     return Service(settings, create_app(settings), application.key)
 
