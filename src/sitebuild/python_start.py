@@ -15,6 +15,7 @@ __all__ = [
     "READ_PYTHON_START",
     "PythonDidNotStart",
     "check_python_start",
+    "start_not_decided",
 ]
 
 PYTHON_READY = "html[data-python=ready]"
@@ -40,3 +41,12 @@ def check_python_start(start: dict[str, Any]) -> bool:
     if start["state"] == "failed" and start["failure"] != "too-slow":
         raise PythonDidNotStart(start["sentence"])
     return bool(start["state"] == "ready")
+
+
+def start_not_decided(start: dict[str, Any], waited_s: float) -> PythonDidNotStart:
+    """The error for a wait that ended with Python neither ready nor given up: where the page stood,
+    from what READ_PYTHON_START read, so that a hang in the browser says so rather than time out."""
+    return PythonDidNotStart(
+        f"Python neither started nor gave up within {waited_s:.0f} s: <html data-python> is "
+        f"{start['state']!r}, thread {start['thread']!r}, the page says {start['sentence']!r}"
+    )

@@ -3,11 +3,14 @@ tests/conftest.py).
 
 Every page of every test is also watched for Content-Security-Policy violations (the page's and its
 workers'): one fails the test, since a refused script or connection would only show up as a page that
-quietly does less.
+quietly does less. And every request it makes must stay on this machine, where the tests serve the site
+and the auth service: a request anywhere else is a CDN the page should not know (PyScript falls back to
+one for its interpreter when it is not given ours), and fails the test.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from playwright.sync_api import (
     BrowserContext,
     Page,
     Playwright,
+    Request,
     Worker,
     expect,
     sync_playwright,
@@ -39,6 +43,19 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 VIOLATION_MARKS = ("securitypolicyviolation", "Content Security Policy")
+# Where the tests serve the site, its copies and the auth service.
+THIS_MACHINE = ("127.0.0.1", "localhost", "::1")
+# URLs made in the page itself (a worker's blob:, a data: favicon): no request leaves the browser.
+IN_PAGE_SCHEMES = ("blob", "data")
+
+
+def leaves_this_machine(url: str) -> bool:
+    """
+    >>> leaves_this_machine("https://cdn.example/pyodide.mjs"), leaves_this_machine("http://127.0.0.1:8000/")
+    (True, False)
+    """
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme not in IN_PAGE_SCHEMES and parts.hostname not in THIS_MACHINE
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +84,12 @@ def new_context(
     takes them) and gives, for each, a function that opens a page in it, recorded and watched."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
+    # Kept apart from the recorder, which tests clear.
+    elsewhere: list[str] = []
+
+    def watch_request(request: Request) -> None:
+        if leaves_this_machine(request.url):
+            elsewhere.append(request.url)
 
     def watch(message_text: str) -> None:
         if any(mark in message_text for mark in VIOLATION_MARKS):
@@ -81,6 +104,7 @@ def new_context(
         context.set_default_timeout(BOOT_TIMEOUT_MS)
         context.add_init_script(REPORT_VIOLATIONS)
         context.on("request", recorder.add_request)
+        context.on("request", watch_request)
 
         def open_page() -> Page:
             page = context.new_page()
@@ -96,6 +120,7 @@ def new_context(
     for context in contexts:
         context.close()
     assert violations == [], "the page broke its Content-Security-Policy"
+    assert elsewhere == [], "the page sent requests off this machine"
 
 
 @pytest.fixture
