@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from authservice import Settings, ensure_application
 from sitebuild.paths import DIST
 from sitebuild.processes import AuthServiceProcess, Stack, free_port
 from sitebuild.site import build
@@ -41,8 +40,9 @@ def split_stack(tmp_path: Path) -> Iterator[tuple[Stack, AuthServiceProcess]]:
     """The page on one origin, the auth service on another (CORS), so the service alone can stop."""
     page_port = free_port()
     page_origin = f"http://127.0.0.1:{page_port}"
-    application = ensure_application(Settings(data_dir=tmp_path / "auth"), name="split")
     with AuthServiceProcess(tmp_path / "auth", cors_origin=[page_origin]) as auth:
+        # Once the service has migrated its database.
+        application = auth.ensure_application("split")
         dist = build(tmp_path / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
         with Stack(dist, tmp_path / "page-data", port=page_port) as stack:
             yield stack, auth

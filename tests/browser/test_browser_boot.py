@@ -14,13 +14,11 @@ from sitebuild.browser_pages import wait_until_ready
 from sitebuild.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD
-from tests.support.browser import Recorder
+from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
 from tests.support.builds import site_with_app_module, site_with_entry, site_without
 from webapp.config import PageConfig
 
 STATUS = "#python-status"
-# What WebKitGTK offers: an isolated page without SharedArrayBuffer, so no worker can reach it.
-WITHOUT_SHARED_MEMORY = "delete globalThis.SharedArrayBuffer;"
 APPLICATION_KEY = "app_boot_test"
 
 

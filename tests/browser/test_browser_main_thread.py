@@ -19,11 +19,9 @@ from sitebuild.browser_pages import store_value, stored_session, stored_value, w
 from sitebuild.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD, new_username
-from tests.support.browser import Recorder
+from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
 from webapp.config import PageConfig
 
-# What WebKitGTK offers: an isolated page without SharedArrayBuffer.
-WITHOUT_SHARED_MEMORY = "delete globalThis.SharedArrayBuffer;"
 # What webapp.main logs where the page would freeze on every request.
 NO_JSPI = "without JSPI"
 

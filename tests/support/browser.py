@@ -7,6 +7,10 @@ from playwright.sync_api import Request
 
 from sitebuild.page_records import ConsoleMessage, PageRecords, RecordedRequest
 
+# An init script that makes Chromium offer what WebKitGTK offers: an isolated page without
+# SharedArrayBuffer, so that no worker can reach the page and Python starts on the main thread.
+WITHOUT_SHARED_MEMORY = "delete globalThis.SharedArrayBuffer;"
+
 
 class Recorder(PageRecords):
     """What the pages of one Chromium test did (tests/browser/conftest.py feeds it)."""
