@@ -1,7 +1,14 @@
 """Start the app in the page: called by the PyScript entry script (static/main.py).
 
 The one place that picks the browser's adapters: the page (`DomPage`), its storage and the
-transport. A page whose Python runs on the main thread would differ here, in its transport, only.
+transport. Python runs in a worker where the browser lets a worker reach the page, and on the
+page's main thread elsewhere (static/boot.mjs decides); the two differ here, in the transport only:
+
+- in a worker, `XhrTransport`: a synchronous XHR blocks only Python, and it has a timeout;
+- on the main thread with JSPI (Chromium, Firefox), `FetchTransport`: Python waits for `fetch()`
+  without freezing the page, with a timeout;
+- on the main thread without JSPI (WebKitGTK 2.50), `XhrTransport` again, at a cost: the page freezes
+  while each request waits, and the request cannot time out.
 """
 
 from __future__ import annotations
@@ -10,10 +17,13 @@ import logging
 import urllib.parse
 from collections.abc import Callable
 
-from authclient import MemoryStorage, SessionClient, Storage
+from pyscript import RUNNING_IN_WORKER
+
+from authclient import MemoryStorage, SessionClient, Storage, Transport
 
 from .app import App
 from .dom_page import ConsoleHandler, DomPage
+from .fetch_transport import FetchTransport, jspi_available
 from .xhr_transport import XhrTransport
 
 __all__ = ["main"]
@@ -31,12 +41,24 @@ def main() -> App:
         storage=_storage(page.local_storage),
         tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
-        # A synchronous XHR: fine in a worker, where it blocks only Python.
-        transport=XhrTransport(config.request_timeout_s),
+        transport=_transport(config.request_timeout_s),
     )
     app = App(client, page)
     app.start()
     return app
+
+
+def _transport(timeout_s: float) -> Transport:
+    if RUNNING_IN_WORKER:
+        return XhrTransport(timeout_s)
+    # PyScript runs the entry script through JSPI where the browser has it, so this call may wait.
+    if jspi_available():
+        return FetchTransport(timeout_s)
+    logger.warning(
+        "Python runs on the page's main thread without JSPI: each request to the auth service "
+        "freezes the page until it is answered, with no timeout"
+    )
+    return XhrTransport(timeout_s)
 
 
 def _storage(open_storage: Callable[[], Storage]) -> Storage:
