@@ -66,10 +66,6 @@ async function make(cache) {
   ]);
   // Where PyScript unpacks it too (`"./*"` in pyscript.toml): the working directory.
   pyodide.unpackArchive(archive, "zip", { extractDir: "." });
-  // pyodide-http reads `crossOriginIsolated` at import, and when true starts a helper worker for
-  // streaming requests (urllib never streams): a live JS object that a snapshot cannot hold. Besides,
-  // while a snapshot is being made, Pyodide cannot read host getters like this one ("Illegal invocation").
-  Object.defineProperty(globalThis, "crossOriginIsolated", { value: false, configurable: true });
   pyodide.runPython(WARM_UP);
   const snapshot = pyodide.makeMemorySnapshot();
   // Stored gzipped: a quarter of the size, and the gzip checksum catches a damaged entry on load.

@@ -6,6 +6,14 @@ import json
 from typing import Any
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from .python_start import (
+    PYTHON_DECIDED,
+    READ_PYTHON_START,
+    check_python_start,
+    start_not_decided,
+)
 
 __all__ = ["BOOT_TIMEOUT_MS", "store_value", "stored_session", "stored_value", "wait_until_ready"]
 
@@ -14,8 +22,13 @@ BOOT_TIMEOUT_MS = 60_000
 
 
 def wait_until_ready(page: Page) -> None:
-    """Python has started and drawn its first view."""
-    page.wait_for_selector("html[data-python=ready]", state="attached", timeout=BOOT_TIMEOUT_MS)
+    """Python has started and drawn its first view; raises PythonDidNotStart as soon as the page
+    says it will not, or when it has not decided in time."""
+    try:
+        page.wait_for_selector(PYTHON_DECIDED, state="attached", timeout=BOOT_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        raise start_not_decided(page.evaluate(READ_PYTHON_START), BOOT_TIMEOUT_MS / 1000) from None
+    check_python_start(page.evaluate(READ_PYTHON_START))
 
 
 def store_value(page: Page, key: str, value: str) -> None:

@@ -16,7 +16,7 @@ from .paths import SRC
 
 # Packages that run in the browser: ours from src/, the rest from the venv.
 OUR_PACKAGES = ("authclient", "webapp")
-THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe", "pyodide_http")
+THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe")
 SOURCE_SUFFIXES = (".py", ".html", ".txt")
 # A fixed timestamp makes the archive, and so its content hash, depend on the sources alone.
 EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from authclient import DEFAULT_TIMEOUT_S
-from webapp.config import DEFAULT_AUTH_URL, PageConfig
+from webapp.config import DEFAULT_AUTH_URL, DEFAULT_START_TIMEOUT_S, PageConfig
 
 from . import server
 from .chromium import find_chromium
@@ -38,7 +38,9 @@ def main(argv: list[str]) -> int:
         return run_tests(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "build":
-        config = PageConfig(args.application_key, args.auth_url, args.request_timeout_s)
+        config = PageConfig(
+            args.application_key, args.auth_url, args.request_timeout_s, args.start_timeout_s
+        )
         print(f"Built {build(args.dist, config)}")
     elif args.command == "serve":
         if not args.no_build:
@@ -155,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_TIMEOUT_S,
         help="how long the page waits for the auth service",
+    )
+    build_command.add_argument(
+        "--start-timeout-s",
+        type=float,
+        default=DEFAULT_START_TIMEOUT_S,
+        help="how long Python may take to start before the page says it has not",
     )
     serve_command.add_argument(
         "--database-url",

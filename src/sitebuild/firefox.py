@@ -30,6 +30,12 @@ from typing import IO, Any, Literal
 
 from .page_records import ConsoleMessage, PageRecords, RecordedRequest
 from .paths import NODE_MODULES
+from .python_start import (
+    PYTHON_DECIDED,
+    READ_PYTHON_START,
+    check_python_start,
+    start_not_decided,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -228,6 +234,18 @@ class FirefoxPage:
 
     def wait_for_text(self, text: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.wait_for(f"::-p-text({text})", "visible", timeout_s)
+
+    def wait_until_ready(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        """Python has started and drawn its first view; raises PythonDidNotStart as soon as the
+        page says it will not, or when it has not decided in time."""
+        read_start = f"() => {READ_PYTHON_START}"
+        try:
+            self.wait_for(PYTHON_DECIDED, "attached", timeout_s)
+        except FirefoxError as error:
+            if error.name != "TimeoutError":
+                raise
+            raise start_not_decided(self.evaluate(read_start), timeout_s) from None
+        check_python_start(self.evaluate(read_start))
 
     def count(self, selector: str) -> int:
         return int(self._call("count", DEFAULT_TIMEOUT_S, selector=selector))

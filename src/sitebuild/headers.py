@@ -56,6 +56,9 @@ def content_security_policy(page_html: str, auth_url: str) -> str:
       the hashed inline ones, so no injected markup can run.
     - worker-src blob:: PyScript starts its worker from a blob: URL.
     - img-src data:: the empty favicon (`data:,`) that spares a request.
+    Python on the page's main thread (static/boot.mjs's fallback where no worker can reach the page)
+    needs nothing more: PyScript's main-thread bootstrap uses `Function` too, and `FetchTransport`
+    connects to the same origins (tests/browser/test_browser_main_thread.py runs it under this policy).
 
     >>> policy = content_security_policy("<script>go()</script>", "https://auth.example/v1")
     >>> "connect-src 'self' https://auth.example;" in policy

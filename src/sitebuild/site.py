@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import jinja2
@@ -51,7 +52,7 @@ SNAPSHOT_CACHE_NAME = "pyodide-snapshot-v1"
 # The client library as a wheel, for other pages to install with micropip.
 WHEELS_DIR = "wheels"
 BUILD_RECORD = "build.json"
-COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".toml", ".wasm", ".zip", ".svg")
+COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".wasm", ".zip", ".svg")
 # Smaller gains are not worth a second file.
 MIN_COMPRESSION_GAIN = 0.9
 
@@ -77,17 +78,19 @@ def build(dist: Path, config: PageConfig) -> Path:
         keep_trailing_newline=True,
     )
 
-    def render_asset(name: str, **context: object) -> None:
-        """Render static/<name> (or a file at the root) with asset() giving URLs relative to it."""
-        path = STATIC / name if (STATIC / name).exists() else ROOT / name
+    def render(path: Path, **context: object) -> str:
+        """Render a file of the repository with asset() giving URLs relative to dist/assets/."""
         template = templates.get_template(path.relative_to(ROOT).as_posix())
-        text = template.render(asset=assets.url_from_assets, **context)
-        assets.add_bytes(name, text.encode())
+        return template.render(asset=assets.url_from_assets, **context)
 
     # The interpreter module PyScript loads: Pyodide, from a memory snapshot when there is one.
-    render_asset(SNAPSHOT_LOADER, snapshot_cache=SNAPSHOT_CACHE_NAME)
-    render_asset(PYSCRIPT_CONFIG.name)
-    render_asset(BOOT)
+    assets.add_bytes(
+        SNAPSHOT_LOADER,
+        render(STATIC / SNAPSHOT_LOADER, snapshot_cache=SNAPSHOT_CACHE_NAME).encode(),
+    )
+    # boot.mjs hands PyScript its configuration inline.
+    pyscript_config = tomllib.loads(render(PYSCRIPT_CONFIG))
+    assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
         config=config.to_dict(),

@@ -1,7 +1,8 @@
 """What the page's Python needs to know, in one type.
 
 The build writes it into index.html as JSON (and into dist/build.json); the page's inline script
-reads the storage key from it to guess the first view; Python reads it back at start.
+reads the storage key from it to guess the first view, static/boot.mjs how long Python may take to
+start; Python reads it back at start.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any
 from authclient import DEFAULT_TIMEOUT_S, storage_key_for
 from authclient.transport import checked_timeout_s
 
-__all__ = ["DEFAULT_AUTH_URL", "PageConfig"]
+__all__ = ["DEFAULT_AUTH_URL", "DEFAULT_START_TIMEOUT_S", "PageConfig"]
 
 # Where the page finds the auth service by default: beside it, on the same origin.
 DEFAULT_AUTH_URL = "/v1"
+# How long the page lets Python take to start before it says that it has not (static/boot.mjs).
+# Generous: a first visit downloads about 7 MB, and WebKitGTK on 2 busy cores needs 20 s and more.
+DEFAULT_START_TIMEOUT_S = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class PageConfig:
     application_key: str
     auth_url: str = DEFAULT_AUTH_URL
     request_timeout_s: float = DEFAULT_TIMEOUT_S
+    start_timeout_s: float = DEFAULT_START_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if not isinstance(self.application_key, str) or not self.application_key.strip():
@@ -39,6 +44,7 @@ class PageConfig:
         if not isinstance(self.auth_url, str) or not self.auth_url.strip():
             raise ValueError("auth_url must be a non-empty string")
         checked_timeout_s(self.request_timeout_s, "request_timeout_s")
+        checked_timeout_s(self.start_timeout_s, "start_timeout_s")
 
     @property
     def storage_key(self) -> str:
@@ -49,6 +55,7 @@ class PageConfig:
             "applicationKey": self.application_key,
             "authUrl": self.auth_url,
             "requestTimeoutS": self.request_timeout_s,
+            "startTimeoutS": self.start_timeout_s,
             "storageKey": self.storage_key,
         }
 
@@ -58,4 +65,6 @@ class PageConfig:
         data: Any = json.loads(text)
         if not isinstance(data, dict):
             raise TypeError("the page configuration is not a JSON object")
-        return cls(data["applicationKey"], data["authUrl"], data["requestTimeoutS"])
+        return cls(
+            data["applicationKey"], data["authUrl"], data["requestTimeoutS"], data["startTimeoutS"]
+        )

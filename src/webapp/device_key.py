@@ -1,10 +1,11 @@
 """The browser's device key as a `DeviceSigner` (authclient.proofs), for the app in a worker.
 
 The key pair lives on the page's side (static/device-key.mjs): WebCrypto, non-extractable, kept
-in IndexedDB. The worker asks for the public key and for signatures through PyScript's `sync`,
-which blocks Python until the page's promise settles, so the client library stays synchronous.
-Python on the main thread cannot wait for a promise (without JSPI), so there the app runs with
-no signer and its sessions are not bound (src/webapp/main.py).
+in IndexedDB. A worker asks for the public key and for signatures through PyScript's `sync`, which
+blocks Python until the page's promise settles, so the client library stays synchronous. Python on
+the main thread calls the same functions and waits for their promises through JSPI
+(`AwaitedKeyFunctions`); without JSPI it cannot wait, and the app runs with no signer there, its
+sessions unbound (src/webapp/main.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import base64
 import json
 from typing import Any, Protocol
 
-__all__ = ["BrowserDeviceSigner", "PageKeyFunctions"]
+__all__ = ["AwaitedKeyFunctions", "BrowserDeviceSigner", "PageKeyFunctions"]
 
 
 class PageKeyFunctions(Protocol):
@@ -22,6 +23,28 @@ class PageKeyFunctions(Protocol):
     def devicePublicKey(self, name: str, create: bool) -> Any: ...
 
     def deviceSign(self, name: str, text: str) -> Any: ...
+
+
+class AwaitedKeyFunctions:
+    """The page's key functions called from Python on the main thread, where they give promises:
+    each is waited for through JSPI (only in a call that Pyodide entered with JSPI, as the app's
+    handlers are: see webapp.fetch_transport)."""
+
+    def __init__(self, functions: Any) -> None:
+        self._functions = functions
+
+    def __repr__(self) -> str:
+        return "AwaitedKeyFunctions()"
+
+    def devicePublicKey(self, name: str, create: bool) -> Any:
+        from pyodide.ffi import run_sync
+
+        return run_sync(self._functions.devicePublicKey(name, create))
+
+    def deviceSign(self, name: str, text: str) -> Any:
+        from pyodide.ffi import run_sync
+
+        return run_sync(self._functions.deviceSign(name, text))
 
 
 class BrowserDeviceSigner:

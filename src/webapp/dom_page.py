@@ -4,12 +4,19 @@ PyScript's `document` and `window` work in a worker and on the main thread alike
 serves both. In a worker each access is a round trip to the main thread, so it does few, large
 operations: a whole view is one `innerHTML` assignment, a form submission arrives as one JSON string
 (the inline script in index.html collects the fields).
+
+The app's handlers run one at a time, each from a callback of the event loop, never inside the
+browser's event dispatch. On the main thread that is what lets a request wait through JSPI without
+freezing the page (`webapp.fetch_transport`), and one at a time keeps the order a worker gives by
+itself: there a request blocks Python, and later events wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +30,8 @@ from .page import Action
 
 __all__ = ["ConsoleHandler", "DomPage"]
 
+logger = logging.getLogger("webapp")
+
 
 class DomPage:
     """Implements `webapp.page.Page`, plus what only the start needs: the configuration, the
@@ -32,6 +41,10 @@ class DomPage:
         self._app = document.getElementById("app")
         # Proxies handed to JavaScript must live as long as the page listens.
         self._listeners: list[Any] = []
+        # Pyodide's event loop, which schedules its callbacks with the browser's setTimeout.
+        self._loop = asyncio.get_event_loop()
+        self._pending: deque[Callable[[], None]] = deque()
+        self._running = False
 
     def __repr__(self) -> str:
         return f"DomPage(view={self.initial_view()!r})"
@@ -66,24 +79,28 @@ class DomPage:
         document.documentElement.dataset.python = "ready"
 
     def on_action(self, handler: Callable[[Action], None]) -> list[Action]:
-        self._listen(document, "app-action", lambda event: handler(Action.from_json(event.detail)))
+        def on_app_action(event: Any) -> None:
+            action = Action.from_json(event.detail)
+            self._run_in_turn(lambda: handler(action))
+
+        self._listen(document, "app-action", on_app_action)
         return [Action.from_json(text) for text in json.loads(window.appActions.take())]
 
     def on_storage_change(self, key: str, handler: Callable[[], None]) -> None:
         def on_storage(event: Any) -> None:
             # A null key means the other tab cleared all of storage.
             if event.key is None or str(event.key) == key:
-                handler()
+                self._run_in_turn(handler)
 
         self._listen(window, "storage", on_storage)
 
     def on_online(self, handler: Callable[[], None]) -> None:
-        self._listen(window, "online", lambda _event: handler())
+        self._listen(window, "online", lambda _event: self._run_in_turn(handler))
 
     def on_visible(self, handler: Callable[[], None]) -> None:
         def on_change(_event: Any) -> None:
             if str(document.visibilityState) == "visible":
-                handler()
+                self._run_in_turn(handler)
 
         self._listen(document, "visibilitychange", on_change)
 
@@ -95,6 +112,24 @@ class DomPage:
     def announce(self, detail: dict[str, Any]) -> None:
         # index.html's inline script turns it into the DOM event "app-session".
         window.appSession.announce(json.dumps(detail))
+
+    def _run_in_turn(self, call: Callable[[], None]) -> None:
+        """Run `call` from the event loop, after every call handed over before it has ended."""
+        self._pending.append(call)
+        if not self._running:
+            self._running = True
+            self._loop.call_soon(self._run_pending)
+
+    def _run_pending(self) -> None:
+        try:
+            while self._pending:
+                call = self._pending.popleft()
+                try:
+                    call()
+                except Exception:
+                    logger.exception("A handler of the page failed")
+        finally:
+            self._running = False
 
     def _listen(self, target: Any, event_name: str, handler: Callable[[Any], None]) -> None:
         proxy = create_proxy(handler)

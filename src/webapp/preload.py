@@ -1,5 +1,5 @@
 """What a Pyodide memory snapshot of the app holds: every module of the app that does not need the
-page, with all they import (jinja2, markupsafe, pyodide-http, authclient).
+page, with all they import (jinja2, markupsafe, authclient).
 
 The snapshot is made in a plain worker, without PyScript's page (static/snapshot-loader.mjs calls
 `import_modules()`), so a later visit starts with these imports done. `webapp.main` and
@@ -18,6 +18,7 @@ MODULES = (
     "webapp.app",
     "webapp.config",
     "webapp.device_key",
+    "webapp.fetch_transport",
     "webapp.page",
     "webapp.views",
     "webapp.xhr_transport",

@@ -3,12 +3,17 @@ tests/conftest.py).
 
 Every page of every test is also watched for Content-Security-Policy violations (the page's and its
 workers'): one fails the test, since a refused script or connection would only show up as a page that
-quietly does less.
+quietly does less. And every request it makes must stay on this machine, where the tests serve the site
+and the auth service: a request anywhere else is a CDN the page should not know (PyScript falls back to
+one for its interpreter when it is not given ours), and fails the test.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -16,6 +21,7 @@ from playwright.sync_api import (
     BrowserContext,
     Page,
     Playwright,
+    Request,
     Worker,
     expect,
     sync_playwright,
@@ -23,6 +29,7 @@ from playwright.sync_api import (
 
 from sitebuild.browser_pages import BOOT_TIMEOUT_MS
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
+from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 # A first assertion after a navigation waits for Python to boot.
@@ -36,6 +43,19 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 VIOLATION_MARKS = ("securitypolicyviolation", "Content Security Policy")
+# Where the tests serve the site, its copies and the auth service.
+THIS_MACHINE = ("127.0.0.1", "localhost", "::1")
+# URLs made in the page itself (a worker's blob:, a data: favicon): no request leaves the browser.
+IN_PAGE_SCHEMES = ("blob", "data")
+
+
+def leaves_this_machine(url: str) -> bool:
+    """
+    >>> leaves_this_machine("https://cdn.example/pyodide.mjs"), leaves_this_machine("http://127.0.0.1:8000/")
+    (True, False)
+    """
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme not in IN_PAGE_SCHEMES and parts.hostname not in THIS_MACHINE
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +77,19 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], Callable[[], Page]]]:
-    """new_context() -> open_page: pages in a fresh browser context of their own (a profile: its
-    tabs share localStorage), recorded and watched like every page of the test."""
+def new_context(
+    browser: Browser, recorder: Recorder
+) -> Iterator[Callable[..., Callable[[], Page]]]:
+    """Opens fresh browser contexts (a profile each; keyword options as Playwright's `new_context`
+    takes them) and gives, for each, a function that opens a page in it, recorded and watched."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
+    # Kept apart from the recorder, which tests clear.
+    elsewhere: list[str] = []
+
+    def watch_request(request: Request) -> None:
+        if leaves_this_machine(request.url):
+            elsewhere.append(request.url)
 
     def watch(message_text: str) -> None:
         if any(mark in message_text for mark in VIOLATION_MARKS):
@@ -70,12 +98,13 @@ def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], C
     def watch_worker(worker: Worker) -> None:
         worker.on("console", lambda message: watch(message.text))
 
-    def open_context() -> Callable[[], Page]:
-        context = browser.new_context()
+    def open_context(**options: Any) -> Callable[[], Page]:
+        context = browser.new_context(**options)
         contexts.append(context)
         context.set_default_timeout(BOOT_TIMEOUT_MS)
         context.add_init_script(REPORT_VIOLATIONS)
         context.on("request", recorder.add_request)
+        context.on("request", watch_request)
 
         def open_page() -> Page:
             page = context.new_page()
@@ -91,12 +120,20 @@ def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], C
     for context in contexts:
         context.close()
     assert violations == [], "the page broke its Content-Security-Policy"
+    assert elsewhere == [], "the page sent requests off this machine"
 
 
 @pytest.fixture
-def new_page(new_context: Callable[[], Callable[[], Page]]) -> Callable[[], Page]:
+def new_page(new_context: Callable[..., Callable[[], Page]]) -> Callable[[], Page]:
     """Opens pages in one fresh browser context: one profile, so its tabs share localStorage."""
     return new_context()
+
+
+@pytest.fixture(scope="module")
+def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The same site from a server that sends no COOP/COEP headers, as a plain static host."""
+    with Stack(dist, tmp_path_factory.mktemp("headerless-data"), isolation=False) as running:
+        yield running
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
 def test_a_service_that_never_answers_times_out_and_keeps_the_session(
     stack: Stack, silent_server: str, new_page: Callable[[], Page], tmp_path: Path
 ) -> None:
-    """pyodide-http's synchronous XHR, in the worker, with the client's timeout: the page stays live."""
+    """The synchronous XHR of XhrTransport, in the worker, with the client's timeout: the page stays live."""
     session = client_for(stack).start(new_account(stack))
     dist = build(
         tmp_path / "dist",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page
@@ -16,13 +15,6 @@ from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 RUNTIME_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "/app-")
-
-
-@pytest.fixture(scope="module")
-def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The same site from a server that sends no COOP/COEP headers, as a plain static host."""
-    with Stack(dist, tmp_path_factory.mktemp("headerless-data"), isolation=False) as running:
-        yield running
 
 
 def signed_in_elsewhere(stack: Stack) -> dict:
@@ -50,7 +42,7 @@ def test_python_renders_and_calls_the_service_from_our_origin_only(
 
     open_with_stored_session(page, served, session)
 
-    # Only Python draws the signed-in view: Jinja2 rendered it after a resume request through pyodide-http.
+    # Only Python draws the signed-in view: Jinja2 rendered it after a resume request through XhrTransport.
     page.wait_for_selector("#app > [data-view=signed-in]")
     wait_until_ready(page)
     assert page.locator("[data-field=user-id]").inner_text() == session["userId"]

@@ -4,7 +4,7 @@ snapshot of this build in Cache Storage; later visits start from it; a damaged o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +19,6 @@ from tests.support.browser import Recorder
 STARTED_FROM_SNAPSHOT = "Pyodide started from its memory snapshot"
 # A gzipped snapshot is about 7 MB.
 MIN_SNAPSHOT_BYTES = 1_000_000
-
-
-@pytest.fixture(scope="module")
-def headerless_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(dist, tmp_path_factory.mktemp("headerless-data"), isolation=False) as running:
-        yield running
 
 
 def snapshot_key(stack: Stack, dist: Path) -> str:

@@ -73,7 +73,6 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
         "webapp",
         "jinja2",
         "markupsafe",
-        "pyodide_http",
     }
     assert "webapp/templates/login.html" in names
     # Sources only: no compiled speedups, no bytecode.
@@ -82,7 +81,6 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
     for package, distribution in [
         ("jinja2", "jinja2"),
         ("markupsafe", "markupsafe"),
-        ("pyodide_http", "pyodide-http"),
     ]:
         assert importlib.metadata.version(distribution) == pins[distribution]
         installed = Path(importlib.util.find_spec(package).origin).parent
@@ -92,17 +90,24 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
             )
 
 
-def test_the_page_and_its_config_point_only_at_our_own_files(site: Path) -> None:
+def test_the_page_and_its_pyscript_configuration_point_only_at_our_own_files(site: Path) -> None:
     page = (site / "index.html").read_text()
-    (config,) = (site / "assets").glob("pyscript-*.toml")
-    for text in (page, config.read_text()):
+    (boot,) = (site / "assets").glob("boot-*.mjs")
+    for text in (page, boot.read_text()):
         assert not re.search(r"(?:src|href)=\"(?:https?:)?//", text)
         assert not re.search(r"\"(?:https?:)?//", text)
-    parsed = tomllib.loads(config.read_text())
+    # boot.mjs hands PyScript pyscript.toml inline, as JSON: PyScript fetches no configuration.
+    parsed = json.loads(
+        re.search(r"^const PYSCRIPT_CONFIG = (.*);$", boot.read_text(), re.MULTILINE)[1]
+    )
+    assert parsed == tomllib.loads(
+        (ROOT / "pyscript.toml").read_text().replace("{{ ", "").replace(" }}", "")
+    ) | {"interpreter": parsed["interpreter"], "files": parsed["files"]}
     assert parsed["interpreter"].startswith("./snapshot-loader-")
     # A `packages` key would make PyScript fetch micropip from the network.
     assert "packages" not in parsed
     assert list(parsed["files"].values()) == ["./*"]
+    assert not list((site / "assets").glob("*.toml"))
 
 
 def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Path) -> None:
@@ -112,6 +117,7 @@ def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Pat
         "applicationKey": "app_build_test",
         "authUrl": "/v1",
         "requestTimeoutS": 10.0,
+        "startTimeoutS": 90.0,
         "storageKey": "sinchSession-app_build_test",
     }
     assert PageConfig.from_json(json.dumps(config)) == PageConfig("app_build_test")

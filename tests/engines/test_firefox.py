@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from authclient import pending_revocations_key
 from sitebuild.firefox import FirefoxContext, FirefoxPage
 from sitebuild.processes import AuthServiceProcess, Stack
+from sitebuild.python_start import PythonDidNotStart
 from tests.support.accounts import GARBAGE, PASSWORD, new_username
+from tests.support.builds import site_with_app_module
 
-READY = "html[data-python=ready]"
 LOGIN_FORM = "#app > [data-view=login] form"
 SIGNED_IN = "#app > [data-view=signed-in]"
 
@@ -43,7 +45,7 @@ def test_a_first_visit_shows_the_login_form_from_our_origin_only(
     stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
 ) -> None:
     firefox_page.goto(stack.url + "/")
-    firefox_page.wait_for(READY, "attached")
+    firefox_page.wait_until_ready()
 
     firefox_page.wait_for(LOGIN_FORM)
     assert firefox_page.evaluate("() => document.title") == "Sign in"
@@ -112,7 +114,7 @@ def test_sign_out_clears_storage_and_the_server_revokes_the_session(
     # show it was revoked: its audit line (the dev stack prints them).
     assert signed_out(stack, session["sessionId"])
     firefox_page.reload()
-    firefox_page.wait_for(READY, "attached")
+    firefox_page.wait_until_ready()
     firefox_page.wait_for(LOGIN_FORM)
 
 
@@ -123,7 +125,7 @@ def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
     shape: str, stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
 ) -> None:
     open_with_stored_value(firefox_page, stack, GARBAGE[shape])
-    firefox_page.wait_for(READY, "attached")
+    firefox_page.wait_until_ready()
 
     firefox_page.wait_for(LOGIN_FORM)
     firefox_page.wait_for("#app > [data-view=resuming]", "hidden")
@@ -167,10 +169,45 @@ def test_a_later_visit_starts_from_the_memory_snapshot_the_first_one_made(
     firefox_context.clear_records()
 
     firefox_page.reload()
-    firefox_page.wait_for(READY, "attached")
+    firefox_page.wait_until_ready()
 
     # The snapshot loader runs in the Python worker: its message also shows that workers' console
     # output reaches the records, so the clean-console checks above see it.
     messages = [message.text for message in firefox_context.take_records().console]
     assert any("Pyodide started from its memory snapshot" in text for text in messages), messages
     firefox_page.wait_for(LOGIN_FORM)
+
+
+def test_an_error_in_python_before_the_app_is_ready_is_a_sentence_not_a_spinner(
+    dist: Path, firefox_page: FirefoxPage, firefox_context: FirefoxContext, tmp_path: Path
+) -> None:
+    site = site_with_app_module(
+        dist, tmp_path, "webapp/main.py", 'raise RuntimeError("broken on purpose")\n'
+    )
+    with Stack(site, tmp_path / "data") as stack:
+        firefox_page.goto(stack.url + "/")
+
+        with pytest.raises(PythonDidNotStart) as failed:
+            firefox_page.wait_until_ready()
+
+        assert str(failed.value) == (
+            "The app could not start: its Python code stopped with an error (RuntimeError). "
+            "Reload the page to try again."
+        )
+        assert firefox_page.count("#python-status .spinner") == 0
+        assert firefox_page.evaluate("() => document.getElementById('username').disabled") is True
+        assert firefox_context.take_records().foreign_requests(stack.url) == []
+
+
+def test_reloads_while_python_starts_fetch_nothing_from_another_origin(
+    stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    """Firefox is where a reload in the middle of PyScript's set-up once made it fetch a Pyodide from
+    its default CDN (when it fetched its configuration itself, and that fetch was cut short)."""
+    for delay_s in (0, 0.15, 0.4, 0.8, 1.5):
+        firefox_page.goto(stack.url + "/")
+        time.sleep(delay_s)  # then the next load cuts this start short, wherever it has got to
+    firefox_page.reload()
+
+    firefox_page.wait_until_ready()
+    assert firefox_context.take_records().foreign_requests(stack.url) == []

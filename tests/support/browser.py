@@ -39,6 +39,11 @@ def new_account(stack: Stack) -> dict[str, str]:
     return credentials
 
 
+# An init script that makes Chromium offer what WebKitGTK offers: an isolated page without
+# SharedArrayBuffer, so that no worker can reach the page and Python starts on the main thread.
+WITHOUT_SHARED_MEMORY = "delete globalThis.SharedArrayBuffer;"
+
+
 class Recorder(PageRecords):
     """What the pages of one Chromium test did (tests/browser/conftest.py feeds it)."""
 

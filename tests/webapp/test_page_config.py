@@ -7,7 +7,7 @@ import json
 import pytest
 
 from authclient import DEFAULT_TIMEOUT_S, SessionClient
-from webapp.config import DEFAULT_AUTH_URL, PageConfig
+from webapp.config import DEFAULT_AUTH_URL, DEFAULT_START_TIMEOUT_S, PageConfig
 
 
 def test_it_carries_the_storage_key_the_client_uses() -> None:
@@ -23,10 +23,13 @@ def test_its_defaults_are_the_library_s() -> None:
     config = PageConfig("app_123")
 
     assert (config.auth_url, config.request_timeout_s) == (DEFAULT_AUTH_URL, DEFAULT_TIMEOUT_S)
+    assert config.start_timeout_s == DEFAULT_START_TIMEOUT_S
 
 
 def test_what_the_build_writes_python_reads_back() -> None:
-    config = PageConfig("app_123", "https://auth.example.com/v1", request_timeout_s=2.5)
+    config = PageConfig(
+        "app_123", "https://auth.example.com/v1", request_timeout_s=2.5, start_timeout_s=30
+    )
 
     assert PageConfig.from_json(json.dumps(config.to_dict())) == config
 
@@ -38,6 +41,7 @@ def test_what_the_build_writes_python_reads_back() -> None:
         {"auth_url": ""},
         {"request_timeout_s": 0},
         {"request_timeout_s": True},
+        {"start_timeout_s": -1},
     ],
 )
 def test_bad_values_are_refused_with_a_clear_error(changes: dict[str, object]) -> None:
