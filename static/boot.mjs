@@ -118,9 +118,13 @@ async function startPython(thread) {
   const doneButNotReady = () => fail("python-error", root.dataset.pythonError);
   script.addEventListener("py:done", doneButNotReady);
   document.head.append(config);
-  document.body.append(script);
   try {
-    const { whenDefined } = await import(asset({{ asset('pyscript/core.js')|tojson }}));
+    const [{ hooks, whenDefined }, deviceKey] = await Promise.all([
+      import(asset({{ asset('pyscript/core.js')|tojson }})),
+      import(asset({{ asset('device-key.mjs')|tojson }})),
+    ]);
+    lendDeviceKey(hooks, deviceKey);
+    document.body.append(script);
     // What fails to load reaches the page as the rejection of a worker's `ready`; on the main
     // thread, as an unhandled rejection (seen above).
     const { xworker } = await whenDefined("py");
@@ -202,4 +206,14 @@ function makeSnapshot() {
     done("failed");
   });
   maker.postMessage(asset({{ asset('snapshot-loader.mjs')|tojson }}));
+}
+
+// Python signs proofs with the device key, which lives on this side (device-key.mjs). A worker calls
+// these through PyScript's `sync`, which waits for their promises: they are handed over as the worker
+// is made, before its Python can ask. Python on the main thread finds them on `window` and waits for
+// them through JSPI (src/webapp/device_key.py).
+function lendDeviceKey(hooks, deviceKey) {
+  const functions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };
+  hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, functions));
+  window.appDeviceKey = functions;
 }

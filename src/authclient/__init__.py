@@ -14,6 +14,7 @@ from .error_codes import ERROR_CODES, ErrorCode, user_message
 from .errors import AuthError
 from .events import Event, public_payload
 from .keepalive import KeepAlive, KeepAliveResult
+from .proofs import DeviceSigner
 from .revocation import pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
@@ -26,6 +27,7 @@ __all__ = [
     "ERROR_CODES",
     "AuthError",
     "Backoff",
+    "DeviceSigner",
     "ErrorCode",
     "Event",
     "HttpRequest",

@@ -23,6 +23,7 @@ from .errors import (
 )
 from .events import Callback, Event, EventEmitter
 from .keepalive import KeepAlive, KeepAliveOutcome, KeepAlivePlan, KeepAliveResult, utc_now
+from .proofs import PROOF_HEADER, DeviceSigner, make_proof
 from .revocation import Revocation, pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
@@ -79,6 +80,10 @@ class SessionClient:
     session where it found it. With `persist=False` the client never reads or writes either.
     `timeout_s` applies to the default transport (`UrllibTransport`) only; a given `transport`
     keeps its own. `keep_alive` says when `keep_session_alive()` refreshes.
+
+    With a `signer` (authclient.proofs.DeviceSigner) every sign-in binds the session to the
+    signer's key, and every use of the session proves possession of it: a copy of the session
+    object is then useless anywhere else. Without one, sessions are not bound.
     """
 
     def __init__(
@@ -93,6 +98,7 @@ class SessionClient:
         transport: Transport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         keep_alive: KeepAlive | None = None,
+        signer: DeviceSigner | None = None,
     ) -> None:
         if not isinstance(application_key, str) or not application_key.strip():
             raise InvalidArgument("application_key must be a non-empty string")
@@ -113,6 +119,7 @@ class SessionClient:
         self._unsaved = MemoryStorage()
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
         self._keep_alive = keep_alive if keep_alive is not None else KeepAlive()
+        self._signer = signer
         self._events = EventEmitter()
         self._session: Session | None = None
         self._place: Storage = self._lasting  # where the current session is kept
@@ -191,6 +198,8 @@ class SessionClient:
         else:
             method = "ticket"
             body.update(userTicket=parsed.ticket)
+        if self._signer is not None:
+            body["deviceKey"] = self._signer.public_key(create=True)
         response = self._send(self._request("POST", "/sessions", json_body=body))
         session = protocol.read_session(response, 201, self._application_key)
         self._keep(session, place)
@@ -271,7 +280,7 @@ class SessionClient:
 
     def _settle(self, revocation: Revocation) -> bool:
         """Send one revocation; True once the service has answered for good."""
-        request = self._request("DELETE", revocation.path, bearer=revocation.bearer_token)
+        request = self._session_request("DELETE", revocation.path, revocation)
         try:
             protocol.read_no_content(self._send(request))
         except Rejected as exc:
@@ -439,7 +448,9 @@ class SessionClient:
     def _resume(
         self, session: Session, place: Storage, *, event: Event = Event.RESUMED
     ) -> dict[str, Any]:
-        request = self._request("POST", "/sessions/resume", json_body=session.resume_body())
+        request = self._session_request(
+            "POST", "/sessions/resume", session, json_body=session.resume_body()
+        )
         try:
             rotated = protocol.read_session(self._send(request), 200, self._application_key)
         except ServiceUnavailable as exc:
@@ -458,7 +469,7 @@ class SessionClient:
         self.sync_from_storage()
         session = self._require_session()
         try:
-            response = self._send(self._request(method, path, bearer=session.bearer_token))
+            response = self._send(self._session_request(method, path, session))
             if not 200 <= response.status < 300:
                 raise protocol.error_from_response(response)
             return response
@@ -498,6 +509,43 @@ class SessionClient:
         return protocol.build_request(
             method, self._auth_url, path, json_body=json_body, bearer=bearer
         )
+
+    def _session_request(
+        self,
+        method: str,
+        path: str,
+        held: Session | Revocation,
+        *,
+        json_body: dict[str, Any] | None = None,
+    ) -> HttpRequest:
+        """A request that uses the session `held`: its secret in `json_body` if given (resume),
+        else as the Bearer token; with the proof of the device key, if this client has one."""
+        headers = {}
+        proof = self._prove(method, path, held)
+        if proof is not None:
+            headers[PROOF_HEADER] = proof
+        bearer = None if json_body is not None else held.bearer_token
+        return protocol.build_request(
+            method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
+        )
+
+    def _prove(self, method: str, path: str, held: Session | Revocation) -> str | None:
+        """The proof of the device key for this request; None without a signer or a key."""
+        if self._signer is None:
+            return None
+        try:
+            return make_proof(
+                self._signer,
+                method,
+                self._auth_url + path,
+                held.session_id,
+                held.session_secret,
+            )
+        except Exception as exc:  # a key that vanished: the service's answer will say so
+            logger.warning(
+                "Could not sign a proof of the device key (%s: %s)", type(exc).__name__, exc
+            )
+            return None
 
     def _send(self, request: HttpRequest) -> HttpResponse:
         try:

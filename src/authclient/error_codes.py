@@ -77,6 +77,18 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
         errors.NoSuchSession,
         "That device is not signed in to your account any more.",
     ),
+    # A device-bound session used without its device's key: a copy, or a key that was cleared.
+    ErrorCode(
+        "proof_required",
+        errors.ProofRejected,
+        "Your saved session is bound to another browser, or to a key this browser no longer "
+        f"has. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode(
+        "proof_invalid",
+        errors.ProofRejected,
+        f"This browser could not prove that your saved session is its own. {_SIGN_IN_AGAIN}",
+    ),
     ErrorCode(
         "username_taken",
         errors.UsernameTaken,

@@ -19,7 +19,8 @@ Callers tell "could not get an answer" from "the server said no" by type::
     │   └── SessionRejected       the session is dead: sign in again
     │       ├── SessionUnknown
     │       ├── SessionExpired
-    │       └── SessionRevoked
+    │       ├── SessionRevoked
+    │       └── ProofRejected     a device-bound session, without a proof of its key (a copy)
     ├── NotSignedIn               a call that needs a session, made without one
     └── InvalidArgument           (also a ValueError) bad input, refused before any request
         └── InvalidStoredSession  a session object (stored or given) that fails to parse; .reason
@@ -37,6 +38,7 @@ __all__ = [
     "NetworkError",
     "NoSuchSession",
     "NotSignedIn",
+    "ProofRejected",
     "RateLimited",
     "Rejected",
     "ServerError",
@@ -153,6 +155,13 @@ class SessionExpired(SessionRejected):
 
 class SessionRevoked(SessionRejected):
     default_code = "session_revoked"
+
+
+class ProofRejected(SessionRejected):
+    """The session is bound to a device key (authclient.proofs) and this client could not prove
+    it holds that key: here the session is over, though its owner's device may still use it."""
+
+    default_code = "proof_invalid"
 
 
 class NotSignedIn(AuthError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from . import errors
@@ -37,8 +38,9 @@ def build_request(
     *,
     json_body: dict[str, Any] | None = None,
     bearer: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HttpRequest:
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/json", **(headers or {})}
     body = None
     if json_body is not None:
         headers["Content-Type"] = "application/json"

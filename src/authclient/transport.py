@@ -31,7 +31,7 @@ __all__ = [
 # How long a request may wait for an answer, unless the caller says otherwise.
 DEFAULT_TIMEOUT_S = 10.0
 
-_SECRET_HEADERS = frozenset({"authorization", "cookie"})
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "session-proof"})
 
 
 @dataclass(frozen=True, slots=True)

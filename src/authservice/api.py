@@ -8,13 +8,15 @@ own, so it answers even while every worker thread is busy.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from authservice.errors import SessionUnknown
+from authservice.proofs import PROOF_HEADER, ProofRequest
 from authservice.rules import SESSION_ID_PATTERN, SESSION_SECRET_PATTERN
 from authservice.schemas import (
     ErrorBody,
@@ -37,7 +39,8 @@ router = APIRouter(prefix="/v1")
 _ERRORS = {
     400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
     401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
-    "`session_expired` or `session_revoked`",
+    "`session_expired`, `session_revoked`, or for a device-bound session `proof_required` or "
+    "`proof_invalid`",
     404: "`no_such_session`: none of this user's sessions has that id (whoever else's it is)",
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
@@ -87,8 +90,23 @@ def _session_credentials(
     return session_id, secret
 
 
+def _proof(
+    request: Request,
+    proof: Annotated[
+        str | None,
+        Header(
+            alias=PROOF_HEADER,
+            description="For a device-bound session: the proof of possession of its key "
+            "(docs/api.md, Device-bound sessions)",
+        ),
+    ] = None,
+) -> ProofRequest:
+    return ProofRequest(proof=proof, method=request.method, path=request.url.path)
+
+
 Service = Annotated[AuthService, Depends(_service)]
 SessionCredentials = Annotated[tuple[str, str], Depends(_session_credentials)]
+Proof = Annotated[ProofRequest, Depends(_proof)]
 
 
 @router.post(
@@ -112,13 +130,17 @@ async def sign_up(body: SignUpRequest, request: Request, service: Service) -> Us
 )
 async def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
     address = _client_address(request)
+    device_key = None if body.device_key is None else body.device_key.stored()
     if body.user_ticket is not None:
         issued = await run_in_threadpool(
-            service.sign_in_with_ticket,
-            body.application_key,
-            body.user_ticket,
-            address,
-            _device_label(request),
+            partial(
+                service.sign_in_with_ticket,
+                body.application_key,
+                body.user_ticket,
+                address,
+                _device_label(request),
+                device_key=device_key,
+            )
         )
     else:
         issued = await service.sign_in_with_password(
@@ -127,6 +149,7 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
             body.password or "",
             address,
             _device_label(request),
+            device_key=device_key,
         )
     return SessionObject.of(issued)
 
@@ -136,20 +159,21 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
     summary="Resume a stored session; rotates its secret",
     responses=_errors(400, 401, 413, 503),
 )
-def resume(body: ResumeRequest, request: Request, service: Service) -> SessionObject:
+def resume(body: ResumeRequest, request: Request, service: Service, proof: Proof) -> SessionObject:
     issued = service.resume(
         body.application_key,
         body.user_id,
         body.session_id,
         body.session_secret,
         _client_address(request),
+        proof=proof,
     )
     return SessionObject.of(issued)
 
 
 @router.get("/me", summary="Who holds this session", responses=_errors(401, 503))
-def me(credentials: SessionCredentials, request: Request, service: Service) -> Me:
-    return Me.of(service.describe(*credentials, _client_address(request)))
+def me(credentials: SessionCredentials, request: Request, service: Service, proof: Proof) -> Me:
+    return Me.of(service.describe(*credentials, _client_address(request), proof=proof))
 
 
 @router.delete(
@@ -159,8 +183,10 @@ def me(credentials: SessionCredentials, request: Request, service: Service) -> M
     summary="Sign out: revoke this session",
     responses=_errors(401, 503),
 )
-def sign_out(credentials: SessionCredentials, request: Request, service: Service) -> None:
-    service.sign_out(*credentials, _client_address(request))
+def sign_out(
+    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
+) -> None:
+    service.sign_out(*credentials, _client_address(request), proof=proof)
 
 
 @router.get(
@@ -169,9 +195,11 @@ def sign_out(credentials: SessionCredentials, request: Request, service: Service
     responses=_errors(401, 503),
 )
 def list_sessions(
-    credentials: SessionCredentials, request: Request, service: Service
+    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> SessionList:
-    return SessionList.of(service.list_sessions(*credentials, _client_address(request)))
+    return SessionList.of(
+        service.list_sessions(*credentials, _client_address(request), proof=proof)
+    )
 
 
 @router.delete(
@@ -186,8 +214,9 @@ def revoke_session(
     credentials: SessionCredentials,
     request: Request,
     service: Service,
+    proof: Proof,
 ) -> None:
-    service.revoke_session(*credentials, session_id, _client_address(request))
+    service.revoke_session(*credentials, session_id, _client_address(request), proof=proof)
 
 
 @router.delete(
@@ -198,9 +227,9 @@ def revoke_session(
     responses=_errors(401, 503),
 )
 def revoke_all_sessions(
-    credentials: SessionCredentials, request: Request, service: Service
+    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> None:
-    service.revoke_all(*credentials, _client_address(request))
+    service.revoke_all(*credentials, _client_address(request), proof=proof)
 
 
 @router.get(

@@ -23,6 +23,7 @@ from authservice.middleware import (
     InternalErrorMiddleware,
     JsonCorsMiddleware,
 )
+from authservice.proofs import PROOF_HEADER
 from authservice.purge import purge_periodically
 from authservice.service import AuthService
 from authservice.settings import Settings
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
             JsonCorsMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", PROOF_HEADER],
             expose_headers=["Retry-After"],
             max_age=600,
         )

@@ -35,6 +35,7 @@ class AuditEvent(enum.StrEnum):
     BUSY = "busy"
     SESSION_REFUSED = "session.refused"
     REUSE_DETECTED = "session.reuse_detected"
+    PROOF_REFUSED = "session.proof_refused"
     SIGN_OUT = "sign_out"
     REVOKE_ALL = "revoke_all"
     REVOKE_SESSION = "revoke_session"

@@ -16,6 +16,9 @@ __all__ = [
     "NoSuchSession",
     "NotFound",
     "PayloadTooLarge",
+    "ProofInvalid",
+    "ProofRefused",
+    "ProofRequired",
     "RateLimited",
     "ServiceBusy",
     "SessionExpired",
@@ -118,6 +121,34 @@ class SessionReuseDetected(SessionRevoked):
         self.application_key = application_key
         self.generation = generation
         self.current_generation = current_generation
+
+
+class ProofRefused(SessionRejected):
+    """A device-bound session used without a valid proof of possession (proofs.py). The session
+    stays as it was: only this copy of it is useless here, so the client forgets it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason  # which check failed, for the audit log only
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'SessionProof algs="ES256"'}
+
+
+class ProofRequired(ProofRefused):
+    code = "proof_required"
+    default_message = (
+        "This session is bound to the device that signed in, and this request has no proof of it."
+    )
+
+    def __init__(self) -> None:
+        super().__init__("missing")
+
+
+class ProofInvalid(ProofRefused):
+    code = "proof_invalid"
+    default_message = "The proof of this device's key is not valid for this request."
 
 
 class NotFound(AuthError):

@@ -28,6 +28,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApplicationRow",
     "Base",
+    "ProofNonceRow",
     "RateLimitRow",
     "RetiredSecretRow",
     "SessionRow",
@@ -127,6 +128,8 @@ class SessionRow(Base):
     # and when the session was last presented (sessions.LAST_USE_STEP says how precisely).
     device_label: Mapped[str | None] = mapped_column(String(DEVICE_LABEL_MAX_CHARS))
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The public JWK of the device key the session is bound to (proofs.py); None: not bound.
+    device_key: Mapped[str | None] = mapped_column(String(256))
 
     user: Mapped[UserRow] = relationship()
 
@@ -159,6 +162,16 @@ class TicketNonceRow(Base):
 
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ProofNonceRow(Base):
+    """The `jti` of an accepted proof (proofs.py), kept while its `iat` would still be accepted,
+    so that the proof cannot be replayed."""
+
+    __tablename__ = "proof_nonces"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Result, delete, func, or_, select
 
-from authservice.models import RateLimitRow, SessionRow, TicketNonceRow
+from authservice.models import ProofNonceRow, RateLimitRow, SessionRow, TicketNonceRow
 
 __all__ = ["PurgeResult", "purge_database", "purge_periodically"]
 
@@ -39,6 +39,7 @@ class PurgeResult:
 
     sessions: int = 0
     ticket_nonces: int = 0
+    proof_nonces: int = 0
     rate_limits: int = 0
     skipped: bool = False
 
@@ -55,15 +56,18 @@ def purge_database(engine: Engine, now: datetime) -> PurgeResult:
             SessionRow.idle_expires_at <= now,
             SessionRow.revoked_at.is_not(None),
         )
-        sessions, nonces, limits = (
+        sessions, nonces, proofs, limits = (
             _count(connection.execute(statement))
             for statement in (
                 delete(SessionRow).where(over),
                 delete(TicketNonceRow).where(TicketNonceRow.expires_at <= now),
+                delete(ProofNonceRow).where(ProofNonceRow.expires_at <= now),
                 delete(RateLimitRow).where(RateLimitRow.empty_at_s <= now.timestamp()),
             )
         )
-    return PurgeResult(sessions=sessions, ticket_nonces=nonces, rate_limits=limits)
+    return PurgeResult(
+        sessions=sessions, ticket_nonces=nonces, proof_nonces=proofs, rate_limits=limits
+    )
 
 
 def _count(result: Result[Any]) -> int:

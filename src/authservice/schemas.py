@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from authservice._time import format_time
+from authservice.proofs import device_key_json
 from authservice.rules import (
     APPLICATION_KEY_PATTERN,
     PASSWORD_MAX_CHARS,
@@ -33,6 +34,7 @@ from authservice.sessions import DeviceSession, IssuedSession, SessionView
 __all__ = [
     "RULE_ERROR",
     "UNKNOWN_DEVICE",
+    "DeviceKey",
     "ErrorBody",
     "Health",
     "Me",
@@ -164,8 +166,33 @@ class SignUpRequest(_Request):
         return self
 
 
+class DeviceKey(BaseModel):
+    """The public half of the device's key, as WebCrypto exports it (a JWK; `ext` and `key_ops`
+    are ignored). The session is bound to it (docs/api.md, Device-bound sessions)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str = Field(description="base64url, 43 characters")
+    y: str = Field(description="base64url, 43 characters")
+    d: Any = Field(default=None, description="never sent: the private key stays on the device")
+
+    @model_validator(mode="after")
+    def _on_the_curve(self) -> DeviceKey:
+        self.stored()
+        return self
+
+    def stored(self) -> str:
+        """The key as the session keeps it (proofs.device_key_json)."""
+        try:
+            return device_key_json(self.model_dump(exclude_none=True))
+        except ValueError as error:
+            raise PydanticCustomError(RULE_ERROR, str(error)) from None
+
+
 class SignInRequest(_Request):
-    """Either `username` and `password`, or `userTicket`."""
+    """Either `username` and `password`, or `userTicket`; and `deviceKey` to bind the session."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -177,6 +204,7 @@ class SignInRequest(_Request):
     username: Username | None = None
     password: Password | None = None
     user_ticket: UserTicket | None = None
+    device_key: DeviceKey | None = None
 
     @model_validator(mode="after")
     def _one_way_in(self) -> SignInRequest:

@@ -26,6 +26,7 @@ from authservice.errors import (
     InvalidCredentials,
     InvalidTicket,
     NoSuchSession,
+    ProofRefused,
     RateLimited,
     ServiceBusy,
     SessionRejected,
@@ -36,6 +37,7 @@ from authservice.errors import (
 from authservice.keys import derive_key, keyed_digest, load_server_key
 from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
+from authservice.proofs import NO_PROOF, ProofRequest
 from authservice.purge import PurgeResult, purge_database
 from authservice.ratelimit import Bucket, RateLimiter, client_network
 from authservice.rules import SESSION_ID_PATTERN, username_key
@@ -147,7 +149,10 @@ class AuthService:
         password: str,
         client_address: str,
         device_label: str | None = None,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
+        """A new session; bound to `device_key` (proofs.device_key_json) if one is given."""
         audit = {
             "application": application_key,
             "user_hash": self._user_hash(username),
@@ -167,7 +172,12 @@ class AuthService:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
         issued = await to_thread.run_sync(
-            self._finish_password_sign_in, user_id, buckets, check.new_hash, device_label
+            self._finish_password_sign_in,
+            user_id,
+            buckets,
+            check.new_hash,
+            device_label,
+            device_key,
         )
         self._record_sign_in(issued, "password", client_address)
         return issued
@@ -201,13 +211,14 @@ class AuthService:
         buckets: Sequence[Bucket],
         new_hash: str | None,
         device_label: str | None,
+        device_key: str | None,
     ) -> IssuedSession:
         with self._db() as db, db.begin():
             self._limiter.release(db, buckets)  # a sign-in that succeeds does not count
             user = db.get_one(UserRow, user_id)
             if new_hash is not None:
                 user.password_hash = new_hash
-            return self._sessions.start(db, user, utc_now(), device_label)
+            return self._sessions.start(db, user, utc_now(), device_label, device_key=device_key)
 
     @contextmanager
     def _auditing_busy(self, audit: dict[str, str]) -> Iterator[None]:
@@ -225,6 +236,8 @@ class AuthService:
         ticket: str,
         client_address: str,
         device_label: str | None = None,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
         audit = {"application": application_key, "address": client_address}
         buckets = [self._address_bucket(client_address)]
@@ -241,7 +254,7 @@ class AuthService:
                     record_event(AuditEvent.TICKET_REFUSED, reason=reason, **audit)
                     raise InvalidTicket(reason) from None
                 user = find_or_add_user(db, application, claims.user_id)
-                issued = self._sessions.start(db, user, now, device_label)
+                issued = self._sessions.start(db, user, now, device_label, device_key=device_key)
                 self._limiter.release(db, buckets)
         self._record_sign_in(issued, "ticket", client_address)
         return issued
@@ -255,6 +268,8 @@ class AuthService:
         session_id: str,
         session_secret: str,
         client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
     ) -> IssuedSession:
         with self._db() as db, self._auditing_session(session_id, client_address):
             return self._sessions.resume(
@@ -263,16 +278,31 @@ class AuthService:
                 user_id=user_id,
                 session_id=session_id,
                 secret=session_secret,
+                proof=proof,
                 now=utc_now(),
             )
 
-    def describe(self, session_id: str, session_secret: str, client_address: str) -> SessionView:
+    def describe(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> SessionView:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            return self._sessions.describe(db, session_id, session_secret, utc_now())
+            return self._sessions.describe(db, session_id, session_secret, proof, utc_now())
 
-    def sign_out(self, session_id: str, session_secret: str, client_address: str) -> None:
+    def sign_out(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> None:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            view = self._sessions.sign_out(db, session_id, session_secret, utc_now())
+            view = self._sessions.sign_out(db, session_id, session_secret, proof, utc_now())
         record_event(
             AuditEvent.SIGN_OUT,
             application=view.application_key,
@@ -282,13 +312,24 @@ class AuthService:
         )
 
     def list_sessions(
-        self, session_id: str, session_secret: str, client_address: str
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
     ) -> list[DeviceSession]:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            return self._sessions.list_sessions(db, session_id, session_secret, utc_now())
+            return self._sessions.list_sessions(db, session_id, session_secret, proof, utc_now())
 
     def revoke_session(
-        self, session_id: str, session_secret: str, target_id: str, client_address: str
+        self,
+        session_id: str,
+        session_secret: str,
+        target_id: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
     ) -> None:
         """Sign one device out: revoke one session of the caller's user (NoSuchSession if it is
         not one of theirs). An id that is not even well-formed is refused without a query."""
@@ -297,10 +338,10 @@ class AuthService:
             with self._db() as db, self._auditing_session(session_id, client_address):
                 if not _SESSION_ID.fullmatch(target_id):
                     # Still authenticate the caller first: 401 comes before 404.
-                    self._sessions.describe(db, session_id, session_secret, utc_now())
+                    self._sessions.describe(db, session_id, session_secret, proof, utc_now())
                     raise NoSuchSession()
                 view, revoked = self._sessions.revoke_session(
-                    db, session_id, session_secret, target_id, utc_now()
+                    db, session_id, session_secret, target_id, proof, utc_now()
                 )
         except NoSuchSession:
             record_event(AuditEvent.REVOKE_SESSION, outcome="not_found", **audit)
@@ -313,9 +354,18 @@ class AuthService:
             **audit,
         )
 
-    def revoke_all(self, session_id: str, session_secret: str, client_address: str) -> None:
+    def revoke_all(
+        self,
+        session_id: str,
+        session_secret: str,
+        client_address: str,
+        *,
+        proof: ProofRequest = NO_PROOF,
+    ) -> None:
         with self._db() as db, self._auditing_session(session_id, client_address):
-            view, revoked = self._sessions.revoke_all(db, session_id, session_secret, utc_now())
+            view, revoked = self._sessions.revoke_all(
+                db, session_id, session_secret, proof, utc_now()
+            )
         record_event(
             AuditEvent.REVOKE_ALL,
             application=view.application_key,
@@ -337,6 +387,15 @@ class AuthService:
                 session=reuse.session_id,
                 generation=reuse.generation,
                 current_generation=reuse.current_generation,
+                address=client_address,
+            )
+            raise
+        except ProofRefused as refused:
+            record_event(
+                AuditEvent.PROOF_REFUSED,
+                session=session_id,
+                error=refused.code,
+                reason=refused.reason,
                 address=client_address,
             )
             raise

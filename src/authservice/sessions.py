@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from authservice.errors import (
     NoSuchSession,
+    ProofInvalid,
     SessionExpired,
     SessionReuseDetected,
     SessionRevoked,
@@ -28,7 +30,8 @@ from authservice.keys import (
     new_session_id,
     secret_matches,
 )
-from authservice.models import ApplicationRow, RetiredSecretRow, SessionRow, UserRow
+from authservice.models import ApplicationRow, ProofNonceRow, RetiredSecretRow, SessionRow, UserRow
+from authservice.proofs import ProofRequest, check_proof, nonce_expiry
 
 __all__ = ["LAST_USE_STEP", "DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
 
@@ -112,7 +115,13 @@ class SessionManager:
         return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
 
     def start(
-        self, db: Session, user: UserRow, now: datetime, device_label: str | None
+        self,
+        db: Session,
+        user: UserRow,
+        now: datetime,
+        device_label: str | None,
+        *,
+        device_key: str | None = None,
     ) -> IssuedSession:
         secret = new_secret()
         expires_at = now + self._lifetime
@@ -126,6 +135,7 @@ class SessionManager:
             idle_expires_at=min(now + self._idle, expires_at),
             device_label=device_label,
             last_used_at=now,
+            device_key=device_key,
         )
         db.add(row)
         return _issued(row, secret)
@@ -138,6 +148,7 @@ class SessionManager:
         user_id: str,
         session_id: str,
         secret: str,
+        proof: ProofRequest,
         now: datetime,
     ) -> IssuedSession:
         """The session with a new secret; or, for the secret rotated out last within the grace
@@ -148,7 +159,7 @@ class SessionManager:
         one. UnknownApplication before anything else if no application has that key."""
         with self._transaction(db, now):
             row, match = self._find(
-                db, session_id, secret, now, grace=True, application_key=application_key
+                db, session_id, secret, proof, now, grace=True, application_key=application_key
             )
             if row.user.application.key != application_key or row.user.username != user_id:
                 raise SessionUnknown()
@@ -173,33 +184,37 @@ class SessionManager:
             row.idle_expires_at = min(now + self._idle, row.expires_at)
             return _issued(row, current)
 
-    def describe(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
+    def describe(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             return _view(row)
 
-    def sign_out(self, db: Session, session_id: str, secret: str, now: datetime) -> SessionView:
+    def sign_out(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> SessionView:
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             _revoke(db, SessionRow.id == row.id, now, "signed_out")
             return _view(row)
 
     def revoke_all(
-        self, db: Session, session_id: str, secret: str, now: datetime
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
     ) -> tuple[SessionView, int]:
         """Revoke every session of the user who holds this one; how many were live."""
         with self._transaction(db, now):
             _lock_sessions_of_holder(db, session_id)
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
     def list_sessions(
-        self, db: Session, session_id: str, secret: str, now: datetime
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
     ) -> list[DeviceSession]:
         """The live sessions of the user who holds this one, the most recently used first."""
         with self._transaction(db, now):
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             live = db.scalars(
                 select(SessionRow)
                 .where(
@@ -213,7 +228,13 @@ class SessionManager:
             return [_device(each, current=each.id == row.id) for each in live]
 
     def revoke_session(
-        self, db: Session, session_id: str, secret: str, target_id: str, now: datetime
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        target_id: str,
+        proof: ProofRequest,
+        now: datetime,
     ) -> tuple[SessionView, bool]:
         """Revoke one session of the user who holds this one (this one too, if named); whether
         it was still live. NoSuchSession for any id that is not one of that user's sessions."""
@@ -226,7 +247,7 @@ class SessionManager:
                 .order_by(SessionRow.id)
                 .with_for_update()
             )
-            row, _ = self._find(db, session_id, secret, now, grace=False)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             target = db.scalars(
                 select(SessionRow).where(
                     SessionRow.id == target_id, SessionRow.user_id == row.user_id
@@ -242,6 +263,7 @@ class SessionManager:
         db: Session,
         session_id: str,
         secret: str,
+        proof: ProofRequest,
         now: datetime,
         *,
         grace: bool,
@@ -250,7 +272,7 @@ class SessionManager:
         """The session these credentials open, locked, its use recorded; or the error that
         refuses it (see `_match`)."""
         row, match = self._match(
-            db, session_id, secret, now, grace=grace, application_key=application_key
+            db, session_id, secret, proof, now, grace=grace, application_key=application_key
         )
         if now - row.last_used_at >= LAST_USE_STEP:
             row.last_used_at = now
@@ -261,13 +283,15 @@ class SessionManager:
         db: Session,
         session_id: str,
         secret: str,
+        proof: ProofRequest,
         now: datetime,
         *,
         grace: bool,
         application_key: str | None,
     ) -> tuple[SessionRow, _Match]:
         """The session, locked, and which of its secrets `secret` is; SessionRejected if none, or
-        if it is over. UnknownApplication first if `application_key` is given and unknown."""
+        if it is over, or if it is bound and the proof is not right. UnknownApplication first if
+        `application_key` is given and unknown."""
         row = db.scalars(
             select(SessionRow)
             .options(_WITH_USER_AND_APPLICATION)
@@ -285,6 +309,8 @@ class SessionManager:
             raise UnknownApplication()
         if row is None:
             raise SessionUnknown()
+        if row.device_key is not None:
+            _use_proof(db, row.device_key, row.id, secret, proof, now)
         retired = None
         if not secret_matches(secret, row.secret_hash):
             retired = db.scalars(
@@ -318,6 +344,26 @@ class SessionManager:
             with db.begin():
                 _revoke(db, SessionRow.id == reuse.detected.session_id, now, "secret_reused")
             raise reuse.detected from None
+
+
+def _use_proof(
+    db: Session,
+    device_key: str,
+    session_id: str,
+    secret: str,
+    proof: ProofRequest,
+    now: datetime,
+) -> None:
+    """Check the proof for a bound session and spend its `jti`. Two workers given one proof at
+    once both insert: the second waits for the first to commit, then fails on the primary key."""
+    claims = check_proof(
+        proof, device_key=device_key, session_id=session_id, secret=secret, now=now
+    )
+    try:
+        with db.begin_nested():
+            db.add(ProofNonceRow(jti=claims.jti, expires_at=nonce_expiry(claims)))
+    except IntegrityError:
+        raise ProofInvalid("replayed") from None
 
 
 def _lock_sessions_of_holder(db: Session, session_id: str) -> None:

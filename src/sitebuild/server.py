@@ -154,9 +154,12 @@ def run(
 
 
 def create_stack_from_environment() -> ASGIApp:
-    """uvicorn's factory in every process of `run`: the site and the auth service it configured."""
+    """uvicorn's factory in every process of `run`: the site and the auth service it configured.
+    The service's security events (its audit log) go to the console, beside the access log."""
     from authservice import Settings, create_app
+    from authservice.audit import configure_audit_log
 
+    configure_audit_log(None)
     configuration = json.loads(os.environ[STACK_ENVIRONMENT])
     site = SiteFiles(Path(configuration["dist"]), isolation=configuration["isolation"])
     return combine(site, create_app(Settings.from_json(configuration["settings"])))

@@ -45,6 +45,8 @@ SERVICE_WORKER = "coi-serviceworker.js"
 BOOT = "boot.mjs"
 SNAPSHOT_LOADER = "snapshot-loader.mjs"
 SNAPSHOT_MAKER = "snapshot-maker.mjs"
+# The device key's WebCrypto and IndexedDB side, on the page's main thread.
+DEVICE_KEY = "device-key.mjs"
 # The Cache Storage that keeps Pyodide memory snapshots in the browser (static/snapshot-loader.mjs).
 SNAPSHOT_CACHE_NAME = "pyodide-snapshot-v1"
 # The client library as a wheel, for other pages to install with micropip.
@@ -68,6 +70,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_file("style.css", STATIC / "style.css")
     assets.add_file("main.py", STATIC / "main.py")
     assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
+    assets.add_file(DEVICE_KEY, STATIC / DEVICE_KEY)
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
         autoescape=True,

@@ -2,13 +2,15 @@
 
 The one place that picks the browser's adapters: the page (`DomPage`), its storage and the
 transport. Python runs in a worker where the browser lets a worker reach the page, and on the
-page's main thread elsewhere (static/boot.mjs decides); the two differ here, in the transport only:
+page's main thread elsewhere (static/boot.mjs decides); the two differ here, in the transport and
+in how Python reaches the device key (`_signer`):
 
 - in a worker, `XhrTransport`: a synchronous XHR blocks only Python, and it has a timeout;
 - on the main thread with JSPI (Chromium, Firefox), `FetchTransport`: Python waits for `fetch()`
   without freezing the page, with a timeout;
 - on the main thread without JSPI (WebKitGTK 2.50), `XhrTransport` again, at a cost: the page freezes
-  while each request waits, and the request cannot time out.
+  while each request waits, and the request cannot time out; and Python cannot wait for WebCrypto,
+  so sessions signed in there are not bound to the device.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import logging
 import urllib.parse
 from collections.abc import Callable
 
+import js
 from pyscript import RUNNING_IN_WORKER
 
-from authclient import MemoryStorage, SessionClient, Storage, Transport
+from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Transport
 
 from .app import App
+from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage
 from .fetch_transport import FetchTransport, jspi_available
 from .xhr_transport import XhrTransport
@@ -42,6 +46,7 @@ def main() -> App:
         tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
         transport=_transport(config.request_timeout_s),
+        signer=_signer(config.application_key),
     )
     app = App(client, page)
     app.start()
@@ -59,6 +64,22 @@ def _transport(timeout_s: float) -> Transport:
         "freezes the page until it is answered, with no timeout"
     )
     return XhrTransport(timeout_s)
+
+
+def _signer(application_key: str) -> DeviceSigner | None:
+    """The device key that binds this page's sessions (webapp.device_key), where Python can wait
+    for WebCrypto: in a worker through PyScript's `sync`, on the main thread through JSPI."""
+    if RUNNING_IN_WORKER:
+        from pyscript import sync
+
+        return BrowserDeviceSigner(sync, application_key)
+    if jspi_available():
+        return BrowserDeviceSigner(AwaitedKeyFunctions(js.appDeviceKey), application_key)
+    logger.warning(
+        "Python runs on the page's main thread without JSPI: it cannot wait for WebCrypto, so "
+        "this page's sessions are not bound to the device"
+    )
+    return None
 
 
 def _storage(open_storage: Callable[[], Storage]) -> Storage:

@@ -17,6 +17,7 @@ MODULES = (
     "authclient.browser",
     "webapp.app",
     "webapp.config",
+    "webapp.device_key",
     "webapp.fetch_transport",
     "webapp.page",
     "webapp.views",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from authservice.audit import AuditEvent
+from tests.service.devices import Device, bound_session, proved
 from tests.service.helpers import PASSWORD, RunningService, assert_error, start_service
 
 WRONG = "not the password at all"
@@ -64,6 +65,13 @@ def _provoke_every_event(service: RunningService) -> list[str]:
     assert api.revoke_all(other).status == 204
     last = api.new_session("audited-user")
     assert api.sign_out(last).status == 204
+    bound = bound_session(api, "audited-user", Device())
+    copied = api.post(
+        "/v1/sessions/resume",
+        bound,
+        headers=proved(Device().proof("POST", "/v1/sessions/resume", bound)),
+    )
+    assert_error(copied, 401, "proof_invalid")
     start = threading.Barrier(6)
 
     def sign_in(n: int) -> int:
@@ -72,7 +80,7 @@ def _provoke_every_event(service: RunningService) -> list[str]:
 
     with ThreadPoolExecutor(6) as pool:
         assert 503 in set(pool.map(sign_in, range(6)))
-    sessions = (session, resumed, other, device, last)
+    sessions = (session, resumed, other, device, last, bound)
     return [ticket, *(each["sessionSecret"] for each in sessions)]
 
 
@@ -91,6 +99,7 @@ def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: A
         "ticket.refused",
         "session.refused",
         "session.reuse_detected",
+        "session.proof_refused",
         "sign_out",
         "revoke_all",
         "revoke_session",
@@ -128,6 +137,9 @@ def test_audit_lines_say_who_and_why(audited: Audited) -> None:
     revoked = first["revoke_session"]
     assert (revoked["user"], revoked["outcome"]) == ("audited-user", "revoked")
     assert revoked["target"] != revoked["session"]
+    proof = first["session.proof_refused"]
+    assert (proof["error"], proof["reason"]) == ("proof_invalid", "signature")
+    assert proof["session"].startswith("ses_")
 
 
 def test_the_audit_log_holds_no_secret_and_is_private(audited: Audited) -> None:

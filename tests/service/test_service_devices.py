@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from authservice import Settings
 from authservice.db import open_database
 from authservice.models import SessionRow
+from authservice.proofs import NO_PROOF
 from authservice.sessions import LAST_USE_STEP, SessionManager
 from authservice.user_agents import describe_user_agent
 from tests.service.helpers import Api, RunningService, assert_error, parse_time
@@ -117,7 +118,7 @@ def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwa
 
     def last_used_after_a_call_at(now: datetime) -> datetime:
         with Session(engine) as db:
-            manager.describe(db, session["sessionId"], session["sessionSecret"], now)
+            manager.describe(db, session["sessionId"], session["sessionSecret"], NO_PROOF, now)
             return db.scalars(
                 select(SessionRow.last_used_at).where(SessionRow.id == session["sessionId"])
             ).one()

@@ -98,6 +98,7 @@ def test_the_purge_command_prints_what_it_deleted(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {
         "sessions": 1,
         "ticket_nonces": 0,
+        "proof_nonces": 0,
         "rate_limits": 1,  # the ticket's address bucket, poured and taken back
         "skipped": False,
     }

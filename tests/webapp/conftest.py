@@ -80,11 +80,16 @@ def profile() -> Profile:
 
 
 def tab_opener(service: Service, profile: Profile) -> OpenTab:
-    """open_tab(offline=False, queued=[], reload=None) -> a started app in a new tab of `profile`
-    (or in the tab `reload` was, keeping its sessionStorage)."""
+    """open_tab(offline=False, queued=[], reload=None, profile=None) -> a started app in a new tab
+    of `profile` (the test's own unless another is given), or in the tab `reload` was, keeping its
+    sessionStorage."""
 
     def open_(
-        *, offline: bool = False, queued: list[Action] | None = None, reload: Tab | None = None
+        *,
+        offline: bool = False,
+        queued: list[Action] | None = None,
+        reload: Tab | None = None,
+        profile: Profile = profile,
     ) -> Tab:
         tab_storage = reload.page.session_storage if reload else None
         stored = service.storage_key in profile.items or (
@@ -102,6 +107,7 @@ def tab_opener(service: Service, profile: Profile) -> OpenTab:
             storage=profile.storage_for(page),
             tab_storage=page.session_storage,
             transport=transport,
+            signer=profile.device_key,
         )
         app = App(client, page, backoff=FAST_BACKOFF)
         app.start()

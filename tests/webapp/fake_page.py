@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from authclient import MemoryStorage
+from authclient.ec_signer import EcDeviceSigner
 from webapp import views
 from webapp.page import Action
 
@@ -145,10 +146,12 @@ class FakePage:
 
 
 class Profile:
-    """One browser profile: its localStorage, shared by its tabs."""
+    """One browser profile: its localStorage, shared by its tabs, and its device key (in the
+    browser a WebCrypto key in IndexedDB; here the library's signer on `cryptography`)."""
 
     def __init__(self) -> None:
         self.items: dict[str, str] = {}
+        self.device_key = EcDeviceSigner()
         self._pages: list[FakePage] = []
 
     def storage_for(self, page: FakePage) -> TabStorage:

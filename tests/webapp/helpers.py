@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from authclient import Backoff, SessionClient, Storage, storage_key_for
+from authclient import Backoff, DeviceSigner, SessionClient, Storage, storage_key_for
 from authservice import Settings
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
@@ -40,13 +40,16 @@ class Service:
         self.client().new_user(credentials)
         return credentials
 
-    def client(self, storage: Storage | None = None) -> SessionClient:
-        """A client of the service elsewhere (another device)."""
+    def client(
+        self, storage: Storage | None = None, signer: DeviceSigner | None = None
+    ) -> SessionClient:
+        """A client of the service elsewhere (another device, unless given this one's key)."""
         return SessionClient(
             self.application_key,
             InProcessTransport.AUTH_URL,
             storage=storage,
             transport=self.transport(),
+            signer=signer,
         )
 
     def signed_in_session(self) -> dict[str, Any]:

@@ -162,7 +162,7 @@ async def test_sign_out_clears_storage_and_the_service_refuses_the_old_session(
     assert "You have signed out." in tab.page.text()
     assert stored(profile, service) is None
     with pytest.raises(errors.SessionRevoked):
-        service.client().start(session)
+        service.client(signer=profile.device_key).start(session)
 
 
 async def test_signing_out_of_a_session_the_service_already_ended_signs_out_here_too(
@@ -170,7 +170,8 @@ async def test_signing_out_of_a_session_the_service_already_ended_signs_out_here
 ) -> None:
     tab = open_tab()
     tab.page.press("sign-in", **service.new_user())
-    elsewhere = service.client()
+    # Ended by the service meanwhile (from this device: a copy elsewhere cannot touch it).
+    elsewhere = service.client(signer=profile.device_key)
     elsewhere.start(stored(profile, service))
     elsewhere.terminate(everywhere=True)
 

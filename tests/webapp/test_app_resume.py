@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from authclient.ec_signer import EcDeviceSigner
 from tests.webapp.fake_page import Profile
-from tests.webapp.helpers import OpenTab, Service, store, stored
+from tests.webapp.helpers import PASSWORD, OpenTab, Service, store, stored
 
 
 async def test_without_a_stored_session_the_prerendered_login_form_stays_and_nothing_is_sent(
@@ -121,3 +123,33 @@ async def test_an_unknown_session_gives_the_login_form_with_its_own_notice(
     assert tab.page.view == "login"
     assert "Your saved session is no longer valid" in tab.page.text()
     assert stored(profile, service) is None
+
+
+def test_a_session_whose_device_key_was_lost_gives_the_login_form_with_a_sentence(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    first = open_tab()
+    first.app.create_account({"username": f"lost-{uuid.uuid4().hex[:8]}", "password": PASSWORD})
+    assert first.page.view == "signed-in"
+    # Site data partly cleared: IndexedDB (the key) gone, localStorage (the session) kept.
+    profile.device_key = EcDeviceSigner()
+
+    tab = open_tab()
+
+    assert tab.page.view == "login"
+    assert "bound to another browser, or to a key this browser no longer has" in tab.page.text()
+    assert stored(profile, service) is None
+
+
+def test_a_copy_of_the_stored_session_in_another_profile_gives_the_login_form_there_only(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    first = open_tab()
+    first.app.create_account({"username": f"copy-{uuid.uuid4().hex[:8]}", "password": PASSWORD})
+    copied = dict(profile.items)
+    elsewhere = Profile()
+    elsewhere.items.update(copied)
+
+    assert open_tab(profile=elsewhere).page.view == "login"
+    assert stored(elsewhere, service) is None
+    assert open_tab().page.view == "signed-in"

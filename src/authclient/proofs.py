@@ -1,0 +1,78 @@
+"""Proofs of possession for device-bound sessions (docs/api.md, "Device-bound sessions").
+
+A client given a `DeviceSigner` sends the signer's public key when it signs in, and the service
+binds the session to it. Every later use of the session then carries a `Session-Proof` header: a
+compact JWS (ES256) over the method, the path, the session id, a thumbprint of the secret
+presented (which names the session's generation), the time and a fresh `jti`. A copy of the
+session object is useless without the key, and the key never leaves the signer: in the browser it
+is a non-extractable WebCrypto key (src/webapp/device_key.py); in CPython, `authclient.ec_signer`
+(needs `cryptography`) shows the way.
+
+The signing is all here, in the standard library; a signer only keeps a key and signs bytes.
+
+    >>> claims = proof_claims("POST", "https://a.example/v1/me", "ses_1", "s3cret", 1.5, "j1")
+    >>> claims["htu"], claims["iat"], claims["sth"]
+    ('/v1/me', 1, 'HsHCa1DV08WNlYMYGvgHZlX-AHVr9yhZQLo2cPmfy6A')
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import urllib.parse
+from typing import Any, Protocol
+
+__all__ = ["PROOF_HEADER", "DeviceSigner", "make_proof", "proof_claims"]
+
+PROOF_HEADER = "Session-Proof"
+_HEADER = {"typ": "session-proof+jwt", "alg": "ES256"}
+
+
+class DeviceSigner(Protocol):
+    """A key pair (ECDSA P-256) that stays where it was made."""
+
+    def public_key(self, *, create: bool) -> dict[str, str] | None:
+        """The public key as a JWK; with `create`, made first if there is none. None: no key
+        (never made, or lost), so the client sends no proof and the service says so."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """The ES256 signature of `data`: r and s, 32 bytes each, as WebCrypto gives it."""
+        ...
+
+
+def make_proof(
+    signer: DeviceSigner, method: str, url: str, session_id: str, secret: str
+) -> str | None:
+    """The Session-Proof header's value for one request, or None if the signer has no key."""
+    if signer.public_key(create=False) is None:
+        return None
+    claims = proof_claims(method, url, session_id, secret, time.time(), secrets.token_urlsafe(24))
+    signing_input = f"{_b64json(_HEADER)}.{_b64json(claims)}"
+    signature = signer.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def proof_claims(
+    method: str, url: str, session_id: str, secret: str, now_s: float, jti: str
+) -> dict[str, Any]:
+    # The path only: the service cannot know the public URL a proxy in front of it answers to.
+    return {
+        "htm": method,
+        "htu": urllib.parse.urlsplit(url).path,
+        "sid": session_id,
+        "sth": _b64(hashlib.sha256(secret.encode("utf-8")).digest()),
+        "iat": int(now_s),
+        "jti": jti,
+    }
+
+
+def _b64json(value: dict[str, Any]) -> str:
+    return _b64(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

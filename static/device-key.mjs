@@ -1,0 +1,77 @@
+// The device key: one ECDSA P-256 key pair per browser profile and application, made by WebCrypto
+// as non-extractable and kept in IndexedDB. Its private half can sign, here, and can never be read
+// out: not by a script on the page, not by an extension, not from a copy of the profile's storage.
+// Sessions are bound to it (src/authclient/proofs.py, docs/api.md "Device-bound sessions").
+//
+// Python in the worker calls these through PyScript's `sync` (src/webapp/device_key.py), which
+// waits for their promises; boot.mjs hands them to the worker.
+const DATABASE = "device-keys";
+const STORE = "keys";
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" };
+const SIGNING = { name: "ECDSA", hash: "SHA-256" };
+
+// Read once per page: a key pair does not change while the page is open.
+const pairs = new Map();
+
+/** The public key as a JWK (JSON text), or null when this profile has none for `name`. With
+ * `create`, the key pair is made and kept first if there is none. */
+export async function publicKey(name, create) {
+  const pair = await keyPair(name, create);
+  if (!pair) return null;
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  return JSON.stringify({ kty, crv, x, y });
+}
+
+/** The ES256 signature (r and s, base64url) of `text`, by the key pair of `name`. */
+export async function sign(name, text) {
+  const pair = await keyPair(name, false);
+  if (!pair) throw new Error("This browser has no device key for this application.");
+  const signature = await crypto.subtle.sign(SIGNING, pair.privateKey, new TextEncoder().encode(text));
+  return base64url(new Uint8Array(signature));
+}
+
+async function keyPair(name, create) {
+  if (pairs.has(name)) return pairs.get(name);
+  let pair = await request((store) => store.get(name));
+  if (!pair && create) {
+    const made = await crypto.subtle.generateKey(ALGORITHM, false, ["sign", "verify"]);
+    // Another tab may have made one meanwhile: `add` keeps the first, which both then use.
+    pair = await request((store) => store.add(made, name), "readwrite").then(
+      () => made,
+      () => request((store) => store.get(name)),
+    );
+  }
+  if (pair) pairs.set(name, pair);
+  return pair ?? null;
+}
+
+function request(operation, mode = "readonly") {
+  return open().then(
+    (database) =>
+      new Promise((resolve, reject) => {
+        const transaction = database.transaction(STORE, mode);
+        const asked = operation(transaction.objectStore(STORE));
+        transaction.oncomplete = () => {
+          database.close();
+          resolve(asked.result);
+        };
+        transaction.onerror = transaction.onabort = () => {
+          database.close();
+          reject(transaction.error ?? asked.error);
+        };
+      }),
+  );
+}
+
+function open() {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DATABASE, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
