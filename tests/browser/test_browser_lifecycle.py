@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from authclient import SessionClient, errors, pending_revocations_key
-from sitebuild.browser_pages import stored_session, stored_value, wait_until_ready
+from authclient import pending_revocations_key
+from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
 from sitebuild.processes import AuthServiceProcess, Stack
 from tests.support.accounts import new_username
 from tests.support.browser import create_account, login_form, new_account, sign_in
@@ -69,8 +69,12 @@ def test_sign_out_with_the_service_stopped_is_at_once_and_the_service_is_told_on
 
     # No user action: the page sends the waiting sign-out by itself, with its backoff.
     page.wait_for_function("key => localStorage.getItem(key) === null", arg=waiting, timeout=90_000)
-    with pytest.raises(errors.SessionRevoked):
-        SessionClient(stack.application_key, auth.url + "/v1").start(saved)
+    # The old session object, presented again by the browser that holds its key, is refused.
+    store_value(page, stack.storage_key, json.dumps(saved))
+    page.reload()
+    expect(login_form(page)).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Your session was ended")
+    assert stored_value(page, stack.storage_key) is None
 
 
 def test_a_tab_left_open_stays_signed_in_and_one_closed_past_the_idle_lifetime_finds_it_expired(

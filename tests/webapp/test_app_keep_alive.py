@@ -32,7 +32,10 @@ async def test_a_tab_left_open_for_several_idle_lifetimes_stays_signed_in(
     now = stored(profile, short_idle_service)
     assert now["sessionId"] == first["sessionId"]
     assert now["sessionSecret"] != first["sessionSecret"]
-    assert short_idle_service.client(None).start(now)["sessionId"] == first["sessionId"]
+    assert (
+        short_idle_service.client(signer=profile.device_key).start(now)["sessionId"]
+        == first["sessionId"]
+    )
 
 
 async def test_two_tabs_keep_the_session_alive_without_refreshing_the_same_secret_twice(

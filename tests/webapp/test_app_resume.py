@@ -129,7 +129,7 @@ def test_a_session_whose_device_key_was_lost_gives_the_login_form_with_a_sentenc
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     first = open_tab()
-    first.app.create_account({"username": f"lost-{uuid.uuid4().hex[:8]}", "password": PASSWORD})
+    first.page.press("create-account", username=f"lost-{uuid.uuid4().hex[:8]}", password=PASSWORD)
     assert first.page.view == "signed-in"
     # Site data partly cleared: IndexedDB (the key) gone, localStorage (the session) kept.
     profile.device_key = EcDeviceSigner()
@@ -145,7 +145,7 @@ def test_a_copy_of_the_stored_session_in_another_profile_gives_the_login_form_th
     open_tab: OpenTab, profile: Profile, service: Service
 ) -> None:
     first = open_tab()
-    first.app.create_account({"username": f"copy-{uuid.uuid4().hex[:8]}", "password": PASSWORD})
+    first.page.press("create-account", username=f"copy-{uuid.uuid4().hex[:8]}", password=PASSWORD)
     copied = dict(profile.items)
     elsewhere = Profile()
     elsewhere.items.update(copied)

@@ -41,7 +41,7 @@ async def test_signing_out_online_shows_the_login_form_once_and_the_service_ends
     assert "You have signed out." in tab.page.text()
     assert stored(profile, service) is None and waiting(profile, service) is None
     with pytest.raises(errors.SessionRevoked):
-        service.client().start(session)
+        service.client(signer=profile.device_key).start(session)
 
 
 async def test_the_login_form_is_drawn_once_storage_is_cleared_and_before_the_service_is_asked(
@@ -89,7 +89,7 @@ async def test_a_waiting_sign_out_is_sent_by_itself_once_the_service_answers(
     await until(lambda: waiting(profile, service) is None)
 
     with pytest.raises(errors.SessionRevoked):
-        service.client().start(session)
+        service.client(signer=profile.device_key).start(session)
     assert tab.transport.paths_sent()[-1] == "/sessions/current"
 
 
@@ -121,7 +121,7 @@ async def test_the_next_page_load_sends_a_waiting_sign_out(
     await until(lambda: waiting(profile, service) is None)
     assert next_load.transport.paths_sent() == ["/sessions/current"]
     with pytest.raises(errors.SessionRevoked):
-        service.client().start(session)
+        service.client(signer=profile.device_key).start(session)
 
 
 async def test_the_cannot_reach_view_signs_out_the_session_it_kept(
