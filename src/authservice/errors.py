@@ -199,30 +199,30 @@ class RateLimited(AuthError):
         return {"Retry-After": str(self.retry_after_s)}
 
 
-class ServiceBusy(AuthError):
-    """Every password-hashing worker is busy and the queue is full: come back in a moment."""
+class _Unavailable(AuthError):
+    """A refusal for a moment only: `Retry-After` says how many seconds."""
 
     status_code = 503
-    code = "busy"
-    default_message = "The service is busy; try again in a moment."
-    retry_after_s = 1
+    retry_after_s: ClassVar[int] = 1
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_s)}
 
 
-class DatabaseUnavailable(AuthError):
+class ServiceBusy(_Unavailable):
+    """Every password-hashing worker is busy and the queue is full: come back in a moment."""
+
+    code = "busy"
+    default_message = "The service is busy; try again in a moment."
+
+
+class DatabaseUnavailable(_Unavailable):
     """The database does not answer (down, restarting, unreachable): come back in a moment."""
 
-    status_code = 503
     code = "database_unavailable"
     default_message = "The service cannot reach its database right now; try again in a moment."
     retry_after_s = 5
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 class CorsRefused(AuthError):
