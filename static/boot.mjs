@@ -213,6 +213,7 @@ function makeSnapshot() {
 // is made, before its Python can ask. Python on the main thread finds them on `window` and waits for
 // them through JSPI (src/webapp/device_key.py).
 function lendDeviceKey(hooks, deviceKey) {
+  deviceKey.preload(pageConfig.applicationKey);
   const functions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };
   hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, functions));
   window.appDeviceKey = functions;

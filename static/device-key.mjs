@@ -10,8 +10,15 @@ const STORE = "keys";
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" };
 const SIGNING = { name: "ECDSA", hash: "SHA-256" };
 
-// Read once per page: a key pair does not change while the page is open.
+// What this page read of IndexedDB, per application: a promise of the key pair, or of null. Read
+// once per page, and early: boot.mjs starts the read as the page loads (preload), so that the first
+// proof does not wait for IndexedDB while the page is busy starting Python.
 const pairs = new Map();
+
+/** Start reading the key pair of `name`, for the proofs to come. */
+export function preload(name) {
+  readPair(name).catch((error) => console.warn("The device key could not be read:", error));
+}
 
 /** The public key as a JWK (JSON text), or null when this profile has none for `name`. With
  * `create`, the key pair is made and kept first if there is none. */
@@ -30,9 +37,13 @@ export async function sign(name, text) {
   return base64url(new Uint8Array(signature));
 }
 
+function readPair(name) {
+  if (!pairs.has(name)) pairs.set(name, request((store) => store.get(name)).then((pair) => pair ?? null));
+  return pairs.get(name);
+}
+
 async function keyPair(name, create) {
-  if (pairs.has(name)) return pairs.get(name);
-  let pair = await request((store) => store.get(name));
+  let pair = await readPair(name);
   if (!pair && create) {
     const made = await crypto.subtle.generateKey(ALGORITHM, false, ["sign", "verify"]);
     // Another tab may have made one meanwhile: `add` keeps the first, which both then use.
@@ -40,9 +51,9 @@ async function keyPair(name, create) {
       () => made,
       () => request((store) => store.get(name)),
     );
+    pairs.set(name, Promise.resolve(pair));
   }
-  if (pair) pairs.set(name, pair);
-  return pair ?? null;
+  return pair;
 }
 
 function request(operation, mode = "readonly") {

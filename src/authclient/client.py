@@ -198,8 +198,9 @@ class SessionClient:
         else:
             method = "ticket"
             body.update(userTicket=parsed.ticket)
-        if self._signer is not None:
-            body["deviceKey"] = self._signer.public_key(create=True)
+        device_key = self._device_key()
+        if device_key is not None:
+            body["deviceKey"] = device_key
         response = self._send(self._request("POST", "/sessions", json_body=body))
         session = protocol.read_session(response, 201, self._application_key)
         self._keep(session, place)
@@ -528,6 +529,19 @@ class SessionClient:
         return protocol.build_request(
             method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
         )
+
+    def _device_key(self) -> dict[str, str] | None:
+        """The public key to bind a new session to; None without a signer, or when it fails
+        (storage for keys blocked): then the session is not bound, rather than not started."""
+        if self._signer is None:
+            return None
+        try:
+            return self._signer.public_key(create=True)
+        except Exception as exc:
+            logger.warning(
+                "No device key (%s: %s); this session will not be bound", type(exc).__name__, exc
+            )
+            return None
 
     def _prove(self, method: str, path: str, held: Session | Revocation) -> str | None:
         """The proof of the device key for this request; None without a signer or a key."""

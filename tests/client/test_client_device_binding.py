@@ -109,3 +109,25 @@ def test_a_device_key_file_is_private_and_gives_the_same_key_again(tmp_path: Pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first.public_key(create=False) == again.public_key(create=False)
     assert "PRIVATE" not in repr(first)
+
+
+class BlockedKeyStore:
+    """A signer whose key storage is blocked (IndexedDB off in a private window, say)."""
+
+    def public_key(self, *, create: bool) -> dict[str, str] | None:
+        raise OSError("key storage is blocked")
+
+    def sign(self, data: bytes) -> bytes:
+        raise OSError("key storage is blocked")
+
+
+def test_a_signer_that_fails_gives_an_unbound_session_rather_than_no_session(
+    make_client: ClientFactory, username: str
+) -> None:
+    client = make_client(signer=BlockedKeyStore())
+    client.new_user({"username": username, "password": PASSWORD})
+
+    client.start({"username": username, "password": PASSWORD})
+
+    assert make_client(storage=copy_of_storage(client)).resume_stored().outcome == "resumed"
+    assert client.resume_stored().outcome == "resumed"
