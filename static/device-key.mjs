@@ -29,10 +29,11 @@ export async function publicKey(name, create) {
   return JSON.stringify({ kty, crv, x, y });
 }
 
-/** The ES256 signature (r and s, base64url) of `text`, by the key pair of `name`. */
+/** The ES256 signature (r and s, base64url) of `text`, by the key pair of `name`; null when this
+ * profile has none. */
 export async function sign(name, text) {
   const pair = await keyPair(name, false);
-  if (!pair) throw new Error("This browser has no device key for this application.");
+  if (!pair) return null;
   const signature = await crypto.subtle.sign(SIGNING, pair.privateKey, new TextEncoder().encode(text));
   return base64url(new Uint8Array(signature));
 }

@@ -39,8 +39,10 @@ class DeviceSigner(Protocol):
         (never made, or lost), so the client sends no proof and the service says so."""
         ...
 
-    def sign(self, data: bytes) -> bytes:
-        """The ES256 signature of `data`: r and s, 32 bytes each, as WebCrypto gives it."""
+    def sign(self, data: bytes) -> bytes | None:
+        """The ES256 signature of `data`: r and s, 32 bytes each, as WebCrypto gives it; None
+        when there is no key. (One call, not a `public_key` check first: in the page each call
+        is a round trip to the main thread, on the start-up path of every resume.)"""
         ...
 
 
@@ -48,12 +50,10 @@ def make_proof(
     signer: DeviceSigner, method: str, url: str, session_id: str, secret: str
 ) -> str | None:
     """The Session-Proof header's value for one request, or None if the signer has no key."""
-    if signer.public_key(create=False) is None:
-        return None
     claims = proof_claims(method, url, session_id, secret, time.time(), secrets.token_urlsafe(24))
     signing_input = f"{_b64json(_HEADER)}.{_b64json(claims)}"
     signature = signer.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{_b64(signature)}"
+    return None if signature is None else f"{signing_input}.{_b64(signature)}"
 
 
 def proof_claims(

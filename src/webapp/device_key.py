@@ -66,6 +66,8 @@ class BrowserDeviceSigner:
                 self._public_key = json.loads(text)
         return self._public_key
 
-    def sign(self, data: bytes) -> bytes:
-        signature = str(self._page.deviceSign(self._name, data.decode("ascii")))
+    def sign(self, data: bytes) -> bytes | None:
+        signature = self._page.deviceSign(self._name, data.decode("ascii"))
+        if not isinstance(signature, str):  # null: this profile has no key (any more)
+            return None
         return base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from authclient.ec_signer import EcDeviceSigner
+from tests.support.accounts import GARBAGE
 from tests.webapp.fake_page import Profile
 from tests.webapp.helpers import PASSWORD, OpenTab, Service, store, stored
 
@@ -39,31 +39,6 @@ async def test_a_stored_session_resumes_to_the_signed_in_view_and_the_rotated_se
     resumed = stored(profile, service)
     assert resumed["sessionId"] == saved["sessionId"]
     assert resumed["sessionSecret"] != saved["sessionSecret"]
-
-
-GARBAGE = {
-    "empty": "",
-    "not JSON": "{not json",
-    "null": "null",
-    "a list": "[1, 2]",
-    "a number": "42",
-    "no userId": json.dumps({"version": 1, "sessionId": "x"}),
-    "wrong types": json.dumps(
-        {
-            "version": 1,
-            "applicationKey": "k",
-            "userId": 7,
-            "sessionId": [],
-            "sessionSecret": None,
-            "expiresAt": 1,
-        }
-    ),
-    "unknown version": json.dumps(
-        {"version": 99, "userId": "alice", "sessionId": "s", "sessionSecret": "x"}
-    ),
-    "huge": json.dumps({"userId": "alice", "padding": "x" * 100_000}),
-    "markup": "<img src=x onerror=\"document.title='pwned'\">",
-}
 
 
 @pytest.mark.parametrize("shape", GARBAGE)
