@@ -1,140 +1,207 @@
-"""Page-load figures in real browsers, per engine: how long until Python is ready, cold and warm
-(from the Pyodide memory snapshot and without it); in Chromium also how long a stored session takes
-to resume, what a first visit transfers, and the page's memory.
+"""Page-load figures in real browsers: how long a returning visitor waits for the signed-in view,
+beside a bare Pyodide boot from the same files, where that time goes, and what a visit transfers.
 
-    .venv/bin/python benchmarks/page_load.py [--runs 5] [--engine chromium|firefox|all]
-                                             [--no-isolation] [--dist DIR]
+    .venv/bin/python benchmarks/page_load.py [--runs 7] [--engine chromium|firefox|all]
+                                             [--pause-s 4] [--reloads 10] [--dist DIR]
 
-Chromium is Debian's, driven by Playwright; Firefox is Debian's firefox-esr over WebDriver BiDi
-(src/sitebuild/firefox.py). Each run starts from a fresh profile: a cold load, then warm reloads with
-the HTTP cache filled. A first visit makes a Pyodide memory snapshot once Python is ready
-(static/snapshot-loader.mjs); warm reloads are measured both from it and without it (the snapshot
-cache deleted first). `--dist` measures another build, e.g. an older one kept aside, for a
-before/after comparison.
+Chromium (Debian's, through Playwright) runs in one persistent profile, as a returning visitor's
+browser does: HTTP cache and compiled-code caches kept (Playwright's default context keeps no
+compiled code, which costs a warm start ~200 ms more). The site is served twice, with the isolation
+headers and without them (the service-worker fallback), each with the auth service, from a copy of
+the build that also holds a bare Pyodide page (`loadPyodide()` and one `runPython`, main thread,
+the build's own Pyodide files). It prints:
 
-Run it after `python3 build.py build`. It prints figures; it asserts nothing (timings on a shared
-2-core machine are noisy: compare runs made one after the other).
+- per path, the first visit (time to Python ready, first contentful paint, bytes received until
+  the snapshot is made, the service worker's own fetches counted in place of what it served) and a
+  repeat visit's bytes;
+- `--runs` rounds of warm loads, each in a fresh tab, `--pause-s` apart: the bare Pyodide boot, the
+  app with a stored session to the signed-in view with headers, and without; the medians and the
+  ratios (app / bare Pyodide, fallback / headers);
+- the waterfall of the warm path: the medians of the performance marks of the page (`page:`), of
+  the runtime loader and PyScript (`runtime:`) and of Python (`python:`), in ms from navigation;
+- `--reloads` reloads of one tab, each a second after the previous view, and how far each is from
+  their median.
+
+Firefox (firefox-esr over WebDriver BiDi, src/sitebuild/firefox.py) gets its cold load, warm reloads
+without and with the snapshot, and the time the snapshot took to make, in fresh profiles.
+
+Run it after `python3 build.py build` (or give `--dist`, e.g. an older build kept aside). It asserts
+nothing: times on a shared machine are noisy, so compare figures of one run (they are alternated).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, Request, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, Request, Worker, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
-from sitebuild.browser_pages import store_value, wait_until_ready
+from sitebuild.browser_pages import store_value
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.firefox import Firefox, FirefoxPage
 from sitebuild.paths import DIST
 from sitebuild.processes import Stack
-from sitebuild.python_start import PYTHON_READY
 from sitebuild.site import SNAPSHOT_CACHE_NAME
 
+# Generous: a cold start on a busy machine, or the snapshot maker, can take a minute.
+WAIT_MS = 120_000
+SIGNED_IN = "#app > [data-view=signed-in]"
+PYTHON_READY = "html[data-python=ready]"
+BARE_READY = "html[data-bare-pyodide=ready]"
 SNAPSHOT_DONE = "html[data-pyodide-snapshot]"
 READ_SNAPSHOT_OUTCOME = "document.documentElement.dataset.pyodideSnapshot"
 DELETE_SNAPSHOTS = "name => caches.delete(name)"
-# Generous: a cold start on a busy machine, or the snapshot maker, can take a minute.
-WAIT_MS = 120_000
-COLD = "cold load to Python ready"
-SNAPSHOT_MADE = "snapshot made, after Python ready"
-WARM_PLAIN = "warm reload to Python ready, no snapshot"
-WARM = "warm reload to Python ready, from the snapshot"
-WARM_ONLY = "warm reload to Python ready"
-RESUME = "warm load with a stored session to signed in"
-TRANSFERRED = "first visit transferred (compressed), MB"
+BARE_PAGE = "bare-pyodide.html"
 
-Figures = dict[str, list[float]]
+# Injected before every page's own scripts: when each watched element first appears, in ms on the
+# page's clock (0 is the start of the navigation), without the delay of asking from outside.
+WATCHED = {"view": SIGNED_IN, "ready": PYTHON_READY, "bare": BARE_READY}
+WATCH_PAGE = """(() => {
+  const watched = WATCHED;
+  const seen = (window.__pageLoad = {});
+  const look = () => {
+    for (const [name, selector] of Object.entries(watched)) {
+      if (!(name in seen) && document.querySelector(selector)) seen[name] = performance.now();
+    }
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true, attributes: true});
+})();""".replace("WATCHED", json.dumps(WATCHED))
+# A realm's performance marks, on the common clock (ms since the epoch).
+READ_MARKS = (
+    "performance.getEntriesByType('mark').map(m => [m.name, performance.timeOrigin + m.startTime])"
+)
+READ_FCP = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
 
-
-def seconds(action: Callable[..., object], *args: object) -> float:
-    started = time.perf_counter()
-    action(*args)
-    return time.perf_counter() - started
-
-
-def measure_chromium(stack: Stack, runs: int, snapshots: bool) -> tuple[Figures, float]:
-    """The figures, and the page's memory after the last resume (bytes, all threads)."""
-    figures: Figures = {}
-    memory = 0.0
-    url = stack.url + "/"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
-
-        def open_page(page: Page, selector: str) -> None:
-            page.goto(url)
-            page.wait_for_selector(selector, state="attached", timeout=WAIT_MS)
-
-        def load(page: Page, selector: str = PYTHON_READY) -> float:
-            return seconds(open_page, page, selector)
-
-        def snapshot_outcome(page: Page) -> str:
-            page.wait_for_selector(SNAPSHOT_DONE, state="attached", timeout=WAIT_MS)
-            return str(page.evaluate(READ_SNAPSHOT_OUTCOME))
-
-        for _ in range(runs):
-            context = browser.new_context()
-            page = context.new_page()
-            sizes: list[int] = []
-            page.on("requestfinished", _recorder_of_sizes(sizes))
-            figures.setdefault(COLD, []).append(load(page))
-            figures.setdefault(TRANSFERRED, []).append(sum(sizes) / 1e6)
-            if snapshots:
-                figures.setdefault(SNAPSHOT_MADE, []).append(seconds(snapshot_outcome, page))
-                # As before snapshots: the maker makes it again after this load.
-                page.evaluate(DELETE_SNAPSHOTS, SNAPSHOT_CACHE_NAME)
-                figures.setdefault(WARM_PLAIN, []).append(load(page))
-                snapshot_outcome(page)
-            figures.setdefault(WARM if snapshots else WARM_ONLY, []).append(load(page))
-
-            store_value(page, stack.storage_key, json.dumps(signed_in_session(stack)))
-            figures.setdefault(RESUME, []).append(load(page, "#app > [data-view=signed-in]"))
-            wait_until_ready(page)
-            if snapshots:
-                snapshot_outcome(page)
-            memory = page.evaluate(
-                "performance.measureUserAgentSpecificMemory().then(m => m.bytes)"
-            )
-            context.close()
-        browser.close()
-    return figures, memory
+BARE_HTML = """<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>Bare Pyodide</title>
+<script type="module" src="./bare-pyodide.mjs"></script>
+</html>
+"""
+# The same runtime files as the app, by the same URLs (so the same caches), on the main thread.
+BARE_MODULE = """const runtime = new URL(RUNTIME, import.meta.url).href;
+const { loadPyodide } = await import(runtime + "pyodide.mjs");
+const pyodide = await loadPyodide({ indexURL: runtime });
+pyodide.runPython("1");
+document.documentElement.dataset.barePyodide = "ready";
+"""
 
 
-def measure_firefox(stack: Stack, runs: int, snapshots: bool) -> Figures:
-    figures: Figures = {}
-    url = stack.url + "/"
-    timeout_s = WAIT_MS / 1000
+@dataclass
+class Sample:
+    """One warm load: ms from navigation start to what was waited for, and its waterfall."""
 
-    def open_page(page: FirefoxPage) -> None:
+    ms: float
+    marks: dict[str, float] = field(default_factory=dict)
+
+
+def copy_site(dist: Path, folder: Path) -> Path:
+    """A copy of the build with the bare Pyodide page beside the app."""
+    site = folder / "site"
+    shutil.copytree(dist, site)
+    (runtime,) = [path for path in (site / "assets").glob("pyodide-*") if path.is_dir()]
+    (site / BARE_PAGE).write_text(BARE_HTML)
+    relative = f"./assets/{runtime.name}/"
+    (site / "bare-pyodide.mjs").write_text(BARE_MODULE.replace("RUNTIME", json.dumps(relative)))
+    return site
+
+
+class ReceivedBytes:
+    """Bytes received (headers and bodies as sent) by a browser profile's requests. A response a
+    service worker served is not counted: the service worker's own fetch, which Chromium reports as
+    a request of its own, is."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def __repr__(self) -> str:
+        return f"ReceivedBytes({self.total})"
+
+    def add(self, request: Request) -> None:
+        try:
+            response = request.response()
+            if response is None or response.from_service_worker:
+                return
+            sizes = request.sizes()
+        except PlaywrightError:  # its tab was closed meanwhile: a request no load waited for
+            return
+        self.total += max(0, sizes["responseHeadersSize"]) + max(0, sizes["responseBodySize"])
+
+    @contextmanager
+    def counting(self) -> Iterator[Callable[[], int]]:
+        """Yields a function that says how many bytes came in since the block began."""
+        start = self.total
+        yield lambda: self.total - start
+
+
+class Profile:
+    """One persistent Chromium profile; every load in a fresh tab of it."""
+
+    def __init__(self, playwright: Playwright, folder: Path) -> None:
+        self.context: BrowserContext = playwright.chromium.launch_persistent_context(
+            folder, executable_path=find_chromium(), args=LAUNCH_ARGS
+        )
+        self.context.set_default_timeout(WAIT_MS)
+        self.context.add_init_script(WATCH_PAGE)
+        self.received = ReceivedBytes()
+        self.context.on("requestfinished", self.received.add)
+
+    def close(self) -> None:
+        self.context.close()
+
+    def open(self, url: str, selector: str) -> Page:
+        page = self.context.new_page()
         page.goto(url)
-        page.wait_until_ready(timeout_s)
+        page.wait_for_selector(selector, state="attached")
+        return page
 
-    def load(page: FirefoxPage) -> float:
-        return seconds(open_page, page)
+    def load(self, url: str, selector: str, what: str) -> Sample:
+        """Load `url` in a fresh tab until `selector` is there (`what` names it in WATCH_PAGE)."""
+        page = self.open(url, selector)
+        try:
+            return Sample(seen(page, what), read_waterfall(page))
+        finally:
+            page.close()
 
-    def wait_for_snapshot(page: FirefoxPage) -> None:
-        page.wait_for(SNAPSHOT_DONE, "attached", timeout_s)
 
-    with closing(Firefox()) as firefox:
-        for _ in range(runs):
-            context = firefox.new_context()
-            page = context.new_page()
-            figures.setdefault(COLD, []).append(load(page))
-            if snapshots:
-                figures.setdefault(SNAPSHOT_MADE, []).append(seconds(wait_for_snapshot, page))
-                page.evaluate(DELETE_SNAPSHOTS, SNAPSHOT_CACHE_NAME)
-                figures.setdefault(WARM_PLAIN, []).append(load(page))
-                wait_for_snapshot(page)
-            figures.setdefault(WARM if snapshots else WARM_ONLY, []).append(load(page))
-            context.close()
-    return figures
+def seen(page: Page, what: str) -> float:
+    page.wait_for_function(f"window.__pageLoad && {json.dumps(what)} in window.__pageLoad")
+    return float(page.evaluate(f"window.__pageLoad[{json.dumps(what)}]"))
+
+
+def read_waterfall(page: Page) -> dict[str, float]:
+    """The marks of the page and of its workers, in ms from the page's navigation start (the
+    earliest of each name)."""
+    origin = float(page.evaluate("performance.timeOrigin"))
+    marks: dict[str, float] = {}
+    realms: list[Page | Worker] = [page, *page.workers]
+    for realm in realms:
+        for name, at in marks_of(realm):
+            marks.setdefault(name, at - origin)
+    return marks
+
+
+def marks_of(realm: Page | Worker) -> list[tuple[str, float]]:
+    try:
+        return [(name, at) for name, at in realm.evaluate(READ_MARKS)]
+    except PlaywrightError:  # a worker that ended meanwhile (the snapshot maker's)
+        return []
+
+
+def snapshot_outcome(page: Page) -> str:
+    page.wait_for_selector(SNAPSHOT_DONE, state="attached")
+    return str(page.evaluate(READ_SNAPSHOT_OUTCOME))
 
 
 def signed_in_session(stack: Stack) -> dict[str, object]:
@@ -145,50 +212,207 @@ def signed_in_session(stack: Stack) -> dict[str, object]:
     return client.start(credentials)
 
 
-def _recorder_of_sizes(sizes: list[int]) -> Callable[[Request], None]:
-    def record(request: Request) -> None:
-        sizes.append(request.sizes()["responseBodySize"])
+@dataclass
+class Visits:
+    """A path's first visit and repeat visit."""
 
-    return record
+    ready_ms: float
+    fcp_ms: float
+    first_bytes: int
+    repeat_bytes: int
+    snapshot: str
 
 
-def print_figures(title: str, figures: Figures) -> None:
-    print(title)
-    for name, values in figures.items():
-        unit = "" if name.endswith("MB") else " s"
+def visit_first_and_again(profile: Profile, stack: Stack) -> Visits:
+    """A first visit until its snapshot is made, then a repeat visit in a new tab; then a stored
+    session for the warm loads to resume."""
+    url = stack.url + "/"
+    with profile.received.counting() as first_bytes:
+        page = profile.open(url, PYTHON_READY)
+        ready_ms, fcp_ms = seen(page, "ready"), float(page.evaluate(READ_FCP) or 0)
+        outcome = snapshot_outcome(page)
+        page.close()
+    first = first_bytes()
+    with profile.received.counting() as repeat_bytes:
+        page = profile.open(url, PYTHON_READY)
+        snapshot_outcome(page)
+    repeat = repeat_bytes()
+    store_value(page, stack.storage_key, json.dumps(signed_in_session(stack)))
+    page.close()
+    return Visits(ready_ms, fcp_ms, first, repeat, outcome)
+
+
+def reload_series(profile: Profile, url: str, reloads: int, pause_s: float) -> list[Sample]:
+    """Reload one tab `reloads` times, each `pause_s` after the previous signed-in view."""
+    page = profile.open(url, SIGNED_IN)
+    samples = []
+    try:
+        for _ in range(reloads):
+            time.sleep(pause_s)
+            page.reload()
+            page.wait_for_selector(SIGNED_IN, state="attached")
+            samples.append(Sample(seen(page, "view"), read_waterfall(page)))
+    finally:
+        page.close()
+    return samples
+
+
+def measure_chromium(
+    stacks: dict[str, Stack], runs: int, pause_s: float, reloads: int, profile_dir: Path
+) -> None:
+    headers = stacks["headers"]
+    with sync_playwright() as playwright:
+        profile = Profile(playwright, profile_dir)
+        try:
+            visits = {name: visit_first_and_again(profile, stack) for name, stack in stacks.items()}
+            bare: list[Sample] = []
+            warm: dict[str, list[Sample]] = {name: [] for name in stacks}
+            for _ in range(runs):
+                time.sleep(pause_s)
+                bare.append(profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare"))
+                for name, stack in stacks.items():
+                    time.sleep(pause_s)
+                    warm[name].append(profile.load(stack.url + "/", SIGNED_IN, "view"))
+            time.sleep(pause_s)
+            series = reload_series(profile, headers.url + "/", reloads, 1.0)
+            fcp_page = profile.open(headers.url + "/", SIGNED_IN)
+            warm_fcp = float(fcp_page.evaluate(READ_FCP) or 0)
+            memory = fcp_page.evaluate(
+                "performance.measureUserAgentSpecificMemory().then(m => m.bytes)"
+            )
+            fcp_page.close()
+        finally:
+            profile.close()
+
+    print("Chromium, one persistent profile")
+    for name, visit in visits.items():
         print(
-            f"  {name:<48} median {statistics.median(values):7.2f}{unit}"
+            f"  first visit, {LABELS[name]}: Python ready {visit.ready_ms:.0f} ms, first "
+            f"contentful paint {visit.fcp_ms:.0f} ms, received {visit.first_bytes / 1e6:.2f} MB "
+            f"(snapshot {visit.snapshot}); repeat visit received {visit.repeat_bytes / 1e3:.1f} kB"
+        )
+    print(f"  warm loads, {runs} rounds alternated, a fresh tab each, {pause_s:g} s apart (ms):")
+    print_samples("bare Pyodide boot, main thread, to runPython", bare)
+    for name in stacks:
+        print_samples(f"stored session to signed-in view, {LABELS[name]}", warm[name])
+    bare_ms = statistics.median(sample.ms for sample in bare)
+    headers_ms = statistics.median(sample.ms for sample in warm["headers"])
+    fallback_ms = statistics.median(sample.ms for sample in warm["fallback"])
+    per_round = [app.ms / base.ms for app, base in zip(warm["headers"], bare, strict=True)]
+    print(
+        f"  ratio signed-in view / bare Pyodide: {headers_ms / bare_ms:.2f} "
+        f"(median of each round's own ratio {statistics.median(per_round):.2f})"
+    )
+    print(f"  ratio service-worker fallback / headers: {fallback_ms / headers_ms:.2f}")
+    print(f"  first contentful paint, warm: {warm_fcp:.0f} ms")
+    print(f"  page memory after a resume (all threads): {memory / 1e6:.1f} MB")
+    print_reloads(series)
+    for name in stacks:
+        print_waterfall(f"waterfall of the warm resume, {LABELS[name]}", warm[name])
+    print_waterfall("waterfall of the reloads", series)
+
+
+LABELS = {"headers": "isolation headers", "fallback": "service-worker fallback"}
+
+
+def print_samples(title: str, samples: list[Sample]) -> None:
+    values = [sample.ms for sample in samples]
+    listed = " ".join(f"{value:.0f}" for value in values)
+    print(
+        f"    {title:<58} median {statistics.median(values):5.0f}   min {min(values):5.0f}"
+        f"   max {max(values):5.0f}   [{listed}]"
+    )
+
+
+def print_reloads(samples: list[Sample]) -> None:
+    times = [sample.ms for sample in samples]
+    median = statistics.median(times)
+    worst = max(abs(value - median) / median for value in times)
+    listed = " ".join(f"{value:.0f}" for value in times)
+    print(
+        f"  {len(times)} reloads of one tab, 1 s apart (ms): median {median:.0f}, the farthest "
+        f"{worst:.0%} from it   [{listed}]"
+    )
+
+
+def print_waterfall(title: str, samples: list[Sample]) -> None:
+    """Each mark's median over the samples, in time order, with the step from the one before."""
+    names = {name for sample in samples for name in sample.marks}
+    rows = []
+    for name in names:
+        values = [sample.marks[name] for sample in samples if name in sample.marks]
+        rows.append((statistics.median(values), name, len(values)))
+    rows.append((statistics.median(sample.ms for sample in samples), "signed-in view seen", 0))
+    print(f"  {title} (medians, ms from navigation start):")
+    previous = 0.0
+    for at, name, count in sorted(rows):
+        note = "" if count in (0, len(samples)) else f"  ({count} of {len(samples)} loads)"
+        print(f"    {at:7.1f}  {at - previous:+7.1f}  {name}{note}")
+        previous = at
+
+
+def measure_firefox(url: str, runs: int) -> None:
+    figures: dict[str, list[float]] = {}
+    timeout_s = WAIT_MS / 1000
+
+    def load(page: FirefoxPage) -> float:
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_until_ready(timeout_s)
+        return time.perf_counter() - started
+
+    def wait_for_snapshot(page: FirefoxPage) -> float:
+        started = time.perf_counter()
+        page.wait_for(SNAPSHOT_DONE, "attached", timeout_s)
+        return time.perf_counter() - started
+
+    with closing(Firefox()) as firefox:
+        for _ in range(runs):
+            context = firefox.new_context()
+            page = context.new_page()
+            figures.setdefault("cold load to Python ready", []).append(load(page))
+            figures.setdefault("snapshot made, after Python ready", []).append(
+                wait_for_snapshot(page)
+            )
+            page.evaluate(DELETE_SNAPSHOTS, SNAPSHOT_CACHE_NAME)
+            figures.setdefault("warm reload to Python ready, no snapshot", []).append(load(page))
+            wait_for_snapshot(page)
+            figures.setdefault("warm reload to Python ready, from the snapshot", []).append(
+                load(page)
+            )
+            context.close()
+    print(f"Firefox, a fresh profile per run, {runs} runs (s)")
+    for name, values in figures.items():
+        print(
+            f"  {name:<48} median {statistics.median(values):7.2f}"
             f"   min {min(values):7.2f}   max {max(values):7.2f}"
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--engine", choices=["chromium", "firefox", "all"], default="all")
-    parser.add_argument(
-        "--no-isolation", action="store_true", help="through the service-worker fallback"
-    )
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--engine", choices=["chromium", "firefox", "all"], default="chromium")
+    parser.add_argument("--pause-s", type=float, default=4.0, help="between warm loads")
+    parser.add_argument("--reloads", type=int, default=10)
     parser.add_argument(
         "--dist", type=Path, default=DIST, help="the built site to measure (default: dist/)"
     )
     args = parser.parse_args()
-    # Older builds named the snapshot maker in index.html itself, newer ones in their boot module.
-    pages = [args.dist / "index.html", *(args.dist / "assets").glob("boot-*.mjs")]
-    snapshots = any("snapshot-maker" in path.read_text() for path in pages)
-    mode = "service-worker fallback" if args.no_isolation else "isolation headers"
-    print(f"page load, {mode}, {args.runs} runs, {args.dist}")
-
-    with (
-        tempfile.TemporaryDirectory() as data_dir,
-        Stack(args.dist, Path(data_dir), isolation=not args.no_isolation) as stack,
-    ):
+    print(f"page load, {args.dist}")
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        site = copy_site(args.dist, folder)
+        stacks = {
+            name: stack.enter_context(
+                Stack(site, folder / f"data-{name}", isolation=name == "headers")
+            )
+            for name in LABELS
+        }
         if args.engine in ("chromium", "all"):
-            figures, memory = measure_chromium(stack, args.runs, snapshots)
-            print_figures("Chromium", figures)
-            print(f"  {'page memory after resume (all threads), MB':<48} {memory / 1e6:7.1f}")
+            measure_chromium(stacks, args.runs, args.pause_s, args.reloads, folder / "profile")
         if args.engine in ("firefox", "all"):
-            print_figures("Firefox", measure_firefox(stack, args.runs, snapshots))
+            measure_firefox(stacks["headers"].url + "/", args.runs)
 
 
 if __name__ == "__main__":

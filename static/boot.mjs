@@ -15,6 +15,9 @@
 //
 // The build renders this file with Jinja2: asset() gives content-hashed URLs relative to this file,
 // and PYSCRIPT_CONFIG is pyscript.toml.
+//
+// Marks named "page:..." on the page's performance timeline time the start (docs/performance.md).
+performance.mark("page:boot module");
 const root = document.documentElement;
 const status = document.getElementById("python-status");
 const pageConfig = JSON.parse(document.getElementById("app-config").textContent);
@@ -123,6 +126,13 @@ async function startPython(thread) {
       import(asset({{ asset('pyscript/core.js')|tojson }})),
       import(asset({{ asset('device-key.mjs')|tojson }})),
     ]);
+    performance.mark("page:pyscript imported");
+    hooks.main.onWorker.add(() => performance.mark("page:worker created"));
+    // Before PyScript's own Python (its `pyscript` package), then ours, run (asynchronously, as
+    // PyScript runs scripts by default); the worker's copy is sent there as source.
+    const beforeRun = () => performance.mark("runtime:pyscript runs python");
+    hooks.main.onBeforeRunAsync.add(beforeRun);
+    hooks.worker.onBeforeRunAsync.add(beforeRun);
     lendDeviceKey(hooks, deviceKey);
     document.body.append(script);
     // What fails to load reaches the page as the rejection of a worker's `ready`; on the main
@@ -180,6 +190,7 @@ function showFailure() {
 }
 
 function whenReady() {
+  performance.mark("page:python ready");
   clearTimeout(limit);
   // Ready after a failure: the start was only slow. Python handles the forms from now on.
   for (const control of disabledControls.splice(0)) control.disabled = false;

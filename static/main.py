@@ -5,6 +5,9 @@
 # to <html data-python-error>, and static/boot.mjs puts a sentence in the page. The traceback still
 # goes to the console.
 try:
+    from webapp.timeline import mark
+
+    mark("main.py")
     from webapp.main import main
 
     app = main()

@@ -9,11 +9,20 @@
 // The build renders this file with Jinja2 (like pyscript.toml): asset() gives content-hashed URLs
 // relative to this file, so its own name changes with the runtime and the app archive; the cache's
 // name comes from sitebuild/site.py.
+//
+// Marks named "runtime:..." on the performance timeline of the thread it runs in time the start
+// (docs/performance.md), PyScript's own steps included (its "py:progress" events).
 import { loadPyodide as loadRuntime, version } from {{ asset('pyodide/pyodide.mjs')|tojson }};
 
 export { version };
 
+const mark = (name) => performance.mark(`runtime:${name}`);
+mark("loader module");
+addEventListener("py:progress", ({ detail }) => mark(`pyscript ${detail}`));
+
 const RUNTIME_DIR = new URL(".", new URL({{ asset('pyodide/pyodide.mjs')|tojson }}, import.meta.url)).href;
+// Pyodide's Emscripten module, imported here rather than by Pyodide, so that its steps can be timed.
+const RUNTIME_SCRIPT = RUNTIME_DIR + "pyodide.asm.mjs";
 const APP_ARCHIVE = new URL({{ asset('app.zip')|tojson }}, import.meta.url).href;
 
 export const CACHE_NAME = {{ snapshot_cache|tojson }};
@@ -29,13 +38,16 @@ const WARM_UP = "from webapp.preload import import_modules; import_modules()";
 /** PyScript's entry point: Pyodide, from this build's snapshot when the browser holds one. */
 export async function loadPyodide(options = {}) {
   // PyScript points indexURL at this module's folder; the runtime lives in its own.
-  const config = { ...options, indexURL: RUNTIME_DIR };
+  const runtimeScript = import(RUNTIME_SCRIPT);
+  runtimeScript.catch(() => {}); // Pyodide awaits it later, and fails with its error.
+  const config = { ...options, indexURL: RUNTIME_DIR, createPyodideModule: timed(runtimeScript) };
   const stored = await readStored();
   if (stored) {
     try {
       const bytes = snapshotBytes(stored);
       bytes.catch(() => {}); // Pyodide awaits it later; until then a rejection is not "unhandled".
       const pyodide = await loadRuntime({ ...config, _loadSnapshot: handOver(bytes) });
+      mark("pyodide started");
       console.info(`Pyodide started from its memory snapshot (${SNAPSHOT_KEY}).`);
       return pyodide;
     } catch (error) {
@@ -43,7 +55,25 @@ export async function loadPyodide(options = {}) {
       await forget();
     }
   }
-  return loadRuntime(config);
+  const pyodide = await loadRuntime(config);
+  mark("pyodide started");
+  return pyodide;
+}
+
+// Pyodide's `createPyodideModule` option: the Emscripten module factory, marking when the wasm is
+// instantiated (Emscripten's `instantiateWasm` hook, which Pyodide sets, reports it).
+function timed(runtimeScript) {
+  return async (settings) => {
+    const { default: createModule } = await runtimeScript;
+    mark("runtime script");
+    const instantiate = settings.instantiateWasm;
+    settings.instantiateWasm = (imports, done) =>
+      instantiate(imports, (instance, module) => {
+        mark("wasm instantiated");
+        done(instance, module);
+      });
+    return createModule(settings);
+  };
 }
 
 /**
@@ -101,7 +131,9 @@ async function readStored() {
 async function snapshotBytes(response) {
   const inflated = response.body.pipeThrough(new DecompressionStream("gzip"));
   try {
-    return new Uint8Array(await new Response(inflated).arrayBuffer());
+    const bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
+    mark("snapshot read");
+    return bytes;
   } catch (error) {
     throw new Error("the snapshot is damaged (it fails its gzip check)", { cause: error });
   }

@@ -27,6 +27,7 @@ from authclient.browser import WebStorage
 
 from .config import PageConfig
 from .page import Action
+from .timeline import mark
 
 __all__ = ["ConsoleHandler", "DomPage"]
 
@@ -69,6 +70,7 @@ class DomPage:
     def show(self, view: str, html: str) -> None:
         self._app.innerHTML = f'<div data-view="{view}">{html}</div>'
         document.documentElement.dataset.view = view
+        mark(f"view {view}")
 
     def mark_busy(self, form: str) -> None:
         element = self._app.querySelector(f'form[data-form="{form}"]')
@@ -77,6 +79,7 @@ class DomPage:
 
     def mark_ready(self) -> None:
         document.documentElement.dataset.python = "ready"
+        mark("ready")
 
     def on_action(self, handler: Callable[[Action], None]) -> list[Action]:
         def on_app_action(event: Any) -> None:

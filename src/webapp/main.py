@@ -28,6 +28,7 @@ from .app import App
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage
 from .fetch_transport import FetchTransport, jspi_available
+from .timeline import TimedTransport, mark
 from .xhr_transport import XhrTransport
 
 __all__ = ["main"]
@@ -45,10 +46,11 @@ def main() -> App:
         storage=_storage(page.local_storage),
         tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
-        transport=_transport(config.request_timeout_s),
+        transport=TimedTransport(_transport(config.request_timeout_s)),
         signer=_signer(config.application_key),
     )
     app = App(client, page)
+    mark("app start")
     app.start()
     return app
 

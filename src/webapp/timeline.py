@@ -1,0 +1,42 @@
+"""Marks on the browser's performance timeline, for the start-up waterfall that
+`benchmarks/page_load.py` prints (docs/performance.md).
+
+A mark is the standard `performance.mark()` of the thread Python runs on: the worker's own timeline
+in a worker (no round trip to the page), the page's on the main thread. Names start with "python:";
+the page's and the runtime loader's marks start with "page:" and "runtime:" (static/boot.mjs,
+static/snapshot-loader.mjs).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import js
+
+from authclient import HttpRequest, HttpResponse, Transport
+
+__all__ = ["TimedTransport", "mark"]
+
+PREFIX = "python:"
+
+
+def mark(name: str) -> None:
+    js.performance.mark(PREFIX + name)
+
+
+class TimedTransport:
+    """A `Transport` that marks when each request leaves and when its answer (or error) is back."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def __repr__(self) -> str:
+        return f"TimedTransport({self.transport!r})"
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        what = f"{request.method} {urllib.parse.urlsplit(request.url).path}"
+        mark(f"{what} sent")
+        try:
+            return self.transport.send(request)
+        finally:
+            mark(f"{what} answered")
