@@ -51,7 +51,7 @@ from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.firefox import Firefox, FirefoxPage
 from sitebuild.paths import DIST
 from sitebuild.processes import Stack
-from sitebuild.site import SNAPSHOT_CACHE_NAME
+from sitebuild.site import SNAPSHOT_DATABASE
 
 # Generous: a cold start on a busy machine, or the snapshot maker, can take a minute.
 WAIT_MS = 120_000
@@ -60,7 +60,12 @@ PYTHON_READY = "html[data-python=ready]"
 BARE_READY = "html[data-bare-pyodide=ready]"
 SNAPSHOT_DONE = "html[data-pyodide-snapshot]"
 READ_SNAPSHOT_OUTCOME = "document.documentElement.dataset.pyodideSnapshot"
-DELETE_SNAPSHOTS = "name => caches.delete(name)"
+# Resolves once the database is gone (the page's own connections are closed after each use).
+DELETE_SNAPSHOTS = """name => new Promise((resolve, reject) => {
+  const deleting = indexedDB.deleteDatabase(name);
+  deleting.onsuccess = resolve;
+  deleting.onerror = () => reject(deleting.error);
+})"""
 BARE_PAGE = "bare-pyodide.html"
 
 # Injected before every page's own scripts: when each watched element first appears, in ms on the
@@ -106,9 +111,8 @@ class Sample:
     marks: dict[str, float] = field(default_factory=dict)
 
 
-def copy_site(dist: Path, folder: Path) -> Path:
-    """A copy of the build with the bare Pyodide page beside the app."""
-    site = folder / "site"
+def copy_site(dist: Path, site: Path) -> Path:
+    """A copy of the build in `site`, with the bare Pyodide page beside the app."""
     shutil.copytree(dist, site)
     (runtime,) = [path for path in (site / "assets").glob("pyodide-*") if path.is_dir()]
     (site / BARE_PAGE).write_text(BARE_HTML)
@@ -304,6 +308,9 @@ def measure_chromium(
         f"(median of each round's own ratio {statistics.median(per_round):.2f})"
     )
     print(f"  ratio service-worker fallback / headers: {fallback_ms / headers_ms:.2f}")
+    if "baseline" in warm:
+        baseline_ms = statistics.median(sample.ms for sample in warm["baseline"])
+        print(f"  ratio this build / the baseline build, headers: {headers_ms / baseline_ms:.2f}")
     print(f"  first contentful paint, warm: {warm_fcp:.0f} ms")
     print(f"  page memory after a resume (all threads): {memory / 1e6:.1f} MB")
     print_reloads(series)
@@ -312,7 +319,11 @@ def measure_chromium(
     print_waterfall("waterfall of the reloads", series)
 
 
-LABELS = {"headers": "isolation headers", "fallback": "service-worker fallback"}
+LABELS = {
+    "headers": "isolation headers",
+    "fallback": "service-worker fallback",
+    "baseline": "the baseline build, isolation headers",
+}
 
 
 def print_samples(title: str, samples: list[Sample]) -> None:
@@ -374,7 +385,7 @@ def measure_firefox(url: str, runs: int) -> None:
             figures.setdefault("snapshot made, after Python ready", []).append(
                 wait_for_snapshot(page)
             )
-            page.evaluate(DELETE_SNAPSHOTS, SNAPSHOT_CACHE_NAME)
+            page.evaluate(DELETE_SNAPSHOTS, SNAPSHOT_DATABASE)
             figures.setdefault("warm reload to Python ready, no snapshot", []).append(load(page))
             wait_for_snapshot(page)
             figures.setdefault("warm reload to Python ready, from the snapshot", []).append(
@@ -398,16 +409,26 @@ def main() -> None:
     parser.add_argument(
         "--dist", type=Path, default=DIST, help="the built site to measure (default: dist/)"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another build (an older one kept aside) whose warm resume joins the rounds",
+    )
     args = parser.parse_args()
-    print(f"page load, {args.dist}")
+    print(f"page load, {args.dist}" + (f", baseline {args.baseline}" if args.baseline else ""))
     with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        site = copy_site(args.dist, folder)
+        sites = {"headers": args.dist, "fallback": args.dist, "baseline": args.baseline}
         stacks = {
             name: stack.enter_context(
-                Stack(site, folder / f"data-{name}", isolation=name == "headers")
+                Stack(
+                    copy_site(dist, folder / name),
+                    folder / f"data-{name}",
+                    isolation=name != "fallback",
+                )
             )
-            for name in LABELS
+            for name, dist in sites.items()
+            if dist is not None
         }
         if args.engine in ("chromium", "all"):
             measure_chromium(stacks, args.runs, args.pause_s, args.reloads, folder / "profile")

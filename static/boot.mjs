@@ -180,6 +180,9 @@ function showFailure() {
   clearTimeout(limit);
   // Set by fail(), or by Python's entry script (static/main.py), which names only the exception.
   const kind = (root.dataset.pythonFailure ??= "python-error");
+  // Had Python started from a snapshot, the next load starts without it (and, once ready, makes a
+  // new one): a snapshot that breaks the start must not break every start.
+  if (kind === "python-error") snapshotStore().then((store) => store.dropSnapshot(), () => {});
   status.textContent = SAY[kind](kind === "too-slow" ? pageConfig.startTimeoutS : root.dataset.pythonError);
   window.appActions.abandon();
   for (const control of document.querySelectorAll("#app :is(input, button, select, textarea)")) {
@@ -194,18 +197,24 @@ function whenReady() {
   clearTimeout(limit);
   // Ready after a failure: the start was only slow. Python handles the forms from now on.
   for (const control of disabledControls.splice(0)) control.disabled = false;
-  if ("caches" in window) snapshotSoon();
+  if ("indexedDB" in window) snapshotSoon();
 }
 
-// A short-lived worker of ours makes a Pyodide memory snapshot of this build (snapshot-loader.mjs);
-// html[data-pyodide-snapshot] tells its outcome.
+// A short-lived worker of ours makes a Pyodide memory snapshot of this build when there is none
+// (snapshot-maker.mjs); html[data-pyodide-snapshot] tells the outcome: "present" (no worker was
+// needed), "made", "busy" (another tab is making it), "unavailable" (no IndexedDB) or "failed".
 function snapshotSoon() {
   // After the app's own first steps: the maker keeps a core busy for seconds.
-  if ("requestIdleCallback" in window) requestIdleCallback(makeSnapshot, { timeout: 2000 });
-  else setTimeout(makeSnapshot, 500);
+  if ("requestIdleCallback" in window) requestIdleCallback(ensureSnapshot, { timeout: 2000 });
+  else setTimeout(ensureSnapshot, 500);
 }
 
-function makeSnapshot() {
+async function ensureSnapshot() {
+  const store = await snapshotStore();
+  if (await store.hasSnapshot()) {
+    root.dataset.pyodideSnapshot = "present";
+    return;
+  }
   const maker = new Worker(asset({{ asset('snapshot-maker.mjs')|tojson }}), { type: "module" });
   const done = (result) => {
     maker.terminate();
@@ -216,7 +225,10 @@ function makeSnapshot() {
     event.preventDefault();
     done("failed");
   });
-  maker.postMessage(asset({{ asset('snapshot-loader.mjs')|tojson }}));
+}
+
+function snapshotStore() {
+  return import(asset({{ asset('snapshot-store.mjs')|tojson }}));
 }
 
 // Python signs proofs with the device key, which lives on this side (device-key.mjs). A worker calls

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import jinja2
 
@@ -22,7 +22,7 @@ from .headers import content_security_policy, static_host_headers_file
 from .paths import AUTHCLIENT_PROJECT, INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
 
 __all__ = [
-    "SNAPSHOT_CACHE_NAME",
+    "SNAPSHOT_DATABASE",
     "WHEELS_DIR",
     "build",
     "build_client_wheel",
@@ -45,10 +45,12 @@ SERVICE_WORKER = "coi-serviceworker.js"
 BOOT = "boot.mjs"
 SNAPSHOT_LOADER = "snapshot-loader.mjs"
 SNAPSHOT_MAKER = "snapshot-maker.mjs"
+SNAPSHOT_STORE = "snapshot-store.mjs"
 # The device key's WebCrypto and IndexedDB side, on the page's main thread.
 DEVICE_KEY = "device-key.mjs"
-# The Cache Storage that keeps Pyodide memory snapshots in the browser (static/snapshot-loader.mjs).
-SNAPSHOT_CACHE_NAME = "pyodide-snapshot-v1"
+# The IndexedDB database that keeps Pyodide memory snapshots in the browser
+# (static/snapshot-loader.mjs).
+SNAPSHOT_DATABASE = "pyodide-snapshots"
 # The client library as a wheel, for other pages to install with micropip.
 WHEELS_DIR = "wheels"
 BUILD_RECORD = "build.json"
@@ -62,14 +64,15 @@ def build(dist: Path, config: PageConfig) -> Path:
         shutil.rmtree(dist)
     dist.mkdir(parents=True)
     assets = Assets(dist)
-    assets.add_folder("pyodide", [NODE_MODULES / "pyodide" / name for name in PYODIDE_FILES])
+    runtime = assets.add_folder(
+        "pyodide", [NODE_MODULES / "pyodide" / name for name in PYODIDE_FILES]
+    )
     assets.add_folder(
         "pyscript", sorted(PYSCRIPT_DIST.glob("*.js")) + sorted(PYSCRIPT_DIST.glob("*.css"))
     )
-    assets.add_bytes("app.zip", build_archive())
+    app_archive = assets.add_bytes("app.zip", build_archive())
     assets.add_file("style.css", STATIC / "style.css")
     assets.add_file("main.py", STATIC / "main.py")
-    assets.add_file(SNAPSHOT_MAKER, STATIC / SNAPSHOT_MAKER)
     assets.add_file(DEVICE_KEY, STATIC / DEVICE_KEY)
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
@@ -83,11 +86,18 @@ def build(dist: Path, config: PageConfig) -> Path:
         template = templates.get_template(path.relative_to(ROOT).as_posix())
         return template.render(asset=assets.url_from_assets, **context)
 
-    # The interpreter module PyScript loads: Pyodide, from a memory snapshot when there is one.
+    # A snapshot is bound to the runtime and the app archive it was made with.
+    snapshot_key = f"{PurePosixPath(runtime).name}/{PurePosixPath(app_archive).name}"
     assets.add_bytes(
-        SNAPSHOT_LOADER,
-        render(STATIC / SNAPSHOT_LOADER, snapshot_cache=SNAPSHOT_CACHE_NAME).encode(),
+        SNAPSHOT_STORE,
+        render(
+            STATIC / SNAPSHOT_STORE, snapshot_database=SNAPSHOT_DATABASE, snapshot_key=snapshot_key
+        ).encode(),
     )
+    # The interpreter module PyScript loads: Pyodide, from a memory snapshot when there is one; and
+    # the worker that makes the snapshot.
+    for module in (SNAPSHOT_LOADER, SNAPSHOT_MAKER):
+        assets.add_bytes(module, render(STATIC / module).encode())
     # boot.mjs hands PyScript its configuration inline.
     pyscript_config = tomllib.loads(render(PYSCRIPT_CONFIG))
     assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())

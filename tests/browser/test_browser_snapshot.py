@@ -1,5 +1,5 @@
 """Pyodide memory snapshots: a first visit boots as usual and then, in a worker of ours, keeps a
-snapshot of this build in Cache Storage; later visits start from it; a damaged one is dropped."""
+snapshot of this build in IndexedDB; later visits start from it; a damaged one is dropped."""
 
 from __future__ import annotations
 
@@ -11,21 +11,34 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sitebuild.browser_pages import wait_until_ready
-from sitebuild.processes import Stack
-from sitebuild.site import SNAPSHOT_CACHE_NAME
+from sitebuild.processes import Stack, free_port
+from sitebuild.site import SNAPSHOT_DATABASE
 from tests.support.browser import Recorder
+from tests.support.builds import site_with_changed_app_archive
 
 # What the loader (static/snapshot-loader.mjs) logs, from the Python worker, when it used a snapshot.
 STARTED_FROM_SNAPSHOT = "Pyodide started from its memory snapshot"
-# A gzipped snapshot is about 7 MB.
-MIN_SNAPSHOT_BYTES = 1_000_000
+# A snapshot is about 31 MB.
+MIN_SNAPSHOT_BYTES = 10_000_000
+# The page's snapshots database, opened as the loader opens it (`db` in the functions below).
+OPEN_DATABASE = """const db = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open(name, 1);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+});
+const inStore = (mode, action) => new Promise((resolve, reject) => {
+    const transaction = db.transaction("snapshots", mode);
+    const pending = action(transaction.objectStore("snapshots"));
+    transaction.oncomplete = () => resolve(pending.result);
+    transaction.onerror = () => reject(transaction.error);
+});"""
 
 
-def snapshot_key(stack: Stack, dist: Path) -> str:
+def snapshot_key(dist: Path) -> str:
     """The entry of this build: named after the hashed runtime folder and the hashed app archive."""
     (runtime,) = [path for path in (dist / "assets").glob("pyodide-*") if path.is_dir()]
     (archive,) = (dist / "assets").glob("app-*.zip")
-    return f"{stack.url}/assets/pyodide-snapshot/{runtime.name}/{archive.name}"
+    return f"{runtime.name}/{archive.name}"
 
 
 def snapshot_outcome(page: Page) -> str:
@@ -34,30 +47,35 @@ def snapshot_outcome(page: Page) -> str:
     return page.evaluate("document.documentElement.dataset.pyodideSnapshot")
 
 
-def cached_entries(page: Page) -> dict[str, int]:
-    """The snapshot cache's entries and their sizes in bytes."""
+def stored_snapshots(page: Page) -> dict[str, int]:
+    """The snapshots database's entries and the sizes of their snapshots in bytes."""
     return page.evaluate(
-        """async (name) => {
-            const cache = await caches.open(name);
-            const entries = {};
-            for (const request of await cache.keys()) {
-                entries[request.url] = (await (await cache.match(request)).arrayBuffer()).byteLength;
-            }
+        f"""async (name) => {{
+            {OPEN_DATABASE}
+            const keys = await inStore("readonly", (store) => store.getAllKeys());
+            const entries = {{}};
+            for (const key of keys) {{
+                entries[key] = (await inStore("readonly", (store) => store.get(key))).snapshot.size;
+            }}
+            db.close();
             return entries;
-        }""",
-        SNAPSHOT_CACHE_NAME,
+        }}""",
+        SNAPSHOT_DATABASE,
     )
 
 
-def store_in_cache(page: Page, key: str, body_js: str) -> None:
-    """Replace the entry at `key` by `new Response(<body_js>)`; `stored` holds its bytes so far."""
+def replace_snapshot(page: Page, key: str, record_js: str) -> None:
+    """Replace the record at `key` by `<record_js>`, in which `old` is the record and `stored` its
+    snapshot's bytes."""
     page.evaluate(
         f"""async ([name, key]) => {{
-            const cache = await caches.open(name);
-            const stored = new Uint8Array(await (await cache.match(key)).arrayBuffer());
-            await cache.put(key, new Response({body_js}));
+            {OPEN_DATABASE}
+            const old = await inStore("readonly", (store) => store.get(key));
+            const stored = new Uint8Array(await old.snapshot.arrayBuffer());
+            await inStore("readwrite", (store) => store.put({record_js}, key));
+            db.close();
         }}""",
-        [SNAPSHOT_CACHE_NAME, key],
+        [SNAPSHOT_DATABASE, key],
     )
 
 
@@ -77,17 +95,14 @@ def create_account(page: Page) -> str:
 def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with_the_app_working(
     stack: Stack, dist: Path, page: Page, recorder: Recorder
 ) -> None:
-    key = snapshot_key(stack, dist)
+    key = snapshot_key(dist)
     page.goto(stack.url + "/")
     wait_until_ready(page)
 
-    # The first visit boots as before and downloads no snapshot; once Python is ready, one is made.
+    # The first visit boots as before; once Python is ready, a snapshot is made.
     assert not started_from_snapshot(recorder)
-    assert [
-        request.url for request in recorder.requests if "/pyodide-snapshot/" in request.url
-    ] == []
     assert snapshot_outcome(page) == "made"
-    entries = cached_entries(page)
+    entries = stored_snapshots(page)
     assert list(entries) == [key]
     assert entries[key] > MIN_SNAPSHOT_BYTES
 
@@ -105,7 +120,7 @@ def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with
     assert started_from_snapshot(recorder)
     # The maker found this build's snapshot and left it alone.
     assert snapshot_outcome(page) == "present"
-    assert list(cached_entries(page)) == [key]
+    assert list(stored_snapshots(page)) == [key]
     assert recorder.foreign_requests(stack.url) == []
     assert recorder.console_errors() == []
 
@@ -113,20 +128,22 @@ def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with
 @pytest.mark.parametrize(
     "damage",
     {
-        "bytes changed": "stored.map((byte, i) => (i > 1000000 && i < 1000100 ? byte ^ 0x55 : byte))",
-        # Intact gzip, but not what Pyodide wrote.
-        "not a snapshot": "new Blob([new Uint8Array(4e6)]).stream().pipeThrough(new CompressionStream('gzip'))",
+        "cut short": "{...old, snapshot: new Blob([stored.subarray(0, 20000000)])}",
+        # Pyodide checks the header: a snapshot starts with its magic number and the build's id.
+        "not a snapshot": "{snapshot: new Blob([new Uint8Array(4e6)]), size: 4e6}",
+        "another runtime's": "{...old, snapshot: new Blob([stored.map((byte, i) => "
+        "(i >= 16 && i < 48 ? byte ^ 0x55 : byte))])}",
     }.items(),
     ids=lambda item: item[0],
 )
 def test_a_damaged_snapshot_is_dropped_and_python_starts_as_usual(
     damage: tuple[str, str], stack: Stack, dist: Path, page: Page, recorder: Recorder
 ) -> None:
-    key = snapshot_key(stack, dist)
+    key = snapshot_key(dist)
     page.goto(stack.url + "/")
     wait_until_ready(page)
     assert snapshot_outcome(page) == "made"
-    store_in_cache(page, key, damage[1])
+    replace_snapshot(page, key, damage[1])
 
     recorder.clear()
     page.reload()
@@ -140,7 +157,68 @@ def test_a_damaged_snapshot_is_dropped_and_python_starts_as_usual(
     assert recorder.console_errors() == []
     # The damaged entry was deleted: the maker found none, and made a good one again.
     assert snapshot_outcome(page) == "made"
-    assert cached_entries(page)[key] > MIN_SNAPSHOT_BYTES
+    assert stored_snapshots(page)[key] > MIN_SNAPSHOT_BYTES
+
+
+def test_a_start_from_a_snapshot_that_fails_drops_the_snapshot(
+    stack: Stack, dist: Path, page: Page, recorder: Recorder
+) -> None:
+    page.goto(stack.url + "/")
+    wait_until_ready(page)
+    assert snapshot_outcome(page) == "made"
+
+    # The same build, whose Python now fails as it starts (from the snapshot).
+    broken_entry = "**/assets/main-*.py"
+    page.route(broken_entry, lambda route: route.fulfill(body="raise RuntimeError('broken')"))
+    recorder.clear()
+    page.reload()
+    page.wait_for_selector("html[data-python=failed]", state="attached")
+    assert started_from_snapshot(recorder)
+    page.wait_for_function(
+        f"""async (name) => {{
+            {OPEN_DATABASE}
+            const keys = await inStore("readonly", (store) => store.getAllKeys());
+            db.close();
+            return keys.length === 0;
+        }}""",
+        arg=SNAPSHOT_DATABASE,
+        polling=100,
+    )
+
+    # Fixed: the next start is a plain one, which keeps a snapshot again.
+    page.unroute(broken_entry)
+    recorder.clear()
+    page.reload()
+    wait_until_ready(page)
+    assert not started_from_snapshot(recorder)
+    assert snapshot_outcome(page) == "made"
+    assert list(stored_snapshots(page)) == [snapshot_key(dist)]
+
+
+def test_a_new_build_starts_without_the_snapshot_of_the_one_before_and_replaces_it(
+    dist: Path, tmp_path: Path, page: Page, recorder: Recorder
+) -> None:
+    next_build = site_with_changed_app_archive(dist, tmp_path)
+    port = free_port()
+    with Stack(dist, tmp_path / "data", port=port) as stack:
+        page.goto(stack.url + "/")
+        wait_until_ready(page)
+        assert snapshot_outcome(page) == "made"
+
+    # The next build, deployed at the same address.
+    with Stack(next_build, tmp_path / "data", port=port) as stack:
+        recorder.clear()
+        page.goto(stack.url + "/")
+        wait_until_ready(page)
+        assert not started_from_snapshot(recorder)
+        assert snapshot_outcome(page) == "made"
+        assert list(stored_snapshots(page)) == [snapshot_key(next_build)]
+
+        recorder.clear()
+        page.reload()
+        wait_until_ready(page)
+        assert started_from_snapshot(recorder)
+    assert recorder.console_errors() == []
 
 
 def test_the_service_worker_fallback_starts_from_the_snapshot_too(
@@ -149,7 +227,7 @@ def test_the_service_worker_fallback_starts_from_the_snapshot_too(
     page.goto(headerless_stack.url + "/")
     wait_until_ready(page)
     assert snapshot_outcome(page) == "made"
-    assert list(cached_entries(page)) == [snapshot_key(headerless_stack, dist)]
+    assert list(stored_snapshots(page)) == [snapshot_key(dist)]
 
     recorder.clear()
     page.reload()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sitebuild.assets import HASH_LENGTH
 from sitebuild.paths import ROOT
-from sitebuild.site import SNAPSHOT_CACHE_NAME, build, page_policy
+from sitebuild.site import SNAPSHOT_DATABASE, build, page_policy
 from webapp.config import PageConfig
 
 HASHED_FILE = re.compile(rf"^(?P<stem>.+)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<suffix>[^/]+)$")
@@ -203,13 +203,22 @@ def test_the_only_inline_script_guesses_the_view_and_queues_actions(site: Path) 
     assert len(sources) == 1 and HASHED_FILE.match(sources[0].rsplit("/", 1)[1])
 
 
-def test_the_modules_name_the_snapshot_cache_and_warm_up_list_from_python(site: Path) -> None:
-    (loader,) = (site / "assets").glob("snapshot-loader-*.mjs")
-    (boot,) = (site / "assets").glob("boot-*.mjs")
-    text = loader.read_text()
+def test_the_modules_name_the_snapshot_database_and_warm_up_list_from_python(site: Path) -> None:
+    (store,) = (site / "assets").glob("snapshot-store-*.mjs")
+    (maker,) = (site / "assets").glob("snapshot-maker-*.mjs")
+    (runtime,) = [path for path in (site / "assets").glob("pyodide-*") if path.is_dir()]
+    (archive,) = (site / "assets").glob("app-*.zip")
+    rendered = [
+        path.read_text()
+        for pattern in ("boot-*.mjs", "snapshot-*.mjs")
+        for path in (site / "assets").glob(pattern)
+    ]
 
-    assert f'CACHE_NAME = "{SNAPSHOT_CACHE_NAME}"' in text
-    assert "from webapp.preload import import_modules" in text
-    for module in (text, boot.read_text()):
+    assert f'DATABASE = "{SNAPSHOT_DATABASE}"' in store.read_text()
+    # A snapshot is bound to the runtime and the app archive it was made with.
+    assert f'SNAPSHOT_KEY = "{runtime.name}/{archive.name}"' in store.read_text()
+    assert "from webapp.preload import import_modules" in maker.read_text()
+    assert len(rendered) == 4
+    for module in rendered:
         assert "{{" not in module
         assert not re.search(r"[\"'](?:https?:)?//", module)

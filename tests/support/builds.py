@@ -9,9 +9,14 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from sitebuild.assets import ASSETS_DIR
+from sitebuild.assets import ASSETS_DIR, content_hash
 
-__all__ = ["site_with_app_module", "site_with_entry", "site_without"]
+__all__ = [
+    "site_with_app_module",
+    "site_with_changed_app_archive",
+    "site_with_entry",
+    "site_without",
+]
 
 
 def site_with_entry(dist: Path, folder: Path, source: str) -> Path:
@@ -49,6 +54,43 @@ def site_without(dist: Path, folder: Path, pattern: str) -> Path:
         path.unlink()
         _drop_compressed_copy(path)
     return site
+
+
+def site_with_changed_app_archive(dist: Path, folder: Path) -> Path:
+    """The site as the next build of a changed app would be: one more file in its app archive,
+    which so gets a new hashed name, as does every module that names it, and so on up to the page."""
+    site = _copy(dist, folder)
+    assets = site / ASSETS_DIR
+    (archive,) = assets.glob("app-*.zip")
+    with zipfile.ZipFile(archive, "a") as changed:
+        changed.writestr("webapp/NEXT_BUILD.txt", "a change\n")
+    # Each earlier name of a renamed asset, and its name now.
+    names = {archive.name: _rename_after_content(archive)}
+    while True:
+        renamed = False
+        for path in [site / "index.html", *assets.glob("*.mjs")]:
+            text = path.read_text()
+            updated = text
+            for old, new in names.items():
+                updated = updated.replace(old, new)
+            if updated == text:
+                continue
+            path.write_text(updated)
+            _drop_compressed_copy(path)
+            if path.parent == assets:
+                new_name = _rename_after_content(path)
+                names = {old: new_name if new == path.name else new for old, new in names.items()}
+                names[path.name] = new_name
+                renamed = True
+        if not renamed:
+            return site
+
+
+def _rename_after_content(path: Path) -> str:
+    """Give a hashed asset the name its content now calls for; the new name."""
+    stem, _, rest = path.name.rpartition("-")
+    suffix = rest.partition(".")[2]
+    return path.rename(path.with_name(f"{stem}-{content_hash(path.read_bytes())}.{suffix}")).name
 
 
 def _copy(dist: Path, folder: Path) -> Path:

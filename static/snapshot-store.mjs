@@ -1,0 +1,64 @@
+// Where this build's Pyodide memory snapshot is kept: IndexedDB, as an uncompressed Blob (reading
+// its 31 MB back costs tens of ms; inflating a gzipped copy cost hundreds). Used by the runtime
+// loader (snapshot-loader.mjs: read, keep, drop) and by the page (boot.mjs: is there one, drop it
+// when a start from it failed).
+//
+// The build renders this file with Jinja2: the database's name and this build's key come from
+// sitebuild/site.py. The key names the runtime and the app archive by their hashed names, so no
+// build ever loads another's snapshot, and keeping one build's snapshot drops every other.
+export const SNAPSHOT_KEY = {{ snapshot_key|tojson }};
+const DATABASE = {{ snapshot_database|tojson }};
+const STORE = "snapshots";
+
+/**
+ * This build's snapshot: `{bytes}` (an ArrayBuffer), `{damage}` (a sentence: it is there but cannot
+ * be right), or null (none, or no IndexedDB here).
+ */
+export async function readSnapshot() {
+  const record = await inStore("readonly", (store) => store.get(SNAPSHOT_KEY)).catch(() => null);
+  if (!record) return null;
+  if (!(record.snapshot instanceof Blob) || record.snapshot.size !== record.size) {
+    return { damage: `the snapshot's size is not the ${record.size} bytes that were stored` };
+  }
+  return { bytes: await record.snapshot.arrayBuffer() };
+}
+
+export async function hasSnapshot() {
+  return Boolean(await inStore("readonly", (store) => store.getKey(SNAPSHOT_KEY)).catch(() => null));
+}
+
+/** Keep `bytes` as this build's snapshot, in place of any other build's. */
+export function keepSnapshot(bytes) {
+  const record = { snapshot: new Blob([bytes]), size: bytes.byteLength };
+  return inStore("readwrite", (store) => {
+    store.clear();
+    return store.put(record, SNAPSHOT_KEY);
+  });
+}
+
+export async function dropSnapshot() {
+  await inStore("readwrite", (store) => store.delete(SNAPSHOT_KEY)).catch(() => {});
+}
+
+/** Run `action(store)` in a transaction; resolves to its request's result once committed. Rejects
+ * where there is no IndexedDB (a browser setting, a sandboxed frame). */
+async function inStore(mode, action) {
+  const database = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DATABASE, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+    opening.onblocked = () => reject(new Error(`${DATABASE} is blocked by an older version`));
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const transaction = database.transaction(STORE, mode);
+      const pending = action(transaction.objectStore(STORE));
+      transaction.oncomplete = () => resolve(pending.result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error);
+    });
+  } finally {
+    database.close();
+  }
+}
