@@ -109,9 +109,10 @@ async function startPython(thread) {
   // PyScript's configuration, given inline: nothing to fetch before the worker starts, and PyScript
   // knows our interpreter from the start. (Given as a URL, a failed fetch of it made PyScript fall
   // back to an interpreter on the main thread from its default CDN.)
-  const config = document.createElement("py-config");
-  config.setAttribute("type", "json");
-  config.textContent = JSON.stringify(pyscriptConfig());
+  const config = configElement("py-config", pyscriptConfig());
+  // PyScript reads a configuration for MicroPython too, and loads every plugin that one does not
+  // turn off: it gets ours (the app has no MicroPython script).
+  const microPythonConfig = configElement("mpy-config", { plugins: PYSCRIPT_CONFIG.plugins });
   const script = document.createElement("script");
   script.type = "py";
   script.src = asset({{ asset('main.py')|tojson }});
@@ -120,7 +121,7 @@ async function startPython(thread) {
   // and not ready is a failure (static/main.py names the exception, where it can).
   const doneButNotReady = () => fail("python-error", root.dataset.pythonError);
   script.addEventListener("py:done", doneButNotReady);
-  document.head.append(config);
+  document.head.append(config, microPythonConfig);
   try {
     const [{ hooks, whenDefined }, deviceKey] = await Promise.all([
       import(asset({{ asset('pyscript/core.js')|tojson }})),
@@ -142,6 +143,13 @@ async function startPython(thread) {
   } catch (error) {
     failWith(error);
   }
+}
+
+function configElement(name, content) {
+  const element = document.createElement(name);
+  element.setAttribute("type", "json");
+  element.textContent = JSON.stringify(content);
+  return element;
 }
 
 // pyscript.toml's URLs are relative to this module; PyScript would read them relative to the page.

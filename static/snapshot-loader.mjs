@@ -15,7 +15,7 @@
 // Marks named "runtime:..." on the performance timeline of the thread it runs in time the start
 // (docs/performance.md), PyScript's own steps included (its "py:progress" events).
 import { loadPyodide as loadRuntime, version } from {{ asset('pyodide/pyodide.mjs')|tojson }};
-import { SNAPSHOT_KEY, dropSnapshot, readSnapshot } from {{ asset('snapshot-store.mjs')|tojson }};
+import { SNAPSHOT_KEY, dropSnapshot, findSnapshot } from {{ asset('snapshot-store.mjs')|tojson }};
 
 export { version };
 
@@ -51,12 +51,17 @@ export async function loadPyodide(options = {}) {
 }
 
 async function start() {
-  const snapshot = await readSnapshot().catch(() => null);
+  const snapshot = await findSnapshot().catch(() => null);
   if (snapshot) {
     try {
       if (snapshot.damage) throw new Error(snapshot.damage);
-      mark("snapshot read");
-      const pyodide = await loadRuntime({ ...OPTIONS, _loadSnapshot: handOver(snapshot.bytes) });
+      // Pyodide fetches and compiles its runtime while the snapshot is read.
+      const bytes = snapshot.bytes.then((read) => {
+        mark("snapshot read");
+        return read;
+      });
+      bytes.catch(() => {}); // Pyodide awaits it, and fails with its error.
+      const pyodide = await loadRuntime({ ...OPTIONS, _loadSnapshot: handOver(bytes) });
       mark("pyodide started");
       console.info(`Pyodide started from its memory snapshot (${SNAPSHOT_KEY}).`);
       return pyodide;

@@ -11,16 +11,17 @@ const DATABASE = {{ snapshot_database|tojson }};
 const STORE = "snapshots";
 
 /**
- * This build's snapshot: `{bytes}` (an ArrayBuffer), `{damage}` (a sentence: it is there but cannot
- * be right), or null (none, or no IndexedDB here).
+ * This build's snapshot: `{bytes}` (a promise of an ArrayBuffer: the record is found at once, its
+ * 31 MB are read meanwhile), `{damage}` (a sentence: it is there but cannot be right), or null
+ * (none, or no IndexedDB here).
  */
-export async function readSnapshot() {
+export async function findSnapshot() {
   const record = await inStore("readonly", (store) => store.get(SNAPSHOT_KEY)).catch(() => null);
   if (!record) return null;
   if (!(record.snapshot instanceof Blob) || record.snapshot.size !== record.size) {
     return { damage: `the snapshot's size is not the ${record.size} bytes that were stored` };
   }
-  return { bytes: await record.snapshot.arrayBuffer() };
+  return { bytes: record.snapshot.arrayBuffer() };
 }
 
 export async function hasSnapshot() {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ __all__ = [
     "build",
     "build_client_wheel",
     "page_policy",
+    "pyscript_start_modules",
     "read_page_config",
 ]
 
@@ -103,6 +105,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
+        start_modules=[*pyscript_start_modules(), DEVICE_KEY],
         config=config.to_dict(),
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),
@@ -116,6 +119,19 @@ def build(dist: Path, config: PageConfig) -> Path:
     (dist / BUILD_RECORD).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     _precompress(dist)
     return dist
+
+
+def pyscript_start_modules() -> list[str]:
+    """The modules of PyScript that the page imports as it starts: core.js, the chunk it re-exports,
+    and the error plugin's chunk (loaded even when the plugin is turned off, to quiet it)."""
+    core = (PYSCRIPT_DIST / "core.js").read_text()
+    chunks = re.findall(r'from\s*"\./([\w-]+\.js)"', core)
+    errors = [path.name for path in PYSCRIPT_DIST.glob("error-*.js")]
+    if len(chunks) != 1 or len(errors) != 1:
+        raise RuntimeError(
+            f"PyScript's dist/ is not laid out as this build expects: {PYSCRIPT_DIST}"
+        )
+    return [f"pyscript/{name}" for name in ("core.js", *chunks, *errors)]
 
 
 def build_client_wheel(folder: Path) -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from sitebuild.browser_pages import wait_until_ready
 from sitebuild.processes import Stack
@@ -50,12 +50,21 @@ def open_page(new_page: Callable[[], Page], thread: str) -> Page:
 
 
 def open_and_click_sign_in_before_python_is_ready(page: Page, url: str) -> None:
-    # As soon as the form is there: on the main thread, Python takes the page's thread for a while.
+    # Python's start is held back (the page's boot module waits) until the click is made: on the
+    # main thread, Python may otherwise take the page's thread before the form can be used.
+    boot_module = "**/assets/boot-*.mjs"
+    held: list[Route] = []
+    page.route(boot_module, lambda route: held.append(route))
     page.goto(url, wait_until="commit")
     page.get_by_label("Username").fill("early")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     assert page.evaluate("document.documentElement.dataset.python") == "loading"
+    while not held:
+        page.wait_for_timeout(10)
+    for route in held:
+        route.continue_()
+    page.unroute(boot_module)
 
 
 def assert_the_page_gave_up_in_a_sentence(page: Page, failure: str, sentence: str) -> None:
