@@ -154,8 +154,11 @@ function configElement(name, content) {
 
 // pyscript.toml's URLs are relative to this module; PyScript would read them relative to the page.
 function pyscriptConfig() {
-  const files = Object.entries(PYSCRIPT_CONFIG.files ?? {}).map(([url, target]) => [asset(url), target]);
-  return { ...PYSCRIPT_CONFIG, interpreter: asset(PYSCRIPT_CONFIG.interpreter), files: Object.fromEntries(files) };
+  const config = { ...PYSCRIPT_CONFIG, interpreter: asset(PYSCRIPT_CONFIG.interpreter) };
+  if (config.files) {
+    config.files = Object.fromEntries(Object.entries(config.files).map(([url, target]) => [asset(url), target]));
+  }
+  return config;
 }
 
 /** Fail for an error that reached the page: Python's own, or a part that did not load. */

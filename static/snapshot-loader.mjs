@@ -3,7 +3,8 @@
 // PyScript imports this module in Python's thread, readies itself for some tens of ms, then calls
 // `loadPyodide(options)`. Pyodide starts as soon as the module is evaluated, meanwhile: from this
 // build's memory snapshot when the browser holds one (snapshot-store.mjs; the app's imports are done
-// in it), else as usual, or as usual again if the snapshot fails to load (it is then dropped). The
+// in it, and the app's files, with their bytecode, are kept beside it), else as usual with the app
+// archive unpacked, or as usual again if the snapshot fails to load (it is then dropped). The
 // snapshot is made after a first visit, in a worker of its own (snapshot-maker.mjs).
 //
 // PyScript's options are only where Python's output goes (this app's configuration asks it for no
@@ -24,6 +25,8 @@ mark("loader module");
 addEventListener("py:progress", ({ detail }) => mark(`pyscript ${detail}`));
 
 const RUNTIME_DIR = new URL(".", new URL({{ asset('pyodide/pyodide.mjs')|tojson }}, import.meta.url)).href;
+// Our Python packages and their dependencies, unpacked into the working directory.
+const APP_ARCHIVE = new URL({{ asset('app.zip')|tojson }}, import.meta.url).href;
 // Pyodide's Emscripten module, imported here rather than by Pyodide, so that its steps can be timed.
 const runtimeScript = import(RUNTIME_DIR + "pyodide.asm.mjs");
 runtimeScript.catch(() => {}); // Pyodide awaits it, and fails with its error.
@@ -53,6 +56,7 @@ export async function loadPyodide(options = {}) {
 async function start() {
   const snapshot = await findSnapshot().catch(() => null);
   if (snapshot) {
+    mark("snapshot found");
     try {
       if (snapshot.damage) throw new Error(snapshot.damage);
       // Pyodide fetches and compiles its runtime while the snapshot is read.
@@ -61,8 +65,11 @@ async function start() {
         return read;
       });
       bytes.catch(() => {}); // Pyodide awaits it, and fails with its error.
+      snapshot.files.catch(() => {}); // awaited below, once Pyodide has started
       const pyodide = await loadRuntime({ ...OPTIONS, _loadSnapshot: handOver(bytes) });
       mark("pyodide started");
+      writeFiles(pyodide.FS, await snapshot.files);
+      mark("app files written");
       console.info(`Pyodide started from its memory snapshot (${SNAPSHOT_KEY}).`);
       return pyodide;
     } catch (error) {
@@ -70,9 +77,26 @@ async function start() {
       await dropSnapshot();
     }
   }
+  const archive = fetchBytes(APP_ARCHIVE);
+  archive.catch(() => {}); // awaited below, once Pyodide has started
   const pyodide = await loadRuntime({ ...OPTIONS });
   mark("pyodide started");
+  pyodide.unpackArchive(await archive, "zip", { extractDir: "." });
+  mark("app archive unpacked");
   return pyodide;
+}
+
+function writeFiles(FS, files) {
+  for (const [path, bytes] of files) {
+    FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    FS.writeFile(path, bytes, { canOwn: true });
+  }
+}
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
 }
 
 // Pyodide's `createPyodideModule` option: the Emscripten module factory, marking when the wasm is

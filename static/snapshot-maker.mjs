@@ -10,9 +10,9 @@ import { SNAPSHOT_KEY, hasSnapshot, keepSnapshot } from {{ asset('snapshot-store
 
 const RUNTIME_DIR = new URL(".", new URL({{ asset('pyodide/pyodide.mjs')|tojson }}, import.meta.url)).href;
 const APP_ARCHIVE = new URL({{ asset('app.zip')|tojson }}, import.meta.url).href;
-// What the app imports at start, less what needs `pyscript` (the page), which this worker lacks:
-// the list is webapp/preload.py.
-const WARM_UP = "from webapp.preload import import_modules; import_modules()";
+// Bytecode for the app archive's sources, then what the app imports at start, less what needs the
+// page or PyScript, which this worker lacks: webapp/preload.py.
+const WARM_UP = "from webapp import preload; preload.compile_sources(); preload.import_modules(); del preload";
 // Where snapshots were kept before (gzipped, in Cache Storage): tens of megabytes of dead weight.
 const OLD_CACHE = "pyodide-snapshot-v1";
 
@@ -36,12 +36,24 @@ async function make() {
     loadPyodide({ indexURL: RUNTIME_DIR, stdout: quiet, stderr: quiet, _makeSnapshot: true }),
     fetchBytes(APP_ARCHIVE),
   ]);
-  // Where PyScript unpacks it too (`"./*"` in pyscript.toml): the working directory.
+  // Where the loader unpacks it too: the working directory.
   pyodide.unpackArchive(archive, "zip", { extractDir: "." });
   pyodide.runPython(WARM_UP);
-  await keepSnapshot(pyodide.makeMemorySnapshot());
+  const snapshot = pyodide.makeMemorySnapshot();
+  // The snapshot holds Python's memory, not its files: they are kept beside it, bytecode included.
+  await keepSnapshot(snapshot, filesUnder(pyodide.FS, pyodide.FS.cwd()));
   await globalThis.caches?.delete(OLD_CACHE).catch(() => false);
   return "made";
+}
+
+/** [[path, bytes], ...] of every file under `folder`, in Pyodide's file system. */
+function filesUnder(FS, folder) {
+  return FS.readdir(folder)
+    .filter((name) => name !== "." && name !== "..")
+    .flatMap((name) => {
+      const path = `${folder}/${name}`;
+      return FS.isDir(FS.stat(path).mode) ? filesUnder(FS, path) : [[path, FS.readFile(path)]];
+    });
 }
 
 async function fetchBytes(url) {

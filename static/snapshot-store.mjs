@@ -11,26 +11,39 @@ const DATABASE = {{ snapshot_database|tojson }};
 const STORE = "snapshots";
 
 /**
- * This build's snapshot: `{bytes}` (a promise of an ArrayBuffer: the record is found at once, its
- * 31 MB are read meanwhile), `{damage}` (a sentence: it is there but cannot be right), or null
- * (none, or no IndexedDB here).
+ * This build's snapshot: `{bytes, files}`, promises of its memory (an ArrayBuffer) and of its files
+ * ([[path, Uint8Array], ...]), read from their Blobs meanwhile; `{damage}` (a sentence: it is there
+ * but cannot be right); or null (none, or no IndexedDB here).
  */
 export async function findSnapshot() {
   const record = await inStore("readonly", (store) => store.get(SNAPSHOT_KEY)).catch(() => null);
   if (!record) return null;
-  if (!(record.snapshot instanceof Blob) || record.snapshot.size !== record.size) {
-    return { damage: `the snapshot's size is not the ${record.size} bytes that were stored` };
+  const { snapshot, size, files, paths, sizes } = record;
+  if (!(snapshot instanceof Blob) || snapshot.size !== size) {
+    return { damage: `the snapshot's size is not the ${size} bytes that were stored` };
   }
-  return { bytes: record.snapshot.arrayBuffer() };
+  if (!(files instanceof Blob) || files.size !== sizes?.reduce((sum, one) => sum + one, 0)) {
+    return { damage: "the snapshot's files are not those that were stored" };
+  }
+  return { bytes: snapshot.arrayBuffer(), files: files.arrayBuffer().then((all) => split(all, paths, sizes)) };
 }
 
 export async function hasSnapshot() {
   return Boolean(await inStore("readonly", (store) => store.getKey(SNAPSHOT_KEY)).catch(() => null));
 }
 
-/** Keep `bytes` as this build's snapshot, in place of any other build's. */
-export function keepSnapshot(bytes) {
-  const record = { snapshot: new Blob([bytes]), size: bytes.byteLength };
+/**
+ * Keep `bytes` as this build's snapshot, with the `files` it needs ([[path, Uint8Array], ...]; one
+ * Blob of their contents, one after the other), in place of any other build's.
+ */
+export function keepSnapshot(bytes, files) {
+  const record = {
+    snapshot: new Blob([bytes]),
+    size: bytes.byteLength,
+    files: new Blob(files.map(([, content]) => content)),
+    paths: files.map(([path]) => path),
+    sizes: files.map(([, content]) => content.byteLength),
+  };
   return inStore("readwrite", (store) => {
     store.clear();
     return store.put(record, SNAPSHOT_KEY);
@@ -39,6 +52,15 @@ export function keepSnapshot(bytes) {
 
 export async function dropSnapshot() {
   await inStore("readwrite", (store) => store.delete(SNAPSHOT_KEY)).catch(() => {});
+}
+
+function split(all, paths, sizes) {
+  let start = 0;
+  return paths.map((path, i) => {
+    const content = new Uint8Array(all, start, sizes[i]);
+    start += sizes[i];
+    return [path, content];
+  });
 }
 
 /** Run `action(store)` in a transaction; resolves to its request's result once committed. Rejects

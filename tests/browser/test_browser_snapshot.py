@@ -129,6 +129,7 @@ def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with
     "damage",
     {
         "cut short": "{...old, snapshot: new Blob([stored.subarray(0, 20000000)])}",
+        "its files lost": "{...old, files: new Blob([])}",
         # Pyodide checks the header: a snapshot starts with its magic number and the build's id.
         "not a snapshot": "{snapshot: new Blob([new Uint8Array(4e6)]), size: 4e6}",
         "another runtime's": "{...old, snapshot: new Blob([stored.map((byte, i) => "

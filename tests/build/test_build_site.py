@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import re
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -16,6 +18,7 @@ from sitebuild.assets import HASH_LENGTH
 from sitebuild.paths import ROOT
 from sitebuild.site import SNAPSHOT_DATABASE, build, page_policy
 from webapp.config import PageConfig
+from webapp.preload import PYSCRIPT_STDLIB
 
 HASHED_FILE = re.compile(rf"^(?P<stem>.+)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<suffix>[^/]+)$")
 
@@ -73,6 +76,7 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
         "webapp",
         "jinja2",
         "markupsafe",
+        "pyscript",
     }
     assert "webapp/templates/login.html" in names
     # Sources only: no compiled speedups, no bytecode.
@@ -90,6 +94,39 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
             )
 
 
+def test_the_app_archive_holds_pyscripts_package_as_pyscript_writes_it(site: Path) -> None:
+    """The snapshot maker compiles it, and a start from the snapshot finds that bytecode valid only
+    if PyScript writes the very same sources."""
+    (archive_path,) = (site / "assets").glob("app-*.zip")
+    (pyscript,) = [path for path in (site / "assets").glob("pyscript-*") if path.is_dir()]
+    bundled = "".join(path.read_text() for path in pyscript.glob("core-*.js"))
+    with zipfile.ZipFile(archive_path) as archive:
+        sources = {
+            name: archive.read(name).decode()
+            for name in archive.namelist()
+            if name.startswith("pyscript/")
+        }
+    assert "pyscript/__init__.py" in sources and "pyscript/context.py" in sources
+    for name, source in sources.items():
+        assert json.dumps(source, ensure_ascii=False)[1:-1] in bundled, name
+
+
+def test_the_snapshot_holds_the_standard_library_that_pyscripts_package_imports(
+    site: Path,
+) -> None:
+    (archive_path,) = (site / "assets").glob("app-*.zip")
+    imported = set()
+    with zipfile.ZipFile(archive_path) as archive:
+        for name in archive.namelist():
+            if name.startswith("pyscript/"):
+                for node in ast.walk(ast.parse(archive.read(name))):
+                    if isinstance(node, ast.Import):
+                        imported |= {alias.name.split(".")[0] for alias in node.names}
+                    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                        imported.add(node.module.split(".")[0])
+    assert imported & set(sys.stdlib_module_names) == set(PYSCRIPT_STDLIB)
+
+
 def test_the_page_and_its_pyscript_configuration_point_only_at_our_own_files(site: Path) -> None:
     page = (site / "index.html").read_text()
     (boot,) = (site / "assets").glob("boot-*.mjs")
@@ -102,11 +139,12 @@ def test_the_page_and_its_pyscript_configuration_point_only_at_our_own_files(sit
     )
     assert parsed == tomllib.loads(
         (ROOT / "pyscript.toml").read_text().replace("{{ ", "").replace(" }}", "")
-    ) | {"interpreter": parsed["interpreter"], "files": parsed["files"]}
+    ) | {"interpreter": parsed["interpreter"]}
     assert parsed["interpreter"].startswith("./snapshot-loader-")
-    # A `packages` key would make PyScript fetch micropip from the network.
+    # A `packages` key would make PyScript fetch micropip from the network; the interpreter module
+    # unpacks the app archive itself.
     assert "packages" not in parsed
-    assert list(parsed["files"].values()) == ["./*"]
+    assert "files" not in parsed
     assert not list((site / "assets").glob("*.toml"))
 
 
@@ -217,7 +255,7 @@ def test_the_modules_name_the_snapshot_database_and_warm_up_list_from_python(sit
     assert f'DATABASE = "{SNAPSHOT_DATABASE}"' in store.read_text()
     # A snapshot is bound to the runtime and the app archive it was made with.
     assert f'SNAPSHOT_KEY = "{runtime.name}/{archive.name}"' in store.read_text()
-    assert "from webapp.preload import import_modules" in maker.read_text()
+    assert "preload.compile_sources(); preload.import_modules()" in maker.read_text()
     assert len(rendered) == 4
     for module in rendered:
         assert "{{" not in module

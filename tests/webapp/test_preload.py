@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pkgutil
+from pathlib import Path
 
 import webapp
-from webapp.preload import MODULES
+from webapp.preload import MODULES, compile_sources
 
 # They need PyScript's page, which the worker that makes the snapshot does not have.
 NEED_THE_PAGE = {"webapp.dom_page", "webapp.main"}
+# The flags of a .pyc's header (PEP 552).
+HASH_BASED = 0b01
+CHECK_SOURCE = 0b10
 
 
 def test_the_warm_up_imports_every_module_of_the_app_that_does_not_need_the_page() -> None:
@@ -16,3 +20,20 @@ def test_the_warm_up_imports_every_module_of_the_app_that_does_not_need_the_page
 
     assert set(MODULES) | NEED_THE_PAGE | {"webapp.preload"} == modules | {"authclient.browser"}
     assert not NEED_THE_PAGE & set(MODULES)
+
+
+def test_the_bytecode_kept_beside_the_snapshot_is_checked_against_its_sources_hash(
+    tmp_path: Path,
+) -> None:
+    """The files are written again at every start, so their times change; their content does not."""
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    (package / "module.py").write_text("OTHER = 2\n")
+
+    assert compile_sources(tmp_path) == 2
+    pycs = sorted((package / "__pycache__").glob("*.pyc"))
+    assert len(pycs) == 2
+    for pyc in pycs:
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == HASH_BASED | CHECK_SOURCE
