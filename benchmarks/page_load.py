@@ -41,6 +41,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Playwright, Request, Worker, sync_playwright
@@ -269,14 +270,21 @@ def measure_chromium(
         profile = Profile(playwright, profile_dir)
         try:
             visits = {name: visit_first_and_again(profile, stack) for name, stack in stacks.items()}
-            bare: list[Sample] = []
-            warm: dict[str, list[Sample]] = {name: [] for name in stacks}
+            loads: dict[str, Callable[[], Sample]] = {
+                BARE: lambda: profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare")
+            }
+            for name, stack in stacks.items():
+                loads[name] = partial(profile.load, stack.url + "/", SIGNED_IN, "view")
+            samples: dict[str, list[Sample]] = {name: [] for name in loads}
+            order = list(loads)
             for _ in range(runs):
-                time.sleep(pause_s)
-                bare.append(profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare"))
-                for name, stack in stacks.items():
+                for name in order:
                     time.sleep(pause_s)
-                    warm[name].append(profile.load(stack.url + "/", SIGNED_IN, "view"))
+                    samples[name].append(loads[name]())
+                # Each kind of load in turn first: none always follows the same other one.
+                order = order[1:] + order[:1]
+            bare = samples.pop(BARE)
+            warm = samples
             time.sleep(pause_s)
             series = reload_series(profile, headers.url + "/", reloads, 1.0)
             fcp_page = profile.open(headers.url + "/", SIGNED_IN)
@@ -319,6 +327,7 @@ def measure_chromium(
     print_waterfall("waterfall of the reloads", series)
 
 
+BARE = "bare Pyodide"
 LABELS = {
     "headers": "isolation headers",
     "fallback": "service-worker fallback",

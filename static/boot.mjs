@@ -17,6 +17,8 @@
 // and PYSCRIPT_CONFIG is pyscript.toml.
 //
 // Marks named "page:..." on the page's performance timeline time the start (docs/performance.md).
+import { pageFunctions } from {{ asset('page-bridge.mjs')|tojson }};
+
 performance.mark("page:boot module");
 const root = document.documentElement;
 const status = document.getElementById("python-status");
@@ -134,7 +136,7 @@ async function startPython(thread) {
     const beforeRun = () => performance.mark("runtime:pyscript runs python");
     hooks.main.onBeforeRunAsync.add(beforeRun);
     hooks.worker.onBeforeRunAsync.add(beforeRun);
-    lendDeviceKey(hooks, deviceKey);
+    lendToPython(hooks, deviceKey);
     document.body.append(script);
     // What fails to load reaches the page as the rejection of a worker's `ready`; on the main
     // thread, as an unhandled rejection (seen above).
@@ -242,13 +244,15 @@ function snapshotStore() {
   return import(asset({{ asset('snapshot-store.mjs')|tojson }}));
 }
 
-// Python signs proofs with the device key, which lives on this side (device-key.mjs). A worker calls
-// these through PyScript's `sync`, which waits for their promises: they are handed over as the worker
-// is made, before its Python can ask. Python on the main thread finds them on `window` and waits for
-// them through JSPI (src/webapp/device_key.py).
-function lendDeviceKey(hooks, deviceKey) {
+// What Python calls on this side: the page's functions (page-bridge.mjs), and the device key's
+// (device-key.mjs), with which it signs proofs. A worker calls them through PyScript's `sync`, which
+// waits for their promises: they are handed over as the worker is made, before its Python can ask.
+// Python on the main thread finds them on `window`, and waits for the key's promises through JSPI
+// (src/webapp/device_key.py).
+function lendToPython(hooks, deviceKey) {
   deviceKey.preload(pageConfig.applicationKey);
-  const functions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };
-  hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, functions));
-  window.appDeviceKey = functions;
+  const keyFunctions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };
+  hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, pageFunctions, keyFunctions));
+  window.appPage = pageFunctions;
+  window.appDeviceKey = keyFunctions;
 }

@@ -50,6 +50,8 @@ SNAPSHOT_MAKER = "snapshot-maker.mjs"
 SNAPSHOT_STORE = "snapshot-store.mjs"
 # The device key's WebCrypto and IndexedDB side, on the page's main thread.
 DEVICE_KEY = "device-key.mjs"
+# What Python asks of the page, one call each.
+PAGE_BRIDGE = "page-bridge.mjs"
 # The IndexedDB database that keeps Pyodide memory snapshots in the browser
 # (static/snapshot-loader.mjs).
 SNAPSHOT_DATABASE = "pyodide-snapshots"
@@ -76,6 +78,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_file("style.css", STATIC / "style.css")
     assets.add_file("main.py", STATIC / "main.py")
     assets.add_file(DEVICE_KEY, STATIC / DEVICE_KEY)
+    assets.add_file(PAGE_BRIDGE, STATIC / PAGE_BRIDGE)
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
         autoescape=True,
@@ -105,7 +108,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
-        start_modules=[*pyscript_start_modules(), DEVICE_KEY],
+        start_modules=[PAGE_BRIDGE, *pyscript_start_modules(), DEVICE_KEY],
         config=config.to_dict(),
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),

@@ -1,9 +1,12 @@
 """The real page, through PyScript: every touch of the DOM and `window` is here.
 
-PyScript's `document` and `window` work in a worker and on the main thread alike, so this adapter
-serves both. In a worker each access is a round trip to the main thread, so it does few, large
-operations: a whole view is one `innerHTML` assignment, a form submission arrives as one JSON string
-(the inline script in index.html collects the fields).
+It serves a worker and the main thread alike. In a worker each access to a page object through
+PyScript's `document` and `window` is a round trip to the main thread, and Pyodide makes dozens more
+to learn the type of each object it is handed (reading one attribute cost 40 to 160 ms on a busy
+machine). So what the app does on the page goes through the page's own functions
+(static/page-bridge.mjs), one call each, with strings in and out: everything the start needs is
+read in one call, a whole view is one call. A form submission arrives as one JSON string (the inline
+script in index.html collects the fields). Only the event listeners use `document` and `window`.
 
 The app's handlers run one at a time, each from a callback of the event loop, never inside the
 browser's event dispatch. On the main thread that is what lets a request wait through JSPI without
@@ -18,28 +21,58 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pyscript import document, window
 from pyscript.ffi import create_proxy
-
-from authclient.browser import WebStorage
 
 from .config import PageConfig
 from .page import Action
 from .timeline import mark
 
-__all__ = ["ConsoleHandler", "DomPage"]
+__all__ = ["ConsoleHandler", "DomPage", "PageFunctions", "PageStorage"]
 
 logger = logging.getLogger("webapp")
+
+
+class PageFunctions(Protocol):
+    """static/page-bridge.mjs: on PyScript's `sync` in a worker, `window.appPage` on the main
+    thread."""
+
+    def pageStart(self) -> str: ...
+
+    def pageShow(self, view: str, html: str) -> None: ...
+
+    def pageFill(self, region: str, html: str) -> None: ...
+
+    def pageMarkBusy(self, form: str) -> None: ...
+
+    def pageTakeActions(self) -> str: ...
+
+    def pageMarkReady(self) -> None: ...
+
+    def pageAnnounce(self, json_text: str) -> None: ...
+
+    def pageLog(self, level: str, text: str) -> None: ...
+
+    def storageGet(self, area: str, key: str) -> Any: ...
+
+    def storageSet(self, area: str, key: str, value: str) -> None: ...
+
+    def storageRemove(self, area: str, key: str) -> None: ...
 
 
 class DomPage:
     """Implements `webapp.page.Page`, plus what only the start needs: the configuration, the
     address and the storage of the page."""
 
-    def __init__(self) -> None:
-        self._app = document.getElementById("app")
+    def __init__(self, functions: PageFunctions) -> None:
+        self._page = functions
+        start = json.loads(functions.pageStart())
+        self._config = str(start["config"])
+        self._location = str(start["location"])
+        self._initial_view = str(start["view"])
+        self._blocked: dict[str, str | None] = start["blocked"]
         # Proxies handed to JavaScript must live as long as the page listens.
         self._listeners: list[Any] = []
         # Pyodide's event loop, which schedules its callbacks with the browser's setTimeout.
@@ -51,34 +84,31 @@ class DomPage:
         return f"DomPage(view={self.initial_view()!r})"
 
     def read_config(self) -> PageConfig:
-        return PageConfig.from_json(document.getElementById("app-config").textContent)
+        return PageConfig.from_json(self._config)
 
     def location(self) -> str:
-        return str(window.location.href)
+        return self._location
 
-    def local_storage(self) -> WebStorage:
-        """The page's `localStorage`; raises what the browser raises where storage is blocked."""
-        return WebStorage(window.localStorage, "localStorage")
+    def local_storage(self) -> PageStorage:
+        """The page's `localStorage`; raises where the browser blocks it."""
+        return self._storage("localStorage")
 
-    def session_storage(self) -> WebStorage:
+    def session_storage(self) -> PageStorage:
         """The tab's `sessionStorage` (for a session not kept: "Keep me signed in" unchecked)."""
-        return WebStorage(window.sessionStorage, "sessionStorage")
+        return self._storage("sessionStorage")
 
     def initial_view(self) -> str:
-        return str(document.documentElement.dataset.view)
+        return self._initial_view
 
     def show(self, view: str, html: str) -> None:
-        self._app.innerHTML = f'<div data-view="{view}">{html}</div>'
-        document.documentElement.dataset.view = view
+        self._page.pageShow(view, f'<div data-view="{view}">{html}</div>')
         mark(f"view {view}")
 
     def mark_busy(self, form: str) -> None:
-        element = self._app.querySelector(f'form[data-form="{form}"]')
-        if element:
-            element.setAttribute("aria-busy", "true")
+        self._page.pageMarkBusy(form)
 
     def mark_ready(self) -> None:
-        document.documentElement.dataset.python = "ready"
+        self._page.pageMarkReady()
         mark("ready")
 
     def on_action(self, handler: Callable[[Action], None]) -> list[Action]:
@@ -87,7 +117,7 @@ class DomPage:
             self._run_in_turn(lambda: handler(action))
 
         self._listen(document, "app-action", on_app_action)
-        return [Action.from_json(text) for text in json.loads(window.appActions.take())]
+        return [Action.from_json(text) for text in json.loads(self._page.pageTakeActions())]
 
     def on_storage_change(self, key: str, handler: Callable[[], None]) -> None:
         def on_storage(event: Any) -> None:
@@ -108,13 +138,17 @@ class DomPage:
         self._listen(document, "visibilitychange", on_change)
 
     def fill(self, region: str, html: str) -> None:
-        element = self._app.querySelector(f'[data-region="{region}"]')
-        if element:
-            element.innerHTML = html
+        self._page.pageFill(region, html)
 
     def announce(self, detail: dict[str, Any]) -> None:
         # index.html's inline script turns it into the DOM event "app-session".
-        window.appSession.announce(json.dumps(detail))
+        self._page.pageAnnounce(json.dumps(detail))
+
+    def _storage(self, area: str) -> PageStorage:
+        blocked = self._blocked.get(area)
+        if blocked:
+            raise PermissionError(f"{area} is blocked: {blocked}")
+        return PageStorage(self._page, area)
 
     def _run_in_turn(self, call: Callable[[], None]) -> None:
         """Run `call` from the event loop, after every call handed over before it has ended."""
@@ -140,14 +174,42 @@ class DomPage:
         target.addEventListener(event_name, proxy)
 
 
+class PageStorage:
+    """A `Storage` (authclient) over the page's `localStorage` or `sessionStorage` (`area`): one
+    call of the page's functions each. Its methods raise what the browser raises (storage disabled,
+    quota exceeded); the client catches that and keeps the session in memory."""
+
+    def __init__(self, functions: PageFunctions, area: str) -> None:
+        self._page = functions
+        self._area = area
+
+    def __repr__(self) -> str:
+        return f"PageStorage({self._area})"
+
+    def get_item(self, key: str) -> str | None:
+        value = self._page.storageGet(self._area, key)
+        # A missing key is JS null: None, or pyodide.ffi.jsnull in newer Pyodide.
+        return value if isinstance(value, str) else None
+
+    def set_item(self, key: str, value: str) -> None:
+        self._page.storageSet(self._area, key, value)
+
+    def remove_item(self, key: str) -> None:
+        self._page.storageRemove(self._area, key)
+
+
 class ConsoleHandler(logging.Handler):
-    """Logging to the browser console, at the matching level (Python's stderr would all be errors)."""
+    """Logging to the page's console, at the matching level (Python's stderr would all be errors)."""
+
+    def __init__(self, functions: PageFunctions) -> None:
+        super().__init__()
+        self._page = functions
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
-            method = window.console.error
+            level = "error"
         elif record.levelno >= logging.WARNING:
-            method = window.console.warn
+            level = "warning"
         else:
-            method = window.console.info
-        method(self.format(record))
+            level = "info"
+        self._page.pageLog(level, self.format(record))

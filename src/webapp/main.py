@@ -26,7 +26,7 @@ from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Tran
 
 from .app import App
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
-from .dom_page import ConsoleHandler, DomPage
+from .dom_page import ConsoleHandler, DomPage, PageFunctions
 from .fetch_transport import FetchTransport, jspi_available
 from .timeline import TimedTransport, mark
 from .xhr_transport import XhrTransport
@@ -37,8 +37,9 @@ logger = logging.getLogger("webapp")
 
 
 def main() -> App:
-    logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler()], force=True)
-    page = DomPage()
+    functions = _page_functions()
+    logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler(functions)], force=True)
+    page = DomPage(functions)
     config = page.read_config()
     client = SessionClient(
         config.application_key,
@@ -53,6 +54,15 @@ def main() -> App:
     mark("app start")
     app.start()
     return app
+
+
+def _page_functions() -> PageFunctions:
+    """The page's functions (static/page-bridge.mjs), which boot.mjs hands to Python."""
+    if RUNNING_IN_WORKER:
+        from pyscript import sync
+
+        return sync  # type: ignore[no-any-return]
+    return js.appPage  # type: ignore[no-any-return]
 
 
 def _transport(timeout_s: float) -> Transport:

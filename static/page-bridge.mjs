@@ -1,0 +1,70 @@
+// What the app's Python asks of the page (src/webapp/dom_page.py), one call each, strings in and out.
+//
+// In a worker, every touch of the page through PyScript's `window` and `document` is a synchronous
+// round trip to this thread, and Pyodide makes dozens more to learn the type of each page object it
+// is handed: reading one attribute cost 40 to 160 ms on a busy machine. A call of one of these
+// functions through PyScript's `sync` is one round trip. boot.mjs hands them to the worker, and to
+// Python on the main thread as `window.appPage`.
+const root = document.documentElement;
+const STORAGE = { localStorage: () => localStorage, sessionStorage: () => sessionStorage };
+const LOG = {
+  error: (text) => console.error(text),
+  warning: (text) => console.warn(text),
+  info: (text) => console.info(text),
+};
+
+export const pageFunctions = {
+  /** What Python reads of the page as it starts, as JSON: the app's configuration (JSON text), the
+   * page's address, the view shown before Python drew one, and why each storage cannot be used
+   * (null when it can). */
+  pageStart() {
+    const blocked = {};
+    for (const [area, open] of Object.entries(STORAGE)) {
+      try {
+        open();
+        blocked[area] = null;
+      } catch (error) {
+        blocked[area] = String(error);
+      }
+    }
+    return JSON.stringify({
+      config: document.getElementById("app-config").textContent,
+      location: location.href,
+      view: root.dataset.view,
+      blocked,
+    });
+  },
+  pageShow(view, html) {
+    document.getElementById("app").innerHTML = html;
+    root.dataset.view = view;
+  },
+  pageFill(region, html) {
+    const element = document.querySelector(`#app [data-region="${CSS.escape(region)}"]`);
+    if (element) element.innerHTML = html;
+  },
+  pageMarkBusy(form) {
+    document.querySelector(`#app form[data-form="${CSS.escape(form)}"]`)?.setAttribute("aria-busy", "true");
+  },
+  pageTakeActions() {
+    return window.appActions.take();
+  },
+  pageMarkReady() {
+    root.dataset.python = "ready";
+  },
+  pageAnnounce(json) {
+    window.appSession.announce(json);
+  },
+  pageLog(level, text) {
+    (LOG[level] ?? LOG.info)(text);
+  },
+  // Web Storage: these throw what the browser throws (storage blocked, quota exceeded).
+  storageGet(area, key) {
+    return STORAGE[area]().getItem(key);
+  },
+  storageSet(area, key, value) {
+    STORAGE[area]().setItem(key, value);
+  },
+  storageRemove(area, key) {
+    STORAGE[area]().removeItem(key);
+  },
+};
