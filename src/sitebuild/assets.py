@@ -8,7 +8,6 @@ new URL, so browsers never hold on to a stale one; index.html, which names them,
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 ASSETS_DIR = "assets"
@@ -44,15 +43,16 @@ class Assets:
     def add_file(self, name: str, path: Path) -> str:
         return self.add_bytes(name, path.read_bytes())
 
-    def add_folder(self, name: str, files: list[Path]) -> str:
-        """Add files that must stay siblings under their own names; the folder name holds the hash."""
-        files = sorted(files, key=lambda path: path.name)
-        digest = content_hash(*(path.name.encode() + path.read_bytes() for path in files))
+    def add_folder(self, name: str, files: dict[str, bytes]) -> str:
+        """Add files (by name, their contents) that must stay siblings under their own names; the
+        folder name holds the hash."""
+        names = sorted(files)
+        digest = content_hash(*(file.encode() + files[file] for file in names))
         folder = self._dir / f"{name}-{digest}"
         folder.mkdir()
-        for path in files:
-            shutil.copyfile(path, folder / path.name)
-            self._urls[f"{name}/{path.name}"] = f"./{ASSETS_DIR}/{folder.name}/{path.name}"
+        for file in names:
+            (folder / file).write_bytes(files[file])
+            self._urls[f"{name}/{file}"] = f"./{ASSETS_DIR}/{folder.name}/{file}"
         return f"./{ASSETS_DIR}/{folder.name}"
 
     def url(self, name: str) -> str:

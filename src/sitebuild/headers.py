@@ -94,14 +94,25 @@ def cache_control(path: str) -> str:
     return IMMUTABLE if path.lstrip("/").startswith(ASSETS_DIR + "/") else REVALIDATE
 
 
+# Static hosts read `#` lines of `_headers` as comments.
+PRECOMPRESSED_NOTE = """\
+# Beside each file worth it, this folder holds NAME.br (brotli) and NAME.gz (gzip). A server that
+# sends precompressed files (nginx: brotli_static and gzip_static on; Caddy: file_server with
+# precompressed br gzip) sends the one the browser accepts, brotli first, with its Content-Encoding;
+# hosts that compress by themselves can leave them. Either way the answer varies with
+# Accept-Encoding.
+"""
+
+
 def static_host_headers_file(csp: str) -> str:
     every_response = {
         **ISOLATION_HEADERS,
         **SECURITY_HEADERS,
         "Content-Security-Policy": csp,
         "Strict-Transport-Security": HSTS,
+        "Vary": "Accept-Encoding",
     }
-    lines = ["/*"]
+    lines = [PRECOMPRESSED_NOTE + "/*"]
     lines += [f"  {name}: {value}" for name, value in every_response.items()]
     # Hosts merge the headers of every matching rule, so only the hashed assets get a Cache-Control.
     lines += [f"/{ASSETS_DIR}/*", f"  Cache-Control: {IMMUTABLE}"]

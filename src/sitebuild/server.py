@@ -2,8 +2,8 @@
 
 Static files come from Starlette's `StaticFiles` (streamed, ETag and 304, ranges); `SiteFiles` adds
 what this site needs: the types Pyodide insists on, the isolation, security and cache headers from
-`headers.py`, and the build's precompressed `.gz` copies for clients that accept gzip. Everything
-under the page's default auth URL (`/v1`) goes to the auth service.
+`headers.py`, and the build's precompressed copies (`compression.py`): brotli for clients that
+accept it, else gzip. Everything under the page's default auth URL (`/v1`) goes to the auth service.
 """
 
 from __future__ import annotations
@@ -21,13 +21,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webapp.config import DEFAULT_AUTH_URL
 
+from .compression import ENCODINGS
 from .headers import ISOLATION_HEADERS, SECURITY_HEADERS, cache_control
 from .site import page_policy
 
 if TYPE_CHECKING:
     from authservice import Settings
 
-__all__ = ["CONTENT_TYPES", "SiteFiles", "combine", "create_stack_from_environment", "run"]
+__all__ = [
+    "CONTENT_TYPES",
+    "SiteFiles",
+    "accepted_codings",
+    "combine",
+    "create_stack_from_environment",
+    "run",
+]
 
 CONTENT_TYPES = {
     ".wasm": "application/wasm",
@@ -40,7 +48,6 @@ CONTENT_TYPES = {
     ".zip": "application/zip",
     ".whl": "application/zip",
 }
-COMPRESSED_SUFFIX = ".gz"
 AUTH_PREFIX = DEFAULT_AUTH_URL + "/"
 # Where `run` leaves the stack's configuration for its worker processes.
 STACK_ENVIRONMENT = "SITEBUILD_STACK"
@@ -60,7 +67,7 @@ class SiteFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
-            if path.endswith(COMPRESSED_SUFFIX):
+            if path.endswith(tuple(ENCODINGS)):
                 # The build's compressed copies are served as an encoding of their original only.
                 raise HTTPException(status_code=404)
             response = await super().get_response(path, scope)
@@ -81,10 +88,13 @@ class SiteFiles(StaticFiles):
         request_headers = Headers(scope=scope)
         media_type = _content_type(str(full_path))
         headers = {"Vary": "Accept-Encoding"}
-        compressed = f"{full_path}{COMPRESSED_SUFFIX}"
-        if "gzip" in request_headers.get("accept-encoding", "") and os.path.isfile(compressed):
-            full_path, stat_result = compressed, os.stat(compressed)
-            headers["Content-Encoding"] = "gzip"
+        accepted = accepted_codings(request_headers.get("accept-encoding", ""))
+        for suffix, coding in ENCODINGS.items():
+            compressed = f"{full_path}{suffix}"
+            if coding in accepted and os.path.isfile(compressed):
+                full_path, stat_result = compressed, os.stat(compressed)
+                headers["Content-Encoding"] = coding
+                break
         # Each encoding has its own ETag, as the file's size and time differ.
         response = FileResponse(
             full_path,
@@ -103,6 +113,24 @@ class SiteFiles(StaticFiles):
             headers.update(ISOLATION_HEADERS)
         headers["Cache-Control"] = cache_control(url_path)
         return headers
+
+
+def accepted_codings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header accepts (any with a q above 0).
+
+    >>> sorted(accepted_codings("gzip, deflate, br;q=0.8, zstd;q=0"))
+    ['br', 'deflate', 'gzip']
+    """
+    accepted = set()
+    for part in header.split(","):
+        coding, _, parameters = part.partition(";")
+        quality = parameters.strip().removeprefix("q=") if "q=" in parameters else "1"
+        try:
+            if float(quality) > 0:
+                accepted.add(coding.strip().lower())
+        except ValueError:
+            continue
+    return accepted
 
 
 def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:

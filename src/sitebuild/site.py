@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import shutil
@@ -19,8 +18,10 @@ from webapp.config import PageConfig
 
 from .assets import Assets
 from .bundle import build_archive
+from .compression import precompress
 from .headers import content_security_policy, static_host_headers_file
 from .paths import AUTHCLIENT_PROJECT, INDEX_TEMPLATE, NODE_MODULES, PYSCRIPT_CONFIG, ROOT, STATIC
+from .stdlib import page_stdlib
 
 __all__ = [
     "SNAPSHOT_DATABASE",
@@ -33,12 +34,14 @@ __all__ = [
 ]
 
 # What the page loads of the runtime; the rest of the npm packages (source maps, docs, other
-# builds) stays out of the site.
+# builds, PyScript's CSS) stays out of the site.
+PYODIDE_DIR = NODE_MODULES / "pyodide"
+STDLIB = "python_stdlib.zip"
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",
-    "python_stdlib.zip",
+    STDLIB,
     "pyodide-lock.json",
 )
 PYSCRIPT_DIST = NODE_MODULES / "@pyscript" / "core" / "dist"
@@ -58,9 +61,6 @@ SNAPSHOT_DATABASE = "pyodide-snapshots"
 # The client library as a wheel, for other pages to install with micropip.
 WHEELS_DIR = "wheels"
 BUILD_RECORD = "build.json"
-COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".wasm", ".zip", ".svg")
-# Smaller gains are not worth a second file.
-MIN_COMPRESSION_GAIN = 0.9
 
 
 def build(dist: Path, config: PageConfig) -> Path:
@@ -68,11 +68,9 @@ def build(dist: Path, config: PageConfig) -> Path:
         shutil.rmtree(dist)
     dist.mkdir(parents=True)
     assets = Assets(dist)
-    runtime = assets.add_folder(
-        "pyodide", [NODE_MODULES / "pyodide" / name for name in PYODIDE_FILES]
-    )
+    runtime = assets.add_folder("pyodide", runtime_files())
     assets.add_folder(
-        "pyscript", sorted(PYSCRIPT_DIST.glob("*.js")) + sorted(PYSCRIPT_DIST.glob("*.css"))
+        "pyscript", {path.name: path.read_bytes() for path in PYSCRIPT_DIST.glob("*.js")}
     )
     app_archive = assets.add_bytes("app.zip", build_archive())
     assets.add_file("style.css", STATIC / "style.css")
@@ -120,8 +118,16 @@ def build(dist: Path, config: PageConfig) -> Path:
         static_host_headers_file(content_security_policy(page, config.auth_url))
     )
     (dist / BUILD_RECORD).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    _precompress(dist)
+    precompress(dist)
     return dist
+
+
+def runtime_files() -> dict[str, bytes]:
+    """Pyodide's files as the page loads them: the standard library less what a page cannot use
+    (sitebuild/stdlib.py)."""
+    files = {name: (PYODIDE_DIR / name).read_bytes() for name in PYODIDE_FILES}
+    files[STDLIB] = page_stdlib(PYODIDE_DIR / STDLIB)
+    return files
 
 
 def pyscript_start_modules() -> list[str]:
@@ -150,17 +156,6 @@ def build_client_wheel(folder: Path) -> Path:
             )
         (wheel,) = Path(scratch).glob("*.whl")
         return Path(shutil.copy2(wheel, folder / wheel.name))
-
-
-def _precompress(dist: Path) -> None:
-    """Write `name.gz` beside each file worth it, for servers that send precompressed files."""
-    for path in sorted(dist.rglob("*")):
-        if not path.is_file() or path.suffix not in COMPRESSIBLE:
-            continue
-        content = path.read_bytes()
-        compressed = gzip.compress(content, compresslevel=9, mtime=0)
-        if len(compressed) < len(content) * MIN_COMPRESSION_GAIN:
-            path.with_name(path.name + ".gz").write_bytes(compressed)
 
 
 def page_policy(dist: Path) -> str:

@@ -8,8 +8,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import brotli
 import pytest
 
+from sitebuild.compression import ENCODINGS
 from sitebuild.processes import Stack
 from sitebuild.site import page_policy
 
@@ -41,7 +43,7 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
 
 
 def asset(site: Path, pattern: str) -> str:
-    (path,) = [path for path in site.glob("assets/" + pattern) if path.suffix != ".gz"]
+    (path,) = [path for path in site.glob("assets/" + pattern) if path.suffix not in ENCODINGS]
     return "/" + path.relative_to(site).as_posix()
 
 
@@ -98,20 +100,36 @@ def test_a_known_etag_gets_304_without_a_body(stack: Stack) -> None:
     assert (status, body) == (304, b"")
 
 
-def test_the_precompressed_file_is_sent_to_clients_that_accept_gzip(
-    stack: Stack, site: Path
+@pytest.mark.parametrize(
+    ("accept_encoding", "coding"),
+    [
+        # What browsers send: brotli is the smaller.
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip", "gzip"),
+        ("gzip, br;q=0", "gzip"),
+        ("", None),
+    ],
+)
+def test_the_precompressed_file_the_client_accepts_is_sent(
+    stack: Stack, site: Path, accept_encoding: str, coding: str | None
 ) -> None:
     path = asset(site, "pyodide-*/pyodide.asm.wasm")
-    status, headers, body = fetch(stack.url + path, **{"Accept-Encoding": "gzip"})
-    assert status == 200 and headers["content-encoding"] == "gzip"
-    assert gzip.decompress(body) == (site / path.lstrip("/")).read_bytes()
-    _, plain_headers, plain = fetch(stack.url + path)
-    assert "content-encoding" not in plain_headers
-    assert plain == (site / path.lstrip("/")).read_bytes()
+    status, headers, body = fetch(stack.url + path, **{"Accept-Encoding": accept_encoding})
+    assert status == 200 and headers.get("content-encoding") == coding
+    assert headers["vary"] == "Accept-Encoding"
+    decode = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding]
+    assert decode(body) == (site / path.lstrip("/")).read_bytes()
 
 
 @pytest.mark.parametrize(
-    "path", ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/index.html.gz", "/nope.js"]
+    "path",
+    [
+        "/../pyproject.toml",
+        "/%2e%2e/pyproject.toml",
+        "/index.html.gz",
+        "/index.html.br",
+        "/nope.js",
+    ],
 )
 def test_nothing_outside_the_site_is_served(stack: Stack, path: str) -> None:
     status, _, _ = fetch(stack.url + path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -14,9 +15,13 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import brotli
+
 from sitebuild.assets import HASH_LENGTH
+from sitebuild.compression import ENCODINGS
 from sitebuild.paths import ROOT
 from sitebuild.site import SNAPSHOT_DATABASE, build, page_policy
+from sitebuild.stdlib import LEFT_OUT
 from webapp.config import PageConfig
 from webapp.preload import PYSCRIPT_STDLIB
 
@@ -37,7 +42,9 @@ def locked_versions(lock: Path) -> dict[str, str]:
 
 def test_every_asset_file_is_named_after_its_content(site: Path) -> None:
     files = [
-        path for path in (site / "assets").iterdir() if path.is_file() and path.suffix != ".gz"
+        path
+        for path in (site / "assets").iterdir()
+        if path.is_file() and path.suffix not in ENCODINGS
     ]
     assert files
     for path in files:
@@ -48,7 +55,9 @@ def test_every_asset_file_is_named_after_its_content(site: Path) -> None:
 
 def test_the_runtime_is_the_pinned_one_and_only_what_the_page_needs(site: Path) -> None:
     (pyodide,) = (site / "assets").glob("pyodide-*")
-    assert sorted(path.name for path in pyodide.iterdir() if path.suffix != ".gz") == sorted(
+    assert sorted(
+        path.name for path in pyodide.iterdir() if path.suffix not in ENCODINGS
+    ) == sorted(
         [
             "pyodide.mjs",
             "pyodide.asm.mjs",
@@ -64,6 +73,36 @@ def test_the_runtime_is_the_pinned_one_and_only_what_the_page_needs(site: Path) 
     ).read_bytes()
     (pyscript,) = [path for path in (site / "assets").glob("pyscript-*") if path.is_dir()]
     assert (pyscript / "core.js").exists() and not list(pyscript.glob("*.map"))
+
+
+def test_the_standard_library_is_pyodides_less_what_a_page_cannot_use_and_stored(
+    site: Path,
+) -> None:
+    (pyodide,) = (site / "assets").glob("pyodide-*")
+    with (
+        zipfile.ZipFile(ROOT / "node_modules" / "pyodide" / "python_stdlib.zip") as original,
+        zipfile.ZipFile(pyodide / "python_stdlib.zip") as shipped,
+    ):
+        kept = {
+            info.filename: original.read(info)
+            for info in original.infolist()
+            if info.filename.split("/")[0].removesuffix(".py") not in LEFT_OUT
+        }
+        assert {info.filename: shipped.read(info) for info in shipped.infolist()} == kept
+        assert {info.compress_type for info in shipped.infolist()} == {zipfile.ZIP_STORED}
+    assert "unittest/__init__.py" not in kept and "json/__init__.py" in kept
+
+
+def test_what_the_page_fetches_has_a_brotli_and_a_gzip_copy(site: Path) -> None:
+    (pyodide,) = (site / "assets").glob("pyodide-*")
+    for path in [site / "index.html", *pyodide.iterdir()]:
+        if path.suffix in ENCODINGS:
+            continue
+        content = path.read_bytes()
+        brotli_copy = path.with_name(path.name + ".br").read_bytes()
+        gzip_copy = path.with_name(path.name + ".gz").read_bytes()
+        assert brotli.decompress(brotli_copy) == content == gzip.decompress(gzip_copy)
+        assert len(brotli_copy) < len(gzip_copy) < len(content)
 
 
 def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path) -> None:
@@ -174,6 +213,15 @@ def test_static_hosts_get_the_isolation_and_cache_headers(site: Path) -> None:
     assert "Cross-Origin-Opener-Policy: same-origin" in headers
     assert "Cross-Origin-Embedder-Policy: require-corp" in headers
     assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
+
+
+def test_static_hosts_are_told_of_the_precompressed_copies(site: Path) -> None:
+    headers = (site / "_headers").read_text()
+    assert "NAME.br (brotli) and NAME.gz (gzip)" in headers
+    assert "  Vary: Accept-Encoding\n" in headers
+    # Every rule line that is not a comment is a path or a header.
+    for line in headers.splitlines():
+        assert line.startswith(("#", "/", "  ")), line
 
 
 def test_static_hosts_get_the_content_security_policy_and_hsts(site: Path) -> None:

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from sitebuild.assets import ASSETS_DIR, content_hash
+from sitebuild.compression import ENCODINGS
 
 __all__ = [
     "site_with_app_module",
@@ -98,5 +99,6 @@ def _copy(dist: Path, folder: Path) -> Path:
 
 
 def _drop_compressed_copy(path: Path) -> None:
-    # The server would send the original's gzipped copy to any browser that takes gzip.
-    path.with_name(path.name + ".gz").unlink(missing_ok=True)
+    # The server would send the original's compressed copy to any browser that takes it.
+    for suffix in ENCODINGS:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
