@@ -82,6 +82,11 @@ class EventStream:
     def close(self) -> None:
         self._socket.close()
 
+    @property
+    def local_port(self) -> int:
+        """The client's end of the connection."""
+        return int(self._socket.getsockname()[1])
+
     def next_event(self, timeout_s: float = DEFAULT_WAIT_S, *, pings: bool = False) -> SseEvent:
         """The next event (pings skipped unless `pings`); TimeoutError if none comes in time,
         StreamClosed once the stream has ended."""

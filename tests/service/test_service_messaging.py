@@ -310,6 +310,9 @@ def test_sending_is_limited_per_user_and_refused_sends_count(
     assert 1 <= int(replies[3].headers["retry-after"]) <= 20
     assert "messages" in replies[3].body["message"]
     assert api.send_message(carol, [bob["userId"]], "someone else may").status == 201
+    audited = [line for line in service.process.output.splitlines() if '"rate_limited"' in line]
+    assert len(audited) == 1 and '"action":"send_message"' in audited[0]
+    assert f'"user":"{alice["userId"]}"' in audited[0]
 
 
 def test_every_messaging_route_refuses_a_session_that_has_ended(
