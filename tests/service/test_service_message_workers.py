@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from sitebuild.postgres import PostgresCluster
 from tests.service.conftest import QUIET_LIMITS, Backend
@@ -154,3 +155,48 @@ def test_receipts_from_many_recipients_at_once_reach_the_sender_once_each(
     )
     numbers = [event.event_id for event in receipts]
     assert numbers == list(range(numbers[0], numbers[0] + len(recipients)))
+
+
+def test_streams_miss_nothing_when_the_workers_lose_their_listening_connections(
+    workers: RunningService, username: str
+) -> None:
+    api = workers.api
+    alice, bob = users(api, username, "alice", "bob")
+    with open_stream(workers, bob) as stream:
+        ready(stream)
+        # A worker listens once a stream opens there: at least the one that serves this one.
+        listening = listening_connections(workers, terminate=False)
+        assert 1 <= listening <= WORKERS
+
+        # Cut every LISTEN connection (as a PostgreSQL restart or a network failure would), and
+        # send at once: a notification may be lost; the message may not.
+        assert listening_connections(workers, terminate=True) == listening
+        started = time.monotonic()
+        message = sent(api.send_message(alice, [bob["userId"]], "while you were away"))
+
+        event = stream.next_event(10)
+        assert event.data == message
+        assert event.received_at - started < 5  # well before the 15 s periodic check
+    assert "listening to PostgreSQL failed" in workers.process.output
+    deadline = time.monotonic() + 10
+    while listening_connections(workers, terminate=False) < listening:
+        assert time.monotonic() < deadline, "the workers did not listen again"
+        time.sleep(0.1)
+
+
+def listening_connections(service: RunningService, *, terminate: bool) -> int:
+    """How many connections to the service's database wait for notifications (terminated first
+    when `terminate`)."""
+    engine = create_engine(service.database_url)
+    action = "pg_terminate_backend(pid)" if terminate else "pid"
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    f"SELECT {action} FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query = 'LISTEN authservice_mailbox'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return len(rows)
