@@ -104,20 +104,15 @@ def read_mailbox(db: Session, user_id: int, after: int, limit: int) -> list[Mail
     events = []
     for row in rows:
         message = described.messages[row.message_id]
-        item: MessageView | DeliveryView = message
-        if row.kind == "delivered" and row.recipient_id is not None:
-            recipient = described.usernames[row.recipient_id]
-            item = DeliveryView(
-                message_id=message.message_id,
-                conversation_id=message.conversation_id,
-                recipient=recipient,
-                delivered_at=message.delivered_to[recipient],
-            )
-        events.append(MailboxEvent(number=row.number, kind=_kind(row.kind), item=item))
+        if row.recipient_id is None:
+            events.append(MailboxEvent(number=row.number, kind="message", item=message))
+            continue
+        recipient = described.usernames[row.recipient_id]
+        delivery = DeliveryView(
+            message_id=message.message_id,
+            conversation_id=message.conversation_id,
+            recipient=recipient,
+            delivered_at=message.delivered_to[recipient],
+        )
+        events.append(MailboxEvent(number=row.number, kind="delivered", item=delivery))
     return events
-
-
-def _kind(text: str) -> EventKind:
-    if text == "delivered":
-        return "delivered"
-    return "message"

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -31,7 +30,12 @@ from authservice.api import (
 )
 from authservice.errors import InvalidRequest
 from authservice.messaging import MESSAGE_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from authservice.messaging_service import STREAM_BATCH, MessagingService, StreamStart
+from authservice.messaging_service import (
+    STREAM_BATCH,
+    MessagingService,
+    PresentedSession,
+    StreamStart,
+)
 from authservice.schemas import (
     ConversationPage,
     DeliveredRequest,
@@ -72,7 +76,13 @@ def _messaging(service: Service) -> MessagingService:
     return service.messaging
 
 
+def _presented(credentials: SessionCredentials, request: Request, proof: Proof) -> PresentedSession:
+    session_id, session_secret = credentials
+    return PresentedSession(session_id, session_secret, client_address(request), proof)
+
+
 Messaging = Annotated[MessagingService, Depends(_messaging)]
+Presented = Annotated[PresentedSession, Depends(_presented)]
 Before = Annotated[
     int | None,
     Query(ge=1, le=MESSAGE_ID_MAX, description="only what is older than this message id"),
@@ -90,16 +100,9 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX, description="how many at m
     },
 )
 def send_message(
-    body: SendMessageRequest,
-    credentials: SessionCredentials,
-    request: Request,
-    messaging: Messaging,
-    proof: Proof,
+    body: SendMessageRequest, presented: Presented, messaging: Messaging
 ) -> SentMessage:
-    message = messaging.send_message(
-        *credentials, client_address(request), body.to, body.text, proof=proof
-    )
-    return SentMessage.of(message)
+    return SentMessage.of(messaging.send_message(presented, body.to, body.text))
 
 
 @router.get(
@@ -108,17 +111,12 @@ def send_message(
     responses=error_responses(400, 401, 503, described=_DESCRIBED),
 )
 def list_conversations(
-    credentials: SessionCredentials,
-    request: Request,
+    presented: Presented,
     messaging: Messaging,
-    proof: Proof,
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> ConversationPage:
-    page = messaging.list_conversations(
-        *credentials, client_address(request), before, limit, proof=proof
-    )
-    return ConversationPage.of(page)
+    return ConversationPage.of(messaging.list_conversations(presented, before, limit))
 
 
 @router.get(
@@ -128,17 +126,12 @@ def list_conversations(
 )
 def list_messages(
     conversation_id: Annotated[str, Path(alias="conversationId")],
-    credentials: SessionCredentials,
-    request: Request,
+    presented: Presented,
     messaging: Messaging,
-    proof: Proof,
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> MessagePage:
-    page = messaging.list_messages(
-        *credentials, client_address(request), conversation_id, before, limit, proof=proof
-    )
-    return MessagePage.of(page)
+    return MessagePage.of(messaging.list_messages(presented, conversation_id, before, limit))
 
 
 @router.post(
@@ -148,14 +141,8 @@ def list_messages(
     summary="The caller, a recipient, has received these messages (others are ignored)",
     responses=error_responses(400, 401, 413, 503),
 )
-def mark_delivered(
-    body: DeliveredRequest,
-    credentials: SessionCredentials,
-    request: Request,
-    messaging: Messaging,
-    proof: Proof,
-) -> None:
-    messaging.mark_delivered(*credentials, client_address(request), body.message_ids, proof=proof)
+def mark_delivered(body: DeliveredRequest, presented: Presented, messaging: Messaging) -> None:
+    messaging.mark_delivered(presented, body.message_ids)
 
 
 @router.get(
@@ -173,10 +160,8 @@ def mark_delivered(
     },
 )
 async def stream_messages(
-    credentials: SessionCredentials,
-    request: Request,
+    presented: Presented,
     messaging: Messaging,
-    proof: Proof,
     after: Annotated[
         int | None,
         Query(ge=0, le=MESSAGE_ID_MAX, description="start after this mailbox event (0: all)"),
@@ -189,15 +174,7 @@ async def stream_messages(
         ),
     ] = None,
 ) -> StreamingResponse:
-    start = await run_in_threadpool(
-        partial(
-            messaging.open_stream,
-            *credentials,
-            client_address(request),
-            _cursor(after, last_event_id),
-            proof=proof,
-        )
-    )
+    start = await run_in_threadpool(messaging.open_stream, presented, _cursor(after, last_event_id))
     return StreamingResponse(
         _stream(messaging, start, messaging.ping_interval_s),
         media_type="text/event-stream",

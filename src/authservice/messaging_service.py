@@ -6,8 +6,9 @@ method is synchronous: the routes run them in a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from authservice.sessions import SessionView, session_end
 if TYPE_CHECKING:
     from authservice.service import AuthService
 
-__all__ = ["MessagingService", "StreamPoll", "StreamStart"]
+__all__ = ["STREAM_BATCH", "MessagingService", "PresentedSession", "StreamPoll", "StreamStart"]
 
 # The send limit is per minute (Settings.messages_per_minute).
 _SEND_WINDOW_S = 60.0
@@ -62,6 +63,16 @@ class StreamPoll:
     events: list[MailboxEvent]
 
 
+@dataclass(frozen=True)
+class PresentedSession:
+    """The session a request presents, as `GET /v1/me` checks it."""
+
+    session_id: str
+    session_secret: str = field(repr=False)
+    client_address: str
+    proof: ProofRequest = NO_PROOF
+
+
 class MessagingService:
     def __init__(self, auth: AuthService, server_key: bytes) -> None:
         self._auth = auth
@@ -77,85 +88,39 @@ class MessagingService:
         return f"MessagingService(messages_per_minute={self._per_minute})"
 
     def send_message(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        recipients: Sequence[str],
-        text: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
+        self, presented: PresentedSession, recipients: Sequence[str], text: str
     ) -> MessageView:
         """A send counts against the limit even when it is refused for its recipients, so that
         nobody can try names faster than they could send."""
-        view = self._auth.describe(session_id, session_secret, client_address, proof=proof)
         refused: AuthError
-        with self._db() as db:
-            with db.begin():
-                sender = _caller(db, view)
-                self._limit(db, sender, view, client_address)
-                try:
-                    return send_message(db, sender, recipients, text, utc_now(), self.fanout)
-                except AuthError as error:  # nothing written but the limit's count
-                    refused = error
-            raise refused
+        with self._caller(presented) as (db, sender, view):
+            self._limit(db, sender, view, presented.client_address)
+            try:
+                return send_message(db, sender, recipients, text, utc_now(), self.fanout)
+            except AuthError as error:  # nothing written but the limit's count
+                refused = error
+        raise refused
 
-    def mark_delivered(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        message_ids: Sequence[int],
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> None:
-        view = self._auth.describe(session_id, session_secret, client_address, proof=proof)
-        with self._db() as db, db.begin():
-            mark_delivered(db, _caller(db, view), message_ids, utc_now(), self.fanout)
+    def mark_delivered(self, presented: PresentedSession, message_ids: Sequence[int]) -> None:
+        with self._caller(presented) as (db, recipient, _):
+            mark_delivered(db, recipient, message_ids, utc_now(), self.fanout)
 
     def list_conversations(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        before: int | None,
-        limit: int,
-        *,
-        proof: ProofRequest = NO_PROOF,
+        self, presented: PresentedSession, before: int | None, limit: int
     ) -> Page[ConversationView]:
-        view = self._auth.describe(session_id, session_secret, client_address, proof=proof)
-        with self._db() as db, db.begin():
-            return list_conversations(db, _caller(db, view), before, limit)
+        with self._caller(presented) as (db, user, _):
+            return list_conversations(db, user, before, limit)
 
     def list_messages(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        conversation_id: str,
-        before: int | None,
-        limit: int,
-        *,
-        proof: ProofRequest = NO_PROOF,
+        self, presented: PresentedSession, conversation_id: str, before: int | None, limit: int
     ) -> Page[MessageView]:
-        view = self._auth.describe(session_id, session_secret, client_address, proof=proof)
-        with self._db() as db, db.begin():
-            return list_messages(db, _caller(db, view), conversation_id, before, limit)
+        with self._caller(presented) as (db, user, _):
+            return list_messages(db, user, conversation_id, before, limit)
 
-    def open_stream(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        after: int | None,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> StreamStart:
+    def open_stream(self, presented: PresentedSession, after: int | None) -> StreamStart:
         """Where a stream starts: after event `after`, or after the newest event if None (or if
         `after` is beyond it)."""
-        view = self._auth.describe(session_id, session_secret, client_address, proof=proof)
-        with self._db() as db, db.begin():
-            user = _caller(db, view)
+        with self._caller(presented) as (db, user, view):
             head = mailbox_head(db, user.id)
         start = head if after is None else min(after, head)
         return StreamStart(session_id=view.session_id, user_id=user.id, after=start)
@@ -170,6 +135,26 @@ class MessagingService:
                 return StreamPoll(ends_at=None, ended=ended, events=[])
             events = read_mailbox(db, start.user_id, after, STREAM_BATCH)
         return StreamPoll(ends_at=ends_at, ended=None, events=events)
+
+    @contextmanager
+    def _caller(
+        self, presented: PresentedSession
+    ) -> Iterator[tuple[Session, UserRow, SessionView]]:
+        """A transaction, with the user whose session `presented` is, once it is checked (in a
+        transaction of its own, which records its use and spends a proof)."""
+        view = self._auth.describe(
+            presented.session_id,
+            presented.session_secret,
+            presented.client_address,
+            proof=presented.proof,
+        )
+        with self._db() as db, db.begin():
+            user = db.scalars(
+                select(UserRow)
+                .join(ApplicationRow, ApplicationRow.id == UserRow.application_id)
+                .where(ApplicationRow.key == view.application_key, UserRow.username == view.user_id)
+            ).one()
+            yield db, user, view
 
     def _limit(self, db: Session, sender: UserRow, view: SessionView, client_address: str) -> None:
         bucket = Bucket("messages", f"messages|{sender.id}", self._per_minute)
@@ -190,12 +175,3 @@ class MessagingService:
                 scope=limited.scope,
                 message=f"Too many messages; try again in {limited.retry_after_s} s.",
             ) from None
-
-
-def _caller(db: Session, view: SessionView) -> UserRow:
-    """The user whose session `view` is."""
-    return db.scalars(
-        select(UserRow)
-        .join(ApplicationRow, ApplicationRow.id == UserRow.application_id)
-        .where(ApplicationRow.key == view.application_key, UserRow.username == view.user_id)
-    ).one()

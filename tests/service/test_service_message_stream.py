@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,8 +61,8 @@ def test_a_message_arrives_live_on_every_recipient_s_stream_and_echoes_on_the_se
 ) -> None:
     api = backend_service.api
     sessions = users(api, username, "alice", "bob", "carol")
-    streams = [open_stream(backend_service, session) for session in sessions]
-    try:
+    with ExitStack() as opened:
+        streams = [opened.enter_context(open_stream(backend_service, s)) for s in sessions]
         assert [ready(stream) for stream in streams] == [0, 0, 0]
         alice, bob, carol = sessions
         started = time.monotonic()
@@ -72,9 +73,6 @@ def test_a_message_arrives_live_on_every_recipient_s_stream_and_echoes_on_the_se
             event = stream.next_event(LIVE_S)
             assert (event.kind, event.event_id, event.data) == ("message", 1, message)
             assert event.received_at - started < LIVE_S
-    finally:
-        for stream in streams:
-            stream.close()
 
 
 def test_a_receipt_reaches_the_sender_s_stream_as_delivered(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,12 @@ def test_streams_on_different_workers_get_each_other_s_messages_at_once(
 ) -> None:
     api = workers.api
     sessions, streams, held_by = [], [], set()
-    try:
+    with ExitStack() as opened:
         # The kernel hands each connection to one worker: open streams until two workers hold some.
         while len(held_by) < 2 or len(streams) < 6:
             assert len(streams) < 40, f"every stream went to the same worker {held_by}"
             (session,) = users(api, username, f"u{len(streams)}")
-            stream = open_stream(workers, session)
+            stream = opened.enter_context(open_stream(workers, session))
             ready(stream)
             sessions.append(session)
             streams.append(stream)
@@ -89,9 +90,6 @@ def test_streams_on_different_workers_get_each_other_s_messages_at_once(
             # Its own message echoed, and the one from the previous user in the ring.
             assert set(got) == {messages[n]["id"], messages[n - 1]["id"]}
             assert max(event.received_at for event in got.values()) - finished < LIVE_S
-    finally:
-        for stream in streams:
-            stream.close()
 
 
 def test_concurrent_senders_to_one_user_give_a_mailbox_without_gaps_or_repeats(
