@@ -26,18 +26,16 @@ from authclient import (
 
 from . import views
 from .page import Action, Page
+from .tasks import cancel, sleep_or_wake
 from .views import Notice
 
-__all__ = ["MAX_WAIT_S", "RETRY_BACKOFF", "App"]
+__all__ = ["RETRY_BACKOFF", "App"]
 
 logger = logging.getLogger("webapp")
 
 # How the page retries by itself when the service cannot be reached (to resume at load, to refresh,
 # to tell it of a sign-out): about a minute, then on the next `online` or visibility change.
 RETRY_BACKOFF = Backoff(initial_s=2.0, factor=2.0, max_s=30.0, max_attempts=5)
-# The keep-alive looks again at least this often (browsers cut longer timers short, and a
-# machine that slept fires them late).
-MAX_WAIT_S = 3600.0
 
 SIGNED_OUT = "You have signed out."
 SIGNED_OUT_EVERYWHERE = "You have signed out on every device."
@@ -120,7 +118,7 @@ class App:
         return self._retrying
 
     def stop_retrying(self) -> None:
-        _cancel(self._retrying)
+        cancel(self._retrying)
         self._retrying = None
 
     # -- actions --------------------------------------------------------------------------
@@ -258,7 +256,7 @@ class App:
                     failures = self.backoff.delays()
                 if result.outcome == "warned":
                     self.show_notice(self._expiring_notice())
-                await self._sleep_or_wake(wait_s)
+                await sleep_or_wake(self._wake, wait_s)
         finally:
             self._keeping_alive = None
 
@@ -273,15 +271,6 @@ class App:
             text = f"Your session ends at {ends}. Sign in again then to go on."
         return Notice(text, "warning")
 
-    async def _sleep_or_wake(self, wait_s: float | None) -> None:
-        """Sleep `wait_s` seconds (None: until woken), or less if woken (`wake()`)."""
-        self._wake.clear()
-        timeout_s = MAX_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout_s)
-        except TimeoutError:
-            pass
-
     def wake(self) -> None:
         """Let the keep-alive look at the session now."""
         self._wake.set()
@@ -289,7 +278,7 @@ class App:
     def send_pending_revocations(self, *, at_once: bool = True) -> None:
         """Tell the service of waiting sign-outs: now (unless `at_once` is False), then with the
         backoff while it cannot be reached."""
-        _cancel(self._revoking)
+        cancel(self._revoking)
         self._revoking = asyncio.ensure_future(self._send_pending_revocations(at_once))
 
     async def _send_pending_revocations(self, at_once: bool) -> None:
@@ -345,7 +334,7 @@ class App:
     ) -> None:
         self.stop_retrying()
         for task in (self._keeping_alive, self._listing):
-            _cancel(task)
+            cancel(task)
         self._keeping_alive = self._listing = None
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
@@ -361,7 +350,7 @@ class App:
         self.show("signed-in", views.render_signed_in(session, resumed=resumed, notice=notice))
         if self._keeping_alive is None:
             self._keeping_alive = asyncio.ensure_future(self._keep_alive())
-        _cancel(self._listing)
+        cancel(self._listing)
         self._listing = asyncio.ensure_future(self._list_devices_soon())
 
     def show_notice(self, notice: Notice | None) -> None:
@@ -376,12 +365,6 @@ class App:
             "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
         )
         return Notice(user_message(error), kind)
-
-
-def _cancel(task: asyncio.Task[None] | None) -> None:
-    """Cancel `task`, if there is one and it is not the one running this (it ends by itself)."""
-    if task is not None and task is not asyncio.current_task():
-        task.cancel()
 
 
 def _soonest(*delays_s: float | None) -> float | None:

@@ -20,6 +20,7 @@ MODULES = (
     "webapp.device_key",
     "webapp.fetch_transport",
     "webapp.page",
+    "webapp.tasks",
     "webapp.views",
     "webapp.xhr_transport",
 )
