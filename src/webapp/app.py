@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 from authclient import (
     ERROR_CODES,
@@ -25,7 +25,9 @@ from authclient import (
 )
 
 from . import views
+from .messages_panel import MessagesPanel
 from .page import Action, Page
+from .streaming import StreamOpener
 from .tasks import cancel, sleep_or_wake
 from .views import Notice
 
@@ -45,16 +47,27 @@ NOT_TOLD_YET = (
 )
 SIGNED_OUT_IN_ANOTHER_TAB = "You signed out in another tab."
 DEVICE_SIGNED_OUT = "That device is signed out."
+# Forms named otherwise than the view they are part of (most forms are named after their view).
+FORM_VIEWS = {"messages": "signed-in"}
 
 
 class App:
     """Needs a running asyncio loop (Pyodide's in the browser) for what it does over time."""
 
-    def __init__(self, client: SessionClient, page: Page, backoff: Backoff = RETRY_BACKOFF) -> None:
+    def __init__(
+        self,
+        client: SessionClient,
+        page: Page,
+        stream_opener: StreamOpener,
+        backoff: Backoff = RETRY_BACKOFF,
+    ) -> None:
         self.client = client
         self.page = page
         self.backoff = backoff
         self.view = page.initial_view()
+        self.messages = MessagesPanel(
+            client, page, stream_opener, on_rejected=self.on_rejected, backoff=backoff
+        )
         self._retrying: asyncio.Task[None] | None = None
         self._keeping_alive: asyncio.Task[None] | None = None
         self._revoking: asyncio.Task[None] | None = None
@@ -124,18 +137,32 @@ class App:
     # -- actions --------------------------------------------------------------------------
 
     def handle(self, action: Action) -> None:
+        try:
+            self._handle(action)
+        finally:
+            # The page marks a form busy as it is submitted; a form that is still shown (it was
+            # not redrawn) takes submissions again.
+            self.page.mark_done(action.form)
+
+    def _handle(self, action: Action) -> None:
         # Submissions made on a view that has since been replaced are stale (a double click, or a
         # click queued while Python loaded and the session then resumed).
-        if action.form != self.view:
+        if FORM_VIEWS.get(action.form, action.form) != self.view:
             logger.info("Ignored %r from a view no longer shown", action.name)
             return
+        fields = action.fields
         handlers: dict[str, Callable[[], None]] = {
-            "sign-in": lambda: self.sign_in(action.fields),
-            "create-account": lambda: self.create_account(action.fields),
+            "sign-in": lambda: self.sign_in(fields),
+            "create-account": lambda: self.create_account(fields),
             "sign-out": self.sign_out,
             "sign-out-everywhere": lambda: self.sign_out(everywhere=True),
-            "revoke-session": lambda: self.revoke_session(action.fields.get("session", "")),
+            "revoke-session": lambda: self.revoke_session(fields.get("session", "")),
             "retry": self.retry,
+            "send-message": lambda: self.messages.send(fields),
+            "open-conversation": lambda: self.messages.open_conversation(
+                fields.get("conversation", "")
+            ),
+            "older-messages": lambda: self.messages.show_older(fields.get("conversation", "")),
         }
         handler = handlers.get(action.name)
         if handler is None:
@@ -164,7 +191,7 @@ class App:
                 self.client.new_user(credentials)
             session = self.client.start(credentials, keep_signed_in=keep)
         except errors.AuthError as exc:
-            self.show_login(self.notice_for(exc), username=username, keep_signed_in=keep)
+            self.show_login(Notice.for_error(exc), username=username, keep_signed_in=keep)
             return
         self.show_signed_in(session, resumed=False)
 
@@ -194,12 +221,12 @@ class App:
         try:
             self.client.revoke_session(session_id)
         except errors.SessionRejected as exc:
-            self.show_login(Notice(user_message(exc), "warning"))
+            self.on_rejected(exc)
             return
         except errors.NotSignedIn:
             return  # another tab signed out: on_signed_out said so
         except errors.AuthError as exc:
-            notice = self.notice_for(exc)
+            notice = Notice.for_error(exc)
         else:
             notice = Notice(DEVICE_SIGNED_OUT, "info")
         if not self.client.is_signed_in:  # it named this device
@@ -219,7 +246,7 @@ class App:
         try:
             devices = self.client.list_sessions()
         except errors.SessionRejected as exc:
-            self.show_login(Notice(user_message(exc), "warning"))
+            self.on_rejected(exc)
             return
         except errors.NotSignedIn:
             return  # another tab signed out: on_signed_out said so
@@ -299,6 +326,7 @@ class App:
         if self.view == "unreachable":
             self.retry()
         self.wake()
+        self.messages.wake()
         self.send_pending_revocations()
 
     # -- other tabs -----------------------------------------------------------------------
@@ -309,6 +337,11 @@ class App:
             self.show_signed_in(self.client.get_session(), resumed=True)
         elif outcome == "adopted":
             self.wake()  # planned again from the session the other tab refreshed
+
+    def on_rejected(self, error: errors.SessionRejected) -> None:
+        """The service refused the session (the client has dropped it): the login form, saying
+        why."""
+        self.show_login(Notice(user_message(error), "warning"))
 
     def on_signed_out(self, _event: Event, payload: dict[str, Any]) -> None:
         """Another tab signed out. The client finds out on a storage event, or first, when it
@@ -336,6 +369,7 @@ class App:
         for task in (self._keeping_alive, self._listing):
             cancel(task)
         self._keeping_alive = self._listing = None
+        self.messages.stop()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
             return
@@ -352,19 +386,12 @@ class App:
             self._keeping_alive = asyncio.ensure_future(self._keep_alive())
         cancel(self._listing)
         self._listing = asyncio.ensure_future(self._list_devices_soon())
+        self.messages.start()
 
     def show_notice(self, notice: Notice | None) -> None:
         """Replace the notice of the signed-in view."""
         if self.view == "signed-in":
             self.page.fill("notice", views.render_notice(notice))
-
-    @staticmethod
-    def notice_for(error: errors.AuthError) -> Notice:
-        """The error's sentence from the error-code table; "try again later" is a warning."""
-        kind: Literal["warning", "error"] = (
-            "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
-        )
-        return Notice(user_message(error), kind)
 
 
 def _soonest(*delays_s: float | None) -> float | None:

@@ -75,6 +75,15 @@ class DomPage:
         if element:
             element.setAttribute("aria-busy", "true")
 
+    def mark_done(self, form: str) -> None:
+        for element in self._app.querySelectorAll(f'form[data-form="{form}"][aria-busy]'):
+            element.removeAttribute("aria-busy")
+
+    def set_field(self, form: str, name: str, value: str) -> None:
+        element = self._app.querySelector(f'form[data-form="{form}"] [name="{name}"]')
+        if element:
+            element.value = value
+
     def mark_ready(self) -> None:
         document.documentElement.dataset.python = "ready"
 

@@ -27,6 +27,7 @@ from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Tran
 from .app import App
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage
+from .fetch_stream import FetchStreamOpener
 from .fetch_transport import FetchTransport, jspi_available
 from .xhr_transport import XhrTransport
 
@@ -48,7 +49,8 @@ def main() -> App:
         transport=_transport(config.request_timeout_s),
         signer=_signer(config.application_key),
     )
-    app = App(client, page)
+    # The message stream is read with fetch() from an asyncio task everywhere (webapp.fetch_stream).
+    app = App(client, page, FetchStreamOpener(config.request_timeout_s))
     app.start()
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 __all__ = ["MAX_WAIT_S", "cancel", "sleep_or_wake"]
 
@@ -22,7 +23,8 @@ async def sleep_or_wake(wake: asyncio.Event, wait_s: float | None) -> None:
     meanwhile; `wake` is cleared first, so only a later `set()` cuts this sleep short."""
     wake.clear()
     timeout_s = MAX_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)
-    try:
-        await asyncio.wait_for(wake.wait(), timeout_s)
-    except TimeoutError:
-        pass
+    # asyncio.timeout, not wait_for: Python 3.11's wait_for may swallow a cancellation that
+    # arrives as the wait ends, and the task would never stop.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await wake.wait()
