@@ -8,19 +8,33 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from authservice.files import ensure_private_dir, ensure_private_file
 from authservice.keys import load_server_key
 from authservice.schema import migrate, require_current_schema
 from authservice.settings import Settings
 
-__all__ = ["describe_database", "migrate_database", "open_database"]
+__all__ = [
+    "connect_outside_pool",
+    "describe_database",
+    "migrate_database",
+    "open_database",
+    "upsert",
+]
 
 _BACKENDS = ("sqlite", "postgresql")
+# The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
+_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 # How long a connection attempt to PostgreSQL may take before the request fails (503).
 _CONNECT_TIMEOUT_S = 5
 
@@ -47,6 +61,33 @@ def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | 
         return migrate(engine, server_key=load_server_key(settings), revision=revision)
     finally:
         engine.dispose()
+
+
+def upsert(db: Session, table: Any) -> Any:
+    """An INSERT into `table` for the session's backend, which takes `on_conflict_do_nothing` and
+    `on_conflict_do_update` (the same on SQLite and PostgreSQL)."""
+    insert = _INSERTS.get(db.get_bind().dialect.name)
+    if insert is None:
+        raise RuntimeError("the auth service runs on SQLite or PostgreSQL")
+    return insert(table)
+
+
+def connect_outside_pool(settings: Settings, engine: Engine) -> Any:
+    """A new psycopg connection to the engine's PostgreSQL database, of its own, in autocommit
+    mode: one that waits for notifications (fanout.py) must not hold a pooled one."""
+    import psycopg
+
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return psycopg.connect(
+        **options,
+        **_engine_options(settings)["connect_args"],
+        # Over TCP, a connection whose peer vanished (no FIN) is noticed within about 25 s.
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        autocommit=True,
+    )
 
 
 def describe_database(engine: Engine) -> str:

@@ -64,3 +64,20 @@ def test_a_sentence_the_server_wrote_is_shown_as_it_is() -> None:
 
 def test_a_rate_limit_without_retry_after_waits_a_minute() -> None:
     assert user_message(errors.RateLimited("Slow down")) == "Too many attempts. Try again in 60 s."
+
+
+def test_unknown_recipients_carry_the_names_the_service_listed() -> None:
+    body = {
+        "error": "unknown_recipients",
+        "message": 'No user named "Bob", "dave" in this application.',
+        "usernames": ["Bob", "dave", 7],
+    }
+    response = HttpResponse.build(
+        400, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    )
+
+    error = error_from_response(response)
+
+    assert isinstance(error, errors.UnknownRecipients) and error.status == 400
+    assert error.usernames == ["Bob", "dave"]
+    assert user_message(error) == body["message"]
