@@ -118,7 +118,7 @@ def tab_opener(service: Service, profile: Profile) -> OpenTab:
             transport=transport,
             signer=profile.device_key,
         )
-        streams = service.stream_opener()
+        streams = service.stream_opener(transport)
         app = App(client, page, streams, backoff=FAST_BACKOFF)
         app.start()
         return Tab(page, transport, streams, app)

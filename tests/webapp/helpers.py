@@ -38,8 +38,9 @@ class Service:
     def transport(self) -> InProcessTransport:
         return InProcessTransport(self.app)
 
-    def stream_opener(self) -> HttpStreamOpener:
-        return HttpStreamOpener(self.stream_address)
+    def stream_opener(self, network: InProcessTransport) -> HttpStreamOpener:
+        """Streams of a tab whose other requests go through `network`, and fail with it."""
+        return HttpStreamOpener(self.stream_address, network)
 
     def new_user(self) -> dict[str, str]:
         credentials = {"username": f"user-{uuid.uuid4().hex[:10]}", "password": PASSWORD}

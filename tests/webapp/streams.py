@@ -6,8 +6,9 @@ are whole; a stream never ends, so the same service app is also served by uvicor
 http.client, a daemon thread per connection handing each piece of the body to the asyncio loop as
 it arrives. Both reach one database and one fan-out, so a send made in-process wakes the streams.
 
-A test fails the network as a browser would see it: `offline` refuses new connections,
-`break_connections()` cuts the open ones with an error.
+The stream shares the network of the tab's transport: while `network.offline` is set (the tests'
+switch for "the browser is offline"), no stream opens, and an open one fails at its next piece
+instead of delivering it. `break_connections()` cuts the open ones with an error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -30,6 +31,10 @@ from authclient.errors import NetworkError
 __all__ = ["HttpStreamConnection", "HttpStreamOpener", "serving"]
 
 Address = tuple[str, int]
+
+
+class Network(Protocol):
+    offline: bool
 
 
 @contextlib.contextmanager
@@ -61,21 +66,21 @@ class HttpStreamOpener:
     """Implements `webapp.streaming.StreamOpener`; connects to `address` whatever the request's
     host (which it still names in `Host`, as the device proof does)."""
 
-    def __init__(self, address: Address, timeout_s: float = 5.0) -> None:
+    def __init__(self, address: Address, network: Network, timeout_s: float = 5.0) -> None:
         self.address = address
+        self.network = network
         self.timeout_s = timeout_s
-        self.offline = False
         self.requests: list[HttpRequest] = []
         self.connections: list[HttpStreamConnection] = []
 
     def __repr__(self) -> str:
-        return f"HttpStreamOpener(offline={self.offline}, open={len(self.open_connections())})"
+        return f"HttpStreamOpener({self.network!r}, open={len(self.open_connections())})"
 
     async def open_stream(self, request: HttpRequest) -> HttpStreamConnection:
-        if self.offline:
+        if self.network.offline:
             raise NetworkError(f"Could not reach {request.origin}: offline (simulated)")
         self.requests.append(request)
-        connection = HttpStreamConnection(self.address, request)
+        connection = HttpStreamConnection(self.address, request, self.network)
         self.connections.append(connection)
         try:
             await connection.opened
@@ -104,7 +109,8 @@ class HttpStreamOpener:
 class HttpStreamConnection:
     """Implements `webapp.streaming.StreamConnection`; its thread reads the body."""
 
-    def __init__(self, address: Address, request: HttpRequest) -> None:
+    def __init__(self, address: Address, request: HttpRequest, network: Network) -> None:
+        self._network = network
         self._loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = self._loop.create_future()
         self._chunks: asyncio.Queue[bytes | NetworkError] = asyncio.Queue()
@@ -125,6 +131,9 @@ class HttpStreamConnection:
         chunk = await self._chunks.get()
         if isinstance(chunk, NetworkError):
             raise chunk
+        if self._network.offline:
+            self.break_off()
+            raise NetworkError("The stream broke off: offline (simulated)")
         return chunk
 
     def close(self) -> None:
