@@ -100,18 +100,22 @@ class Inbox:
             thread.loaded = True
             thread.more_before = more
 
-    def add_message(self, message: Message, *, live: bool = True) -> Thread:
-        """A message sent, received or read from history; a `live` one from someone else marks
-        its conversation unread unless it is the one open."""
+    def add_message(self, message: Message, *, live: bool = True) -> bool:
+        """A message sent, received or read from history; False if it was known already, with
+        the same receipts. A `live` one from someone else marks its conversation unread unless
+        it is the one open."""
         thread = self._threads.get(message.conversation_id)
         if thread is None:
             participants = tuple(sorted({message.sender, *message.recipients}))
             thread = Thread(message.conversation_id, participants)
             self._threads[message.conversation_id] = thread
+        held = thread.messages.get(message.message_id)
         self._take(thread, message)
+        if held is not None and thread.messages[message.message_id] == held:
+            return False
         if live and message.sender != self.me and thread.conversation_id != self.open_id:
             thread.unread = True
-        return thread
+        return True
 
     def add_delivery(self, delivery: Delivery) -> bool:
         """A recipient received a message; False when that message is not loaded here."""

@@ -81,6 +81,7 @@ class MessagesPanel:
         self._cursor = StreamCursor(backoff)
         self._history_read = False
         self._history_problem: Notice | None = None
+        self._send_problem: Notice | None = None
         self._to_mark: set[int] = set()
         self._following: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -112,7 +113,7 @@ class MessagesPanel:
         self._problem = self._retry_in_s = None
         self._cursor = StreamCursor(self.backoff)
         self._history_read = False
-        self._history_problem = None
+        self._history_problem = self._send_problem = None
         self._to_mark.clear()
 
     @property
@@ -140,14 +141,15 @@ class MessagesPanel:
             sent.append(self.messenger.send_message(recipients, fields.get("text", "")))
 
         problem = self._calling(send)
-        if not sent:
-            if problem is not None and self.inbox is not None:
-                self.page.fill("send-notice", views.render_notice(problem))
-            return
-        self.page.set_field("messages", "text", "")
-        self.page.fill("send-notice", views.render_notice(None))
-        self.inbox.add_message(sent[0], live=False)
-        self._open(sent[0].conversation_id)
+        if self.inbox is None:
+            return  # the session ended meanwhile
+        if problem is not None or self._send_problem is not None:
+            self.page.fill("send-notice", views.render_notice(problem))
+            self._send_problem = problem
+        if sent:
+            self.page.set_field("messages", "text", "")
+            self.inbox.add_message(sent[0], live=False)
+            self._open(sent[0].conversation_id)
 
     def open_conversation(self, conversation_id: str) -> None:
         """Show that conversation, and address the next message to its other participants."""
@@ -265,8 +267,15 @@ class MessagesPanel:
                 ended = self._take(parser.feed(chunk))
         finally:
             connection.close()
-        if ended is not None:
-            self.client.reject_session(ended, session["sessionId"])
+        if ended is None:
+            return None
+        # Another tab may have signed out (its sign-out is what ended the stream): then that is
+        # what the page says, as for any sign-out in another tab.
+        self.client.sync_from_storage()
+        held = self.client.get_session()
+        if held is None or held["sessionId"] != session["sessionId"]:
+            return None
+        self.client.reject_session(ended, session["sessionId"])
         return ended
 
     def _take(self, events: Iterable[StreamEvent]) -> errors.SessionRejected | None:
@@ -284,12 +293,12 @@ class MessagesPanel:
             if isinstance(value, errors.SessionRejected):
                 return value
             if isinstance(value, Message):
-                inbox.add_message(value)
-                if inbox.open_id is None:
-                    inbox.open(value.conversation_id)
+                if inbox.add_message(value):
+                    changed = True
+                    if inbox.open_id is None:
+                        inbox.open(value.conversation_id)
                 if inbox.me in value.recipients and inbox.me not in value.delivered_to:
                     self._to_mark.add(value.message_id)
-                changed = True
             elif isinstance(value, Delivery):
                 changed = inbox.add_delivery(value) or changed
             elif event.kind == "ready":
@@ -297,9 +306,9 @@ class MessagesPanel:
                 self._set_state("live")
                 if not self._history_read:
                     self._read_history()
-        self._mark_delivered()
         if changed:
             self.draw_conversations()
+        self._mark_delivered()  # after drawing: what arrived shows first
         return None
 
     def _set_state(self, state: StreamState) -> None:

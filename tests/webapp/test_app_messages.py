@@ -324,6 +324,21 @@ async def test_a_session_revoked_from_another_device_ends_the_stream_and_shows_t
     await until(lambda: bob.streams.open_connections() == [])
 
 
+async def test_a_stream_ended_by_a_sign_out_in_another_tab_says_so_even_before_the_tab_hears_it(
+    open_tab: OpenTab, profile: Profile, service: Service
+) -> None:
+    credentials = service.new_user()
+    first = await signed_in(open_tab, credentials, profile)
+    second = await signed_in(open_tab, credentials, profile)
+    first.page.storage_listeners.clear()  # its storage event comes late: the stream's end first
+
+    second.page.press("sign-out")
+
+    await until(lambda: first.page.view == "login")
+    assert "You signed out in another tab." in first.page.text()
+    assert "ended from another device" not in first.page.text()
+
+
 async def test_a_reconnection_refused_because_the_session_ended_shows_the_login_form(
     open_tab: OpenTab, service: Service
 ) -> None:
