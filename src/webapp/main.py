@@ -11,6 +11,9 @@ in how Python reaches the device key (`_signer`):
 - on the main thread without JSPI (WebKitGTK 2.50), `XhrTransport` again, at a cost: the page freezes
   while each request waits, and the request cannot time out; and Python cannot wait for WebCrypto,
   so sessions signed in there are not bound to the device.
+
+The message stream is the same everywhere: `fetch()` awaited from an asyncio task
+(`webapp.fetch_stream`), which needs no JSPI and never holds Python.
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ def main() -> App:
         transport=_transport(config.request_timeout_s),
         signer=_signer(config.application_key),
     )
-    # The message stream is read with fetch() from an asyncio task everywhere (webapp.fetch_stream).
     app = App(client, page, FetchStreamOpener(config.request_timeout_s))
     app.start()
     return app
