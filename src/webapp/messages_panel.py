@@ -4,7 +4,9 @@ The panel follows the stream from an asyncio task: it opens the stream through a
 (`webapp.fetch_stream` in the browser) and awaits each piece of the body, so Python handles clicks
 while the stream is open. Each connection resumes after the last event id seen (`StreamCursor`),
 so a reconnection loses and repeats nothing; the first one starts after the newest event, and the
-history, read once its `ready` event has fixed that point, covers what came before. A connection
+history, read once its `ready` event has fixed that point, covers what came before (a stream that
+cannot open at first does not keep the history from showing: it is read then, and again once a
+stream starts). A connection
 that fails, breaks off or falls silent is made again after the app's backoff, then every
 `backoff.max_s` while the page is open, and at once when the browser comes back online. An `end`
 event, or a refusal of the session as the stream opens, rejects the session: the client drops it
@@ -19,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import Literal
 
 from authclient import Backoff, SessionClient, errors, protocol, user_message
 from authclient.messaging import (
@@ -165,9 +166,11 @@ class MessagesPanel:
         thread = self.inbox.thread(conversation_id) if self.inbox else None
         if thread is None:
             return
-        self._calling(lambda: self._read_messages(thread, before=min(thread.messages)))
+        self._history_problem = self._calling(
+            lambda: self._read_messages(thread, before=min(thread.messages))
+        )
         self._mark_delivered()
-        self.draw_conversation()
+        self.draw_conversations()
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -213,7 +216,6 @@ class MessagesPanel:
                     if isinstance(exc, errors.Rejected):
                         # Refused, not for the session: start again from now, with the history.
                         self._cursor = StreamCursor(self.backoff)
-                        self._history_read = False
                 else:
                     if ended is not None:
                         self._on_rejected(ended)
@@ -222,7 +224,9 @@ class MessagesPanel:
                 if not self._is_current():
                     return
                 if not self._history_read:
-                    self._read_history()  # the stream failed: the history may still come
+                    # The stream failed before any history was shown: it may come all the same
+                    # (and is read again once a stream starts).
+                    self._read_history()
                 self._retry_in_s = self._cursor.failed()
                 self._set_state("waiting")
                 await sleep_or_wake(self._wake, self._retry_in_s)
@@ -238,6 +242,8 @@ class MessagesPanel:
         session = self.client.get_session()
         if session is None:
             raise errors.NotSignedIn("Not signed in")
+        # A stream that starts from now (not after an event seen) needs the history up to there.
+        fresh = self._cursor.after is None
         request = self.messenger.stream_request(self._cursor.after)
         try:
             async with asyncio.timeout(self.opener.timeout_s):
@@ -264,7 +270,7 @@ class MessagesPanel:
                     ) from exc
                 if not chunk:
                     return None
-                ended = self._take(parser.feed(chunk))
+                ended = self._take(parser.feed(chunk), fresh=fresh)
         finally:
             connection.close()
         if ended is None:
@@ -278,8 +284,9 @@ class MessagesPanel:
         self.client.reject_session(ended, session["sessionId"])
         return ended
 
-    def _take(self, events: Iterable[StreamEvent]) -> errors.SessionRejected | None:
-        """Apply what arrived; the `end` event's error, if one came."""
+    def _take(self, events: Iterable[StreamEvent], *, fresh: bool) -> errors.SessionRejected | None:
+        """Apply what arrived (`fresh`: on a stream that started from now); the `end` event's
+        error, if one came."""
         inbox = self.inbox
         if inbox is None:
             return None
@@ -304,7 +311,7 @@ class MessagesPanel:
             elif event.kind == "ready":
                 self._problem = None
                 self._set_state("live")
-                if not self._history_read:
+                if fresh:
                     self._read_history()
         if changed:
             self.draw_conversations()
@@ -349,7 +356,7 @@ class MessagesPanel:
             return None
         thread = self.inbox.open(conversation_id)
         if thread is not None and not thread.loaded:
-            self._calling(lambda: self._read_messages(thread))
+            self._history_problem = self._calling(lambda: self._read_messages(thread))
             self._mark_delivered()
         self.draw_conversations()
         return thread
@@ -373,8 +380,5 @@ class MessagesPanel:
             return Notice(user_message(exc), "warning")
         except errors.AuthError as exc:
             logger.info("A call for the messages failed (%s: %s)", type(exc).__name__, exc)
-            kind: Literal["warning", "error"] = (
-                "warning" if isinstance(exc, errors.ServiceUnavailable) else "error"
-            )
-            return Notice(user_message(exc), kind)
+            return Notice.for_error(exc)
         return None

@@ -8,7 +8,8 @@ it arrives. Both reach one database and one fan-out, so a send made in-process w
 
 The stream shares the network of the tab's transport: while `network.offline` is set (the tests'
 switch for "the browser is offline"), no stream opens, and an open one fails at its next piece
-instead of delivering it. `break_connections()` cuts the open ones with an error.
+instead of delivering it. `break_connections()` cuts the open ones with an error; while `refused`
+is set, streams alone cannot be opened (a proxy in the way that does not pass them).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class HttpStreamOpener:
         self.address = address
         self.network = network
         self.timeout_s = timeout_s
+        self.refused = False
         self.requests: list[HttpRequest] = []
         self.connections: list[HttpStreamConnection] = []
 
@@ -77,7 +79,7 @@ class HttpStreamOpener:
         return f"HttpStreamOpener({self.network!r}, open={len(self.open_connections())})"
 
     async def open_stream(self, request: HttpRequest) -> HttpStreamConnection:
-        if self.network.offline:
+        if self.network.offline or self.refused:
             raise NetworkError(f"Could not reach {request.origin}: offline (simulated)")
         self.requests.append(request)
         connection = HttpStreamConnection(self.address, request, self.network)

@@ -293,6 +293,28 @@ async def test_the_stream_reconnects_after_a_network_failure_and_loses_and_repea
     assert later and all(after is not None and int(after) > 0 for after in later)
 
 
+async def test_history_shows_while_the_stream_cannot_open_and_nothing_is_lost_once_it_does(
+    open_tab: OpenTab, service: Service
+) -> None:
+    alice, bob = service.new_user(), service.new_user()
+    alice_elsewhere = messenger(service, alice)
+    alice_elsewhere.send_message([bob["username"]], "before")
+    tab = open_tab()
+    tab.streams.refused = True
+
+    tab.page.press("sign-in", **bob)
+
+    await until(lambda: texts(tab.page) == ["before"])
+    assert "trying again in" in tab.page.text()
+    alice_elsewhere.send_message([bob["username"]], "while the stream could not open")
+    tab.streams.refused = False
+    tab.page.go_online()
+    await until(lambda: LIVE in tab.page.text())
+    await until(lambda: texts(tab.page) == ["while the stream could not open", "before"])
+    alice_elsewhere.send_message([bob["username"]], "live")
+    await until(lambda: texts(tab.page)[0] == "live")
+
+
 async def test_a_silent_stream_is_dropped_and_made_again(
     open_tab: OpenTab, service: Service
 ) -> None:
