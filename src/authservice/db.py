@@ -37,6 +37,10 @@ _INSERTS: dict[str, Callable[[Any], Any]] = {
 }
 # How long a connection attempt to PostgreSQL may take before the request fails (503).
 _CONNECT_TIMEOUT_S = 5
+# How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
+# long as another process's migration may take (on PostgreSQL it waits on an advisory lock).
+_BUSY_TIMEOUT_MS = 5_000
+_MIGRATION_BUSY_TIMEOUT_MS = 120_000
 
 
 def open_database(settings: Settings) -> Engine:
@@ -56,7 +60,7 @@ def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | 
     migration."""
     # SQLite enforces foreign keys while a migration rebuilds a table: dropping the old copy
     # would cascade into the rows that point at it. PostgreSQL alters tables in place.
-    engine = _connect(settings, foreign_keys=False)
+    engine = _connect(settings, foreign_keys=False, busy_timeout_ms=_MIGRATION_BUSY_TIMEOUT_MS)
     try:
         return migrate(engine, server_key=load_server_key(settings), revision=revision)
     finally:
@@ -95,7 +99,9 @@ def describe_database(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _connect(settings: Settings, *, foreign_keys: bool = True) -> Engine:
+def _connect(
+    settings: Settings, *, foreign_keys: bool = True, busy_timeout_ms: int = _BUSY_TIMEOUT_MS
+) -> Engine:
     """The data folder is made private (0700) and a SQLite database file private (0600) before
     SQLite first opens it."""
     ensure_private_dir(settings.data_dir)
@@ -109,7 +115,7 @@ def _connect(settings: Settings, *, foreign_keys: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             ensure_private_file(Path(engine.url.database))
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, busy_timeout_ms=busy_timeout_ms)
     return engine
 
 
@@ -128,17 +134,18 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below), not the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new database to WAL waits for the others too.
         for pragma in (
+            f"busy_timeout={busy_timeout_ms}",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
-            "busy_timeout=5000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

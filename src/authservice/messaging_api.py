@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -201,7 +202,9 @@ async def _stream(
         after = start.after
         while not fanout.hub.closed:
             try:
-                poll = await run_in_threadpool(messaging.poll_stream, start, after)
+                poll = await to_thread.run_sync(
+                    messaging.poll_stream, start, after, limiter=messaging.stream_reads
+                )
             except SQLAlchemyError as error:
                 # The client reconnects after its last event, once the database is back.
                 logger.warning("A message stream stopped: the database failed: %s", error)

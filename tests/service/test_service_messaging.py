@@ -4,7 +4,6 @@ send limit, and the session that every route needs, as `GET /v1/me` does."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from tests.service.conftest import QUIET_LIMITS, Backend
 from tests.service.devices import Device, bound_session, proved
 from tests.service.helpers import Api, Reply, RunningService, assert_error, bearer
+from tests.service.streams import EventStream
 
 
 def users(api: Api, username: str, *names: str) -> list[dict[str, Any]]:
@@ -230,21 +230,23 @@ def test_a_conversation_one_is_not_in_and_one_that_does_not_exist_get_the_same_4
     assert len({reply.body["message"] for reply in replies}) == 1
 
 
-def test_a_receipt_marks_a_message_delivered_to_that_recipient_only_once(
-    backend_api: Api, username: str
+def test_a_receipt_marks_a_message_delivered_to_that_recipient_once(
+    backend_service: RunningService, username: str
 ) -> None:
-    alice, bob, carol = users(backend_api, username, "alice", "bob", "carol")
-    message = sent(backend_api.send_message(alice, [bob["userId"], carol["userId"]], "hi"))
-    conversation_id = message["conversationId"]
+    api = backend_service.api
+    alice, bob, carol = users(api, username, "alice", "bob", "carol")
+    message = sent(api.send_message(alice, [bob["userId"], carol["userId"]], "hi"))
+    with EventStream(backend_service.process.url, alice, after=0) as stream:
+        assert [stream.next_event().kind for _ in range(2)] == ["ready", "message"]
 
-    assert backend_api.mark_delivered(bob, [message["id"]]).status == 204
-    first = backend_api.list_messages(alice, conversation_id).body["messages"][0]["deliveredTo"]
-    time.sleep(1.1)  # a second receipt would show a later time
-    assert backend_api.mark_delivered(bob, [message["id"]]).status == 204
+        assert api.mark_delivered(bob, [message["id"]]).status == 204
+        assert api.mark_delivered(bob, [message["id"]]).status == 204
 
-    delivered = backend_api.list_messages(carol, conversation_id).body["messages"][0]
-    assert list(first) == [bob["userId"]]
-    assert delivered["deliveredTo"] == first
+        receipt = stream.next_event()
+        stream.assert_quiet(0.3)  # the second receipt changed nothing
+    assert (receipt.kind, receipt.data["recipient"]) == ("delivered", bob["userId"])
+    history = api.list_messages(carol, message["conversationId"]).body["messages"]
+    assert history[0]["deliveredTo"] == {bob["userId"]: receipt.data["deliveredAt"]}
 
 
 def test_receipts_for_messages_not_addressed_to_the_caller_are_ignored(
