@@ -18,8 +18,13 @@ MODULES = (
     "webapp.app",
     "webapp.config",
     "webapp.device_key",
+    "webapp.fetch_stream",
     "webapp.fetch_transport",
+    "webapp.inbox",
+    "webapp.messages_panel",
     "webapp.page",
+    "webapp.streaming",
+    "webapp.tasks",
     "webapp.views",
     "webapp.xhr_transport",
 )

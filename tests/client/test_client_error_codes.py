@@ -10,7 +10,7 @@ import pytest
 import authservice.errors as service_errors
 from authclient import ERROR_CODES, HttpResponse, errors, user_message
 from authclient.protocol import error_from_response
-from webapp.app import App
+from webapp.views import Notice
 
 
 def service_error_classes() -> list[type[service_errors.AuthError]]:
@@ -35,7 +35,7 @@ def test_every_code_the_service_sends_maps_to_a_client_error_and_a_notice(code: 
 
     row = ERROR_CODES[code]
     assert isinstance(error, row.error)
-    notice = App.notice_for(error)
+    notice = Notice.for_error(error)
     assert notice.text == user_message(error)
     assert notice.text and "{" not in notice.text
     expected_kind = "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
