@@ -6,6 +6,8 @@
 // functions through PyScript's `sync` is one round trip. boot.mjs hands them to the worker, and to
 // Python on the main thread as `window.appPage`.
 const root = document.documentElement;
+const app = () => document.getElementById("app");
+const forms = (name) => app().querySelectorAll(`form[data-form="${CSS.escape(name)}"]`);
 const STORAGE = { localStorage: () => localStorage, sessionStorage: () => sessionStorage };
 const LOG = {
   error: (text) => console.error(text),
@@ -35,15 +37,22 @@ export const pageFunctions = {
     });
   },
   pageShow(view, html) {
-    document.getElementById("app").innerHTML = html;
+    app().innerHTML = `<div data-view="${view}">${html}</div>`;
     root.dataset.view = view;
   },
   pageFill(region, html) {
-    const element = document.querySelector(`#app [data-region="${CSS.escape(region)}"]`);
+    const element = app().querySelector(`[data-region="${CSS.escape(region)}"]`);
     if (element) element.innerHTML = html;
   },
-  pageMarkBusy(form) {
-    document.querySelector(`#app form[data-form="${CSS.escape(form)}"]`)?.setAttribute("aria-busy", "true");
+  pageSetField(form, name, value) {
+    for (const element of forms(form)) if (element.elements[name]) element.elements[name].value = value;
+  },
+  /** A busy form takes no second submission (index.html's inline script) until Python is done. */
+  pageMarkBusy(form, busy) {
+    for (const element of forms(form)) {
+      if (busy) element.setAttribute("aria-busy", "true");
+      else element.removeAttribute("aria-busy");
+    }
   },
   pageTakeActions() {
     return window.appActions.take();

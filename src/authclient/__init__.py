@@ -14,6 +14,7 @@ from .error_codes import ERROR_CODES, ErrorCode, user_message
 from .errors import AuthError
 from .events import Event, public_payload
 from .keepalive import KeepAlive, KeepAliveResult
+from .messaging import Messenger
 from .proofs import DeviceSigner
 from .revocation import pending_revocations_key
 from .session import Session
@@ -35,6 +36,7 @@ __all__ = [
     "KeepAlive",
     "KeepAliveResult",
     "MemoryStorage",
+    "Messenger",
     "ResumeResult",
     "RevocationOutcome",
     "Session",

@@ -223,7 +223,7 @@ class SessionClient:
 
     def who_am_i(self) -> dict[str, Any]:
         """GET /v1/me. A rejection means the session is dead: it is dropped (SESSION_REJECTED)."""
-        return protocol.read_json(self._call_with_session("GET", "/me"), 200)
+        return protocol.read_json(self.session_call("GET", "/me"), 200)
 
     def terminate(self, *, everywhere: bool = False) -> SignOutOutcome:
         """Sign out, offline first: at once, whatever the network does, forget the session here
@@ -304,7 +304,7 @@ class SessionClient:
     def list_sessions(self) -> list[dict[str, Any]]:
         """The devices where the user is signed in: their live sessions, the most recently used
         first, each {sessionId, device, createdAt, lastUsedAt, current}. Never a secret."""
-        return protocol.read_session_list(self._call_with_session("GET", "/users/me/sessions"))
+        return protocol.read_session_list(self.session_call("GET", "/users/me/sessions"))
 
     def revoke_session(self, session_id: str) -> None:
         """Sign another device out: revoke that session of the user (one of `list_sessions()`).
@@ -318,7 +318,7 @@ class SessionClient:
             self.terminate()
             return
         path = "/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
-        self._call_with_session("DELETE", path)
+        self.session_call("DELETE", path)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -450,7 +450,7 @@ class SessionClient:
         self, session: Session, place: Storage, *, event: Event = Event.RESUMED
     ) -> dict[str, Any]:
         request = self._session_request(
-            "POST", "/sessions/resume", session, json_body=session.resume_body()
+            "POST", "/sessions/resume", session, json_body=session.resume_body(), bearer=False
         )
         try:
             rotated = protocol.read_session(self._send(request), 200, self._application_key)
@@ -464,13 +464,34 @@ class SessionClient:
         self._emit(event, session=rotated.to_dict())
         return rotated.to_dict()
 
-    def _call_with_session(self, method: str, path: str) -> HttpResponse:
-        """A Bearer call with the newest secret (another tab may have rotated it: a rotated-out
-        one would revoke the session). A refusal of the session drops it (SESSION_REJECTED)."""
+    # -- calls of other APIs with this session (authclient.messaging) ---------------------
+
+    def session_request(self, method: str, path: str) -> HttpRequest:
+        """The request `method path` (under the auth URL) with this session's Bearer token and
+        device proof, for a transport of its own to send (a stream). Not sent here."""
+        self.sync_from_storage()
+        return self._session_request(method, path, self._require_session())
+
+    def reject_session(self, error: SessionRejected, session_id: str | None = None) -> None:
+        """The service refused the session on a call this client did not make (a stream's end):
+        drop it, as a refusal here would (SESSION_REJECTED). Nothing happens if the session is
+        no longer `session_id` (the user signed out, or in again, since)."""
+        session = self._session
+        if session is None or session_id not in (None, session.session_id):
+            return
+        self._reject(session, self._place, error)
+
+    def session_call(
+        self, method: str, path: str, json_body: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Send `method path` with this session (its newest secret: another tab may have rotated
+        it, and a rotated-out one would revoke the session). A 2xx response is returned; any
+        other raises its error, and a refusal of the session drops it (SESSION_REJECTED)."""
         self.sync_from_storage()
         session = self._require_session()
         try:
-            response = self._send(self._session_request(method, path, session))
+            request = self._session_request(method, path, session, json_body=json_body)
+            response = self._send(request)
             if not 200 <= response.status < 300:
                 raise protocol.error_from_response(response)
             return response
@@ -518,16 +539,21 @@ class SessionClient:
         held: Session | Revocation,
         *,
         json_body: dict[str, Any] | None = None,
+        bearer: bool = True,
     ) -> HttpRequest:
-        """A request that uses the session `held`: its secret in `json_body` if given (resume),
-        else as the Bearer token; with the proof of the device key, if this client has one."""
+        """A request that uses the session `held`: as the Bearer token, unless its secret is in
+        `json_body` (resume); with the proof of the device key, if this client has one."""
         headers = {}
         proof = self._prove(method, path, held)
         if proof is not None:
             headers[PROOF_HEADER] = proof
-        bearer = None if json_body is not None else held.bearer_token
         return protocol.build_request(
-            method, self._auth_url, path, json_body=json_body, bearer=bearer, headers=headers
+            method,
+            self._auth_url,
+            path,
+            json_body=json_body,
+            bearer=held.bearer_token if bearer else None,
+            headers=headers,
         )
 
     def _device_key(self) -> dict[str, str] | None:

@@ -72,6 +72,13 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
         errors.SessionRevoked,
         f"Your session was ended from another device. {_SIGN_IN_AGAIN}",
     ),
+    # Its message names the usernames, as typed: 'No user named "bob" in this application.'
+    ErrorCode("unknown_recipients", errors.UnknownRecipients, "{message}"),
+    ErrorCode(
+        "no_such_conversation",
+        errors.NoSuchConversation,
+        "That conversation does not exist, or you are not part of it.",
+    ),
     ErrorCode(
         "no_such_session",
         errors.NoSuchSession,

@@ -16,6 +16,8 @@ Callers tell "could not get an answer" from "the server said no" by type::
     │   ├── InvalidRequest        HTTP 400
     │   ├── UnknownApplication
     │   ├── NoSuchSession         revoke_session(): none of the user's sessions has that id
+    │   ├── UnknownRecipients     a message to usernames no user of the application has; .usernames
+    │   ├── NoSuchConversation    the user is in no conversation with that id
     │   └── SessionRejected       the session is dead: sign in again
     │       ├── SessionUnknown
     │       ├── SessionExpired
@@ -28,6 +30,8 @@ Callers tell "could not get an answer" from "the server said no" by type::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "AuthError",
     "InvalidArgument",
@@ -36,6 +40,7 @@ __all__ = [
     "InvalidStoredSession",
     "InvalidTicket",
     "NetworkError",
+    "NoSuchConversation",
     "NoSuchSession",
     "NotSignedIn",
     "ProofRejected",
@@ -50,6 +55,7 @@ __all__ = [
     "Timeout",
     "UnexpectedResponse",
     "UnknownApplication",
+    "UnknownRecipients",
     "UsernameTaken",
 ]
 
@@ -137,6 +143,32 @@ class NoSuchSession(Rejected):
     """None of the user's sessions has that id: not an answer about this client's own session."""
 
     default_code = "no_such_session"
+
+
+class UnknownRecipients(Rejected):
+    """A message to names that no user of the application has: `usernames`, as typed."""
+
+    default_code = "unknown_recipients"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        usernames: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.usernames = list(usernames)
+
+    def __repr__(self) -> str:
+        return f"UnknownRecipients(usernames={self.usernames!r}, message={self.message!r})"
+
+
+class NoSuchConversation(Rejected):
+    """The user is in no conversation with that id (whether or not it exists)."""
+
+    default_code = "no_such_conversation"
 
 
 class SessionRejected(Rejected):

@@ -120,6 +120,12 @@ def error_from_response(response: HttpResponse) -> errors.AuthError:
             rejection = errors.InvalidRequest
         if rejection is None and status == 401 and (code or "").startswith("session_"):
             rejection = errors.SessionRejected
+        if rejection is errors.UnknownRecipients:
+            names = data.get("usernames")
+            usernames = (
+                [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+            )
+            return errors.UnknownRecipients(message, code=code, status=status, usernames=usernames)
         if rejection is not None:
             return rejection(message, code=code, status=status)
     # 404, 405, 413, a redirect, an HTML page from a proxy: not an answer from the auth API.

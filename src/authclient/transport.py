@@ -13,7 +13,8 @@ import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,9 +100,38 @@ class UrllibTransport:
         return f"UrllibTransport(timeout_s={self.timeout_s})"
 
     def send(self, request: HttpRequest) -> HttpResponse:
+        with self._failures(request):
+            return self._exchange(request)
+
+    @contextmanager
+    def streaming(self, request: HttpRequest) -> Iterator[tuple[HttpResponse, Iterator[bytes]]]:
+        """Open `request` for a body that keeps coming (a stream): its response without the
+        body, and the body a line at a time, each read within `timeout_s`. An error status
+        comes with its whole body and no lines."""
+        with self._failures(request):
+            opened = self._open(request)
+        with opened:
+            if not 200 <= opened.status < 300:
+                with self._failures(request):
+                    body = opened.read()
+                yield self._response(opened, body), iter(())
+                return
+            yield self._response(opened, b""), self._lines(opened, request)
+
+    def _lines(self, opened: http.client.HTTPResponse, request: HttpRequest) -> Iterator[bytes]:
+        while True:
+            with self._failures(request):
+                line = opened.readline()
+            if not line:
+                return
+            yield line
+
+    @contextmanager
+    def _failures(self, request: HttpRequest) -> Iterator[None]:
+        """No answer, as NetworkError or Timeout."""
         where = request.origin
         try:
-            return self._exchange(request)
+            yield
         except TimeoutError as exc:
             raise Timeout(f"No answer from {where} within {self.timeout_s} s") from exc
         except urllib.error.URLError as exc:
@@ -112,13 +142,21 @@ class UrllibTransport:
             raise NetworkError(f"Could not reach {where}: {type(exc).__name__}") from exc
 
     def _exchange(self, request: HttpRequest) -> HttpResponse:
+        with self._open(request) as response:
+            return self._response(response, response.read())
+
+    def _open(self, request: HttpRequest) -> http.client.HTTPResponse:
         prepared = urllib.request.Request(
             request.url, data=request.body, headers=dict(request.headers), method=request.method
         )
         try:
-            response = urllib.request.urlopen(prepared, timeout=self.timeout_s)
+            response: http.client.HTTPResponse = urllib.request.urlopen(
+                prepared, timeout=self.timeout_s
+            )
         except urllib.error.HTTPError as exc:
-            response = exc  # an answer with an error status: still a response
-        with response:
-            body = response.read()
-            return HttpResponse.build(response.status, dict(response.headers.items()), body)
+            return exc  # type: ignore[return-value]  # an error status: still a response
+        return response
+
+    @staticmethod
+    def _response(response: http.client.HTTPResponse, body: bytes) -> HttpResponse:
+        return HttpResponse.build(response.status, dict(response.headers.items()), body)

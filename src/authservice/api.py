@@ -8,6 +8,7 @@ own, so it answers even while every worker thread is busy.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 
@@ -32,11 +33,20 @@ from authservice.schemas import (
 from authservice.service import AuthService
 from authservice.user_agents import describe_user_agent
 
-__all__ = ["router"]
+__all__ = [
+    "ERRORS",
+    "Proof",
+    "Service",
+    "SessionCredentials",
+    "client_address",
+    "error_responses",
+    "router",
+]
 
 router = APIRouter(prefix="/v1")
 
-_ERRORS = {
+# What each status means, for the OpenAPI document.
+ERRORS = {
     400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
     401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
     "`session_expired`, `session_revoked`, or for a device-bound session `proof_required` or "
@@ -52,8 +62,11 @@ _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _SESSION_SECRET = re.compile(SESSION_SECRET_PATTERN)
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": _ERRORS[status]} for status in statuses}
+def error_responses(
+    *statuses: int, described: Mapping[int, str] = ERRORS, model: type[ErrorBody] = ErrorBody
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route that may answer these error statuses."""
+    return {status: {"model": model, "description": described[status]} for status in statuses}
 
 
 def _service(request: Request) -> AuthService:
@@ -61,7 +74,7 @@ def _service(request: Request) -> AuthService:
     return service
 
 
-def _client_address(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -113,11 +126,11 @@ Proof = Annotated[ProofRequest, Depends(_proof)]
     "/users",
     status_code=201,
     summary="Sign up",
-    responses=_errors(400, 401, 409, 413, 429, 503),
+    responses=error_responses(400, 401, 409, 413, 429, 503),
 )
 async def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCreated:
     user_id = await service.sign_up(
-        body.application_key, body.username, body.password, _client_address(request)
+        body.application_key, body.username, body.password, client_address(request)
     )
     return UserCreated(user_id=user_id, username=body.username)
 
@@ -126,10 +139,10 @@ async def sign_up(body: SignUpRequest, request: Request, service: Service) -> Us
     "/sessions",
     status_code=201,
     summary="Sign in with a password or a ticket",
-    responses=_errors(400, 401, 413, 429, 503),
+    responses=error_responses(400, 401, 413, 429, 503),
 )
 async def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
-    address = _client_address(request)
+    address = client_address(request)
     device_key = None if body.device_key is None else body.device_key.stored()
     if body.user_ticket is not None:
         issued = await run_in_threadpool(
@@ -157,7 +170,7 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
 @router.post(
     "/sessions/resume",
     summary="Resume a stored session; rotates its secret",
-    responses=_errors(400, 401, 413, 503),
+    responses=error_responses(400, 401, 413, 503),
 )
 def resume(body: ResumeRequest, request: Request, service: Service, proof: Proof) -> SessionObject:
     issued = service.resume(
@@ -165,15 +178,15 @@ def resume(body: ResumeRequest, request: Request, service: Service, proof: Proof
         body.user_id,
         body.session_id,
         body.session_secret,
-        _client_address(request),
+        client_address(request),
         proof=proof,
     )
     return SessionObject.of(issued)
 
 
-@router.get("/me", summary="Who holds this session", responses=_errors(401, 503))
+@router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
 def me(credentials: SessionCredentials, request: Request, service: Service, proof: Proof) -> Me:
-    return Me.of(service.describe(*credentials, _client_address(request), proof=proof))
+    return Me.of(service.describe(*credentials, client_address(request), proof=proof))
 
 
 @router.delete(
@@ -181,25 +194,23 @@ def me(credentials: SessionCredentials, request: Request, service: Service, proo
     status_code=204,
     response_class=Response,
     summary="Sign out: revoke this session",
-    responses=_errors(401, 503),
+    responses=error_responses(401, 503),
 )
 def sign_out(
     credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> None:
-    service.sign_out(*credentials, _client_address(request), proof=proof)
+    service.sign_out(*credentials, client_address(request), proof=proof)
 
 
 @router.get(
     "/users/me/sessions",
     summary="The devices where this user is signed in: their live sessions",
-    responses=_errors(401, 503),
+    responses=error_responses(401, 503),
 )
 def list_sessions(
     credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> SessionList:
-    return SessionList.of(
-        service.list_sessions(*credentials, _client_address(request), proof=proof)
-    )
+    return SessionList.of(service.list_sessions(*credentials, client_address(request), proof=proof))
 
 
 @router.delete(
@@ -207,7 +218,7 @@ def list_sessions(
     status_code=204,
     response_class=Response,
     summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
-    responses=_errors(401, 404, 503),
+    responses=error_responses(401, 404, 503),
 )
 def revoke_session(
     session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
@@ -216,7 +227,7 @@ def revoke_session(
     service: Service,
     proof: Proof,
 ) -> None:
-    service.revoke_session(*credentials, session_id, _client_address(request), proof=proof)
+    service.revoke_session(*credentials, session_id, client_address(request), proof=proof)
 
 
 @router.delete(
@@ -224,18 +235,18 @@ def revoke_session(
     status_code=204,
     response_class=Response,
     summary="Revoke every session of this user",
-    responses=_errors(401, 503),
+    responses=error_responses(401, 503),
 )
 def revoke_all_sessions(
     credentials: SessionCredentials, request: Request, service: Service, proof: Proof
 ) -> None:
-    service.revoke_all(*credentials, _client_address(request), proof=proof)
+    service.revoke_all(*credentials, client_address(request), proof=proof)
 
 
 @router.get(
     "/health",
     summary="Liveness: the service runs and its database answers",
-    responses=_errors(503),
+    responses=error_responses(503),
 )
 async def health(service: Service) -> Health:
     await service.check_database()

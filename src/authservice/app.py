@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from authservice import messaging_api
 from authservice.api import router
 from authservice.audit import configure_audit_log
+from authservice.fanout import streams_end_on_exit_signals
 from authservice.handlers import install_error_handlers
 from authservice.middleware import (
     ApiHeadersMiddleware,
@@ -61,7 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
                 purge_periodically(service.purge, settings.purge_interval_s)
             )
         try:
-            yield
+            with streams_end_on_exit_signals(service.fanout.hub):
+                yield
         finally:
             if purging is not None:
                 purging.cancel()
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.auth_service = service
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(messaging_api.router)
     app.openapi = describe_api  # type: ignore[method-assign]
     # Added last is outermost: CORS and the API headers go on every answer, 413 and 500 included.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -90,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
             JsonCorsMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", PROOF_HEADER],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", PROOF_HEADER],
             expose_headers=["Retry-After"],
             max_age=600,
         )
@@ -113,7 +117,10 @@ def describe_api() -> dict[str, Any]:
     """The OpenAPI document that /v1/openapi.json serves, made without opening anything: FastAPI's,
     less the 422 answers it adds by default (this service answers 400)."""
     document = get_openapi(
-        title=_TITLE, version=_VERSION, description=_DESCRIPTION, routes=router.routes
+        title=_TITLE,
+        version=_VERSION,
+        description=_DESCRIPTION,
+        routes=[*router.routes, *messaging_api.router.routes],
     )
     for path in document.get("paths", {}).values():
         for operation in path.values():

@@ -44,6 +44,8 @@ def _serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         forwarded_allow_ips=tuple(_comma_list(args.forwarded_allow_ips)),
         purge_interval_s=args.purge_interval_s,
+        messages_per_minute=args.messages_per_minute,
+        stream_ping_interval_s=args.stream_ping_interval_s,
     )
     if args.migrate:
         _print_migration(settings, migrate_database(settings))
@@ -215,6 +217,19 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults.password_hash_queue,
         help="sign-ins that may wait for a hashing thread before the answer is 503 busy",
+    )
+    serve.add_argument(
+        "--messages-per-minute",
+        type=_positive_int,
+        default=defaults.messages_per_minute,
+        help="messages one user may send per minute (a burst of this many, then one every 60/N s)",
+    )
+    serve.add_argument(
+        "--stream-ping-interval-s",
+        type=float,
+        default=defaults.stream_ping_interval_s,
+        help="the longest a message stream stays silent: a ping then, and its session "
+        "checked again",
     )
     serve.add_argument(
         "--forwarded-allow-ips",

@@ -8,21 +8,39 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from authservice.files import ensure_private_dir, ensure_private_file
 from authservice.keys import load_server_key
 from authservice.schema import migrate, require_current_schema
 from authservice.settings import Settings
 
-__all__ = ["describe_database", "migrate_database", "open_database"]
+__all__ = [
+    "connect_outside_pool",
+    "describe_database",
+    "migrate_database",
+    "open_database",
+    "upsert",
+]
 
 _BACKENDS = ("sqlite", "postgresql")
+# The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
+_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 # How long a connection attempt to PostgreSQL may take before the request fails (503).
 _CONNECT_TIMEOUT_S = 5
+# How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
+# long as another process's migration may take (on PostgreSQL it waits on an advisory lock).
+_BUSY_TIMEOUT_MS = 5_000
+_MIGRATION_BUSY_TIMEOUT_MS = 120_000
 
 
 def open_database(settings: Settings) -> Engine:
@@ -42,11 +60,38 @@ def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | 
     migration."""
     # SQLite enforces foreign keys while a migration rebuilds a table: dropping the old copy
     # would cascade into the rows that point at it. PostgreSQL alters tables in place.
-    engine = _connect(settings, foreign_keys=False)
+    engine = _connect(settings, foreign_keys=False, busy_timeout_ms=_MIGRATION_BUSY_TIMEOUT_MS)
     try:
         return migrate(engine, server_key=load_server_key(settings), revision=revision)
     finally:
         engine.dispose()
+
+
+def upsert(db: Session, table: Any) -> Any:
+    """An INSERT into `table` for the session's backend, which takes `on_conflict_do_nothing` and
+    `on_conflict_do_update` (the same on SQLite and PostgreSQL)."""
+    insert = _INSERTS.get(db.get_bind().dialect.name)
+    if insert is None:
+        raise RuntimeError("the auth service runs on SQLite or PostgreSQL")
+    return insert(table)
+
+
+def connect_outside_pool(settings: Settings, engine: Engine) -> Any:
+    """A new psycopg connection to the engine's PostgreSQL database, of its own, in autocommit
+    mode: one that waits for notifications (fanout.py) must not hold a pooled one."""
+    import psycopg
+
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return psycopg.connect(
+        **options,
+        **_engine_options(settings)["connect_args"],
+        # Over TCP, a connection whose peer vanished (no FIN) is noticed within about 25 s.
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        autocommit=True,
+    )
 
 
 def describe_database(engine: Engine) -> str:
@@ -54,7 +99,9 @@ def describe_database(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _connect(settings: Settings, *, foreign_keys: bool = True) -> Engine:
+def _connect(
+    settings: Settings, *, foreign_keys: bool = True, busy_timeout_ms: int = _BUSY_TIMEOUT_MS
+) -> Engine:
     """The data folder is made private (0700) and a SQLite database file private (0600) before
     SQLite first opens it."""
     ensure_private_dir(settings.data_dir)
@@ -68,7 +115,7 @@ def _connect(settings: Settings, *, foreign_keys: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             ensure_private_file(Path(engine.url.database))
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, busy_timeout_ms=busy_timeout_ms)
     return engine
 
 
@@ -87,17 +134,18 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below), not the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new database to WAL waits for the others too.
         for pragma in (
+            f"busy_timeout={busy_timeout_ms}",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
-            "busy_timeout=5000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

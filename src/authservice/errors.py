@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 __all__ = [
     "AuthError",
@@ -13,6 +14,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidTicket",
     "MethodNotAllowed",
+    "NoSuchConversation",
     "NoSuchSession",
     "NotFound",
     "PayloadTooLarge",
@@ -27,6 +29,7 @@ __all__ = [
     "SessionRevoked",
     "SessionUnknown",
     "UnknownApplication",
+    "UnknownRecipients",
     "UsernameTaken",
 ]
 
@@ -47,6 +50,11 @@ class AuthError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: `error` and `message`, and for a few errors what they are about."""
+        return {"error": self.code, "message": self.message}
+
 
 class InternalError(AuthError):
     pass
@@ -56,6 +64,22 @@ class InvalidRequest(AuthError):
     status_code = 400
     code = "invalid_request"
     default_message = "The request is malformed."
+
+
+class UnknownRecipients(InvalidRequest):
+    """A message to usernames that no user of the sender's application has. The answer names
+    them, as typed, in `usernames` too."""
+
+    code = "unknown_recipients"
+
+    def __init__(self, usernames: Sequence[str]) -> None:
+        quoted = ", ".join(f'"{name}"' for name in usernames)
+        super().__init__(f"No user named {quoted} in this application.")
+        self.usernames = list(usernames)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return {**super().body, "usernames": self.usernames}
 
 
 class UnknownApplication(AuthError):
@@ -164,6 +188,14 @@ class NoSuchSession(AuthError):
     status_code = 404
     code = "no_such_session"
     default_message = "None of your sessions has that id."
+
+
+class NoSuchConversation(AuthError):
+    """The same answer for a conversation that does not exist and for one the caller is not in."""
+
+    status_code = 404
+    code = "no_such_conversation"
+    default_message = "You have no conversation with that id."
 
 
 class MethodNotAllowed(AuthError):

@@ -39,7 +39,7 @@ _BY_STATUS: dict[int, type[AuthError]] = {
 
 def error_response(error: AuthError, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        {"error": error.code, "message": error.message},
+        error.body,
         status_code=error.status_code,
         headers={**error.headers, **(headers or {})},
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -28,6 +29,12 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApplicationRow",
     "Base",
+    "ConversationRow",
+    "DeliveryRow",
+    "MailboxEventRow",
+    "MailboxRow",
+    "MessageRow",
+    "ParticipantRow",
     "ProofNonceRow",
     "RateLimitRow",
     "RetiredSecretRow",
@@ -187,3 +194,88 @@ class RateLimitRow(Base):
 
     def __repr__(self) -> str:
         return f"RateLimitRow(bucket={self.bucket[:12]!r}…, empty_at_s={self.empty_at_s})"
+
+
+class ConversationRow(Base):
+    """The people who write to each other: the same set of users is always the same conversation."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # cnv_ and 22 url-safe characters
+    # SHA-256 hex of the participants' user ids, sorted: what makes two sets the same.
+    participants_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"ConversationRow(id={self.id!r})"
+
+
+class ParticipantRow(Base):
+    """A user in a conversation, with the conversation's last message: a user's conversations are
+    listed by it, newest first, from one index."""
+
+    __tablename__ = "conversation_participants"
+    __table_args__ = (Index("ix_conversation_participants_recent", "user_id", "last_message_id"),)
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_message_id: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"ParticipantRow(conversation_id={self.conversation_id!r}, user_id={self.user_id})"
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)  # as sent: never trimmed or altered
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"MessageRow(id={self.id}, conversation_id={self.conversation_id!r})"
+
+
+class DeliveryRow(Base):
+    """One recipient of one message; `delivered_at` once their device said it has it."""
+
+    __tablename__ = "message_deliveries"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"DeliveryRow(message_id={self.message_id}, recipient_id={self.recipient_id})"
+
+
+class MailboxRow(Base):
+    """A user's mailbox counter: the number of its last event. Its row is locked while a
+    transaction numbers an event, so a higher number never commits before a lower one."""
+
+    __tablename__ = "mailboxes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_event: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"MailboxRow(user_id={self.user_id}, last_event={self.last_event})"
+
+
+class MailboxEventRow(Base):
+    """Event `number` (1, 2, 3, … per user) of a user's mailbox: a message to or from them
+    (`recipient_id` None), or the delivery of their message to `recipient_id`."""
+
+    __tablename__ = "mailbox_events"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "message" or "delivered"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def __repr__(self) -> str:
+        return f"MailboxEventRow(user_id={self.user_id}, number={self.number}, kind={self.kind!r})"

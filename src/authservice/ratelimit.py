@@ -21,12 +21,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from authservice.db import upsert
 from authservice.errors import RateLimited
 from authservice.keys import keyed_digest
 from authservice.models import RateLimitRow
@@ -34,10 +33,6 @@ from authservice.models import RateLimitRow
 __all__ = ["Bucket", "RateLimiter", "client_network"]
 
 _TABLE = RateLimitRow.__table__
-_INSERTS: dict[str, Callable[[Any], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
 # Room for float rounding: `limit` pours of `window_s / limit` may add up to a hair over window_s.
 _SLACK_S = 1e-3
 
@@ -89,12 +84,9 @@ class RateLimiter:
     def _pour(self, db: Session, row_key: str, bucket: Bucket, now_s: float) -> float | None:
         """None if the attempt fits; else the seconds until it would."""
         interval_s = self._interval_s(bucket)
-        insert = _INSERTS.get(db.get_bind().dialect.name)
-        if insert is None:
-            raise RuntimeError("rate limits need SQLite or PostgreSQL")
         drained_at_s = case((_TABLE.c.empty_at_s > now_s, _TABLE.c.empty_at_s), else_=now_s)
         statement = (
-            insert(_TABLE)
+            upsert(db, _TABLE)
             .values(bucket=row_key, empty_at_s=now_s + interval_s)
             .on_conflict_do_update(
                 index_elements=[_TABLE.c.bucket],

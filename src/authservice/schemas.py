@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from authservice._time import format_time
+from authservice.mailbox import MailboxEvent
+from authservice.message_views import ConversationView, DeliveryView, MessageView
+from authservice.messaging import MESSAGE_ID_MAX, MESSAGE_MAX_CHARS, RECIPIENTS_MAX, Page
 from authservice.proofs import device_key_json
 from authservice.rules import (
     APPLICATION_KEY_PATTERN,
@@ -32,26 +36,41 @@ from authservice.rules import (
 from authservice.sessions import DeviceSession, IssuedSession, SessionView
 
 __all__ = [
+    "DELIVERED_MAX",
     "RULE_ERROR",
     "UNKNOWN_DEVICE",
+    "ConversationBody",
+    "ConversationPage",
+    "DeliveredRequest",
+    "DeliveryBody",
     "DeviceKey",
     "ErrorBody",
     "Health",
     "Me",
+    "MessageBody",
+    "MessagePage",
     "ResumeRequest",
+    "SendMessageRequest",
+    "SentMessage",
     "SessionList",
     "SessionObject",
     "SignInRequest",
     "SignUpRequest",
+    "StreamReady",
+    "UnknownRecipientsBody",
     "UserCreated",
+    "event_data",
 ]
 
 # The error type of a broken rule: its message is a whole sentence for a person.
 RULE_ERROR = "rule"
 
 
-def _rule(check: Callable[[str], str]) -> AfterValidator:
-    def validate(value: str) -> str:
+V = TypeVar("V")
+
+
+def _rule(check: Callable[[V], V]) -> AfterValidator:
+    def validate(value: V) -> V:
         try:
             return check(value)
         except RuleBroken as broken:
@@ -325,3 +344,197 @@ class Health(_Response):
 class ErrorBody(_Response):
     error: str = Field(examples=["invalid_credentials"], description="a stable code")
     message: str = Field(description="a sentence for a person")
+
+
+# -- messages (docs/api.md, Messages) ------------------------------------------------------------
+
+# Message ids a receipt may name at once.
+DELIVERED_MAX = 100
+# Longer than any username (rules.USERNAME_MAX_CHARS), short enough to name in an answer.
+_RECIPIENT_MAX_CHARS = 64
+# The control characters a message may hold: the rest could not be shown (or, NUL, stored).
+_LINE_CONTROLS = frozenset("\t\n\r")
+
+
+def _check_message_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RuleBroken("The message contains something that is not valid text.") from None
+    if any(unicodedata.category(char) == "Cc" and char not in _LINE_CONTROLS for char in value):
+        raise RuleBroken(
+            "A message cannot hold control characters other than tabs and line breaks."
+        )
+    if not value:
+        raise RuleBroken("A message cannot be empty.")
+    if len(value) > MESSAGE_MAX_CHARS:
+        raise RuleBroken(
+            f"A message is at most {MESSAGE_MAX_CHARS} characters; this one has {len(value)}."
+        )
+    if value.isspace():
+        raise RuleBroken("A message must hold more than spaces and line breaks.")
+    return value
+
+
+def _check_recipient(value: str) -> str:
+    check_text(value, "recipient's name")
+    if not 1 <= len(value) <= _RECIPIENT_MAX_CHARS:
+        raise RuleBroken(f"A recipient's name is 1 to {_RECIPIENT_MAX_CHARS} characters.")
+    return value
+
+
+def _check_recipients(value: list[str]) -> list[str]:
+    if not 1 <= len(value) <= RECIPIENTS_MAX:
+        raise RuleBroken(f"Send a message to 1 to {RECIPIENTS_MAX} users.")
+    return value
+
+
+def _check_message_ids(value: list[int]) -> list[int]:
+    if not 1 <= len(value) <= DELIVERED_MAX:
+        raise RuleBroken(f"Name 1 to {DELIVERED_MAX} messages.")
+    if not all(1 <= message_id <= MESSAGE_ID_MAX for message_id in value):
+        raise RuleBroken("A message id is a positive integer.")
+    return value
+
+
+MessageText = Annotated[
+    str,
+    _rule(_check_message_text),
+    Field(
+        json_schema_extra={"minLength": 1, "maxLength": MESSAGE_MAX_CHARS},
+        description=f"1 to {MESSAGE_MAX_CHARS} characters, not only white space; sent as is",
+    ),
+]
+Recipient = Annotated[
+    str,
+    _rule(_check_recipient),
+    Field(
+        json_schema_extra={"minLength": 1, "maxLength": _RECIPIENT_MAX_CHARS},
+        description="a username of the sender's application, in any case or width",
+    ),
+]
+
+
+class SendMessageRequest(_Request):
+    to: Annotated[
+        list[Recipient],
+        _rule(_check_recipients),
+        Field(
+            json_schema_extra={"minItems": 1, "maxItems": RECIPIENTS_MAX},
+            description="duplicates and the sender's own name are dropped",
+        ),
+    ]
+    text: MessageText
+
+
+class DeliveredRequest(_Request):
+    message_ids: Annotated[
+        list[int],
+        _rule(_check_message_ids),
+        Field(json_schema_extra={"minItems": 1, "maxItems": DELIVERED_MAX}),
+    ]
+
+
+class MessageBody(_Response):
+    id: int = Field(description="unique in the service, increasing with time")
+    conversation_id: str
+    sender: str = Field(serialization_alias="from")
+    to: list[str] = Field(description="everyone in the conversation but the sender, sorted")
+    text: str
+    sent_at: Time
+    delivered_to: dict[str, Time] = Field(
+        description="the recipients who have received it so far, and when"
+    )
+
+    @classmethod
+    def of(cls, message: MessageView) -> MessageBody:
+        return cls(
+            id=message.message_id,
+            conversation_id=message.conversation_id,
+            sender=message.sender,
+            to=list(message.recipients),
+            text=message.text,
+            sent_at=format_time(message.sent_at),
+            delivered_to={
+                name: format_time(moment) for name, moment in message.delivered_to.items()
+            },
+        )
+
+
+class SentMessage(_Response):
+    message: MessageBody
+
+    @classmethod
+    def of(cls, message: MessageView) -> SentMessage:
+        return cls(message=MessageBody.of(message))
+
+
+class MessagePage(_Response):
+    messages: list[MessageBody] = Field(description="newest first")
+    more: bool = Field(description="older ones follow: ask again with before=<the last id>")
+
+    @classmethod
+    def of(cls, page: Page[MessageView]) -> MessagePage:
+        return cls(messages=[MessageBody.of(item) for item in page.items], more=page.more)
+
+
+class ConversationBody(_Response):
+    conversation_id: str
+    participants: list[str] = Field(description="everyone in it, the caller too, sorted")
+    last_message: MessageBody
+
+    @classmethod
+    def of(cls, conversation: ConversationView) -> ConversationBody:
+        return cls(
+            conversation_id=conversation.conversation_id,
+            participants=list(conversation.participants),
+            last_message=MessageBody.of(conversation.last_message),
+        )
+
+
+class ConversationPage(_Response):
+    conversations: list[ConversationBody] = Field(description="by last message, newest first")
+    more: bool = Field(
+        description="older ones follow: ask again with before=<the last one's lastMessage.id>"
+    )
+
+    @classmethod
+    def of(cls, page: Page[ConversationView]) -> ConversationPage:
+        return cls(conversations=[ConversationBody.of(item) for item in page.items], more=page.more)
+
+
+class DeliveryBody(_Response):
+    message_id: int
+    conversation_id: str
+    recipient: str
+    delivered_at: Time
+
+    @classmethod
+    def of(cls, delivery: DeliveryView) -> DeliveryBody:
+        return cls(
+            message_id=delivery.message_id,
+            conversation_id=delivery.conversation_id,
+            recipient=delivery.recipient,
+            delivered_at=format_time(delivery.delivered_at),
+        )
+
+
+class StreamReady(_Response):
+    """The data of the stream's first event, `ready`."""
+
+    last_event_id: int = Field(description="the stream starts after this mailbox event")
+
+
+def event_data(event: MailboxEvent) -> str:
+    """The JSON of a mailbox event's `data:` line: one line."""
+    if isinstance(event.item, DeliveryView):
+        return DeliveryBody.of(event.item).model_dump_json()
+    return MessageBody.of(event.item).model_dump_json()
+
+
+class UnknownRecipientsBody(ErrorBody):
+    """A refused send: with `unknown_recipients`, the names that no user has, as typed."""
+
+    usernames: list[str] | None = Field(
+        default=None, description="with `unknown_recipients` only: the names, as typed"
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from authservice._time import utc_now
 from authservice.applications import find_application
 from authservice.audit import AuditEvent, record_event
-from authservice.db import open_database
+from authservice.db import connect_outside_pool, open_database
 from authservice.errors import (
     DatabaseUnavailable,
     InvalidCredentials,
@@ -34,7 +34,9 @@ from authservice.errors import (
     UnknownApplication,
     UsernameTaken,
 )
+from authservice.fanout import Fanout, open_fanout
 from authservice.keys import derive_key, keyed_digest, load_server_key
+from authservice.messaging_service import MessagingService
 from authservice.models import ApplicationRow, TicketNonceRow, UserRow
 from authservice.passwords import PasswordHasher
 from authservice.proofs import NO_PROOF, ProofRequest
@@ -64,6 +66,10 @@ class AuthService:
         self.settings = settings
         self.engine = open_database(settings)
         self._db = sessionmaker(self.engine, expire_on_commit=False)
+        # Wakes the message streams of users whose mailbox changed or whose session ended.
+        self.fanout: Fanout = open_fanout(
+            self.engine, self._db, lambda: connect_outside_pool(settings, self.engine)
+        )
         server_key = load_server_key(settings)
         self._sealer = SecretSealer(server_key)
         self._audit_key = derive_key(server_key, "authservice audit usernames v1")
@@ -75,17 +81,24 @@ class AuthService:
             lifetime_s=settings.session_ttl_s,
             idle_s=settings.idle_ttl_s,
             grace_s=settings.rotation_grace_s,
+            on_revoke=self.fanout.notify,
         )
         self._health_checks = anyio.CapacityLimiter(_HEALTH_CHECKS)
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice rate limit buckets v1"),
             window_s=settings.rate_window_s,
         )
+        self.messaging = MessagingService(self, server_key)
 
     def __repr__(self) -> str:
         return f"AuthService(database={self.engine.url!r}, passwords={self._passwords!r})"
 
+    @property
+    def database(self) -> sessionmaker[Session]:
+        return self._db
+
     def close(self) -> None:
+        self.fanout.close()
         self._passwords.close()
         self.engine.dispose()
 

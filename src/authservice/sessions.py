@@ -4,7 +4,7 @@ user's devices, revoked."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +33,15 @@ from authservice.keys import (
 from authservice.models import ApplicationRow, ProofNonceRow, RetiredSecretRow, SessionRow, UserRow
 from authservice.proofs import ProofRequest, check_proof, nonce_expiry
 
-__all__ = ["LAST_USE_STEP", "DeviceSession", "IssuedSession", "SessionManager", "SessionView"]
+__all__ = [
+    "LAST_USE_STEP",
+    "DeviceSession",
+    "IssuedSession",
+    "RevocationHook",
+    "SessionManager",
+    "SessionView",
+    "session_end",
+]
 
 # How precisely a session's last use is kept where recording it is the only write (a Bearer call,
 # a resume within the grace window): the device list says "last used", not how often.
@@ -41,6 +49,10 @@ LAST_USE_STEP = timedelta(minutes=1)
 
 # Every answer names the user and the application: one query, not three. Inner joins, as
 # PostgreSQL locks no row on the nullable side of an outer join.
+# Called in the transaction that revokes sessions, with the ids of their users (fanout.py wakes
+# their message streams once it commits).
+RevocationHook = Callable[[Session, Iterable[int]], None]
+
 _WITH_USER_AND_APPLICATION = joinedload(SessionRow.user, innerjoin=True).joinedload(
     UserRow.application, innerjoin=True
 )
@@ -80,6 +92,7 @@ class _Match(enum.Enum):
 class _SecretReused(Exception):
     def __init__(self, row: SessionRow, generation: int) -> None:
         super().__init__(row.id)
+        self.user_row_id = row.user_id
         self.detected = SessionReuseDetected(
             session_id=row.id,
             user_id=row.user.username,
@@ -101,15 +114,24 @@ class SessionManager:
     Every accepted use (a resume, a Bearer call) records the session's `last_used_at`: a resume
     that rotates writes the row anyway, and the time with it; any other use only when the time
     recorded is `LAST_USE_STEP` old, so that Bearer calls do not each add a write.
+
+    Every revocation calls `on_revoke` in its transaction, with the user whose sessions it ends.
     """
 
     def __init__(
-        self, *, server_key: bytes, lifetime_s: float, idle_s: float, grace_s: float
+        self,
+        *,
+        server_key: bytes,
+        lifetime_s: float,
+        idle_s: float,
+        grace_s: float,
+        on_revoke: RevocationHook | None = None,
     ) -> None:
         self._server_key = server_key
         self._lifetime = timedelta(seconds=lifetime_s)
         self._idle = timedelta(seconds=idle_s)
         self._grace = timedelta(seconds=grace_s)
+        self._on_revoke = on_revoke
 
     def __repr__(self) -> str:
         return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
@@ -196,7 +218,7 @@ class SessionManager:
     ) -> SessionView:
         with self._transaction(db, now):
             row, _ = self._find(db, session_id, secret, proof, now, grace=False)
-            _revoke(db, SessionRow.id == row.id, now, "signed_out")
+            self._revoke(db, SessionRow.id == row.id, row.user_id, now, "signed_out")
             return _view(row)
 
     def revoke_all(
@@ -206,7 +228,9 @@ class SessionManager:
         with self._transaction(db, now):
             _lock_sessions_of_holder(db, session_id)
             row, _ = self._find(db, session_id, secret, proof, now, grace=False)
-            revoked = _revoke(db, SessionRow.user_id == row.user_id, now, "revoked_by_user")
+            revoked = self._revoke(
+                db, SessionRow.user_id == row.user_id, row.user_id, now, "revoked_by_user"
+            )
             return _view(row), revoked
 
     def list_sessions(
@@ -255,7 +279,9 @@ class SessionManager:
             ).first()
             if target is None:
                 raise NoSuchSession()
-            revoked = _revoke(db, SessionRow.id == target.id, now, "revoked_by_user")
+            revoked = self._revoke(
+                db, SessionRow.id == target.id, row.user_id, now, "revoked_by_user"
+            )
             return _view(row), revoked == 1
 
     def _find(
@@ -342,8 +368,47 @@ class SessionManager:
                 yield
         except _SecretReused as reuse:
             with db.begin():
-                _revoke(db, SessionRow.id == reuse.detected.session_id, now, "secret_reused")
+                self._revoke(
+                    db,
+                    SessionRow.id == reuse.detected.session_id,
+                    reuse.user_row_id,
+                    now,
+                    "secret_reused",
+                )
             raise reuse.detected from None
+
+    def _revoke(
+        self, db: Session, which: ColumnElement[bool], user_id: int, now: datetime, reason: str
+    ) -> int:
+        """Revoke the live sessions `which` picks, all of user `user_id`; how many."""
+        result = db.execute(
+            update(SessionRow)
+            .where(which, SessionRow.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+        if self._on_revoke is not None:
+            self._on_revoke(db, [user_id])
+        # An UPDATE's result is a cursor result, which counts the rows it changed.
+        return int(cast("CursorResult[Any]", result).rowcount)
+
+
+def session_end(db: Session, session_id: str, now: datetime) -> datetime:
+    """When the session will end, unless a resume moves it; SessionUnknown, SessionRevoked or
+    SessionExpired if it has. By id alone, for a caller that checked the credentials before (a
+    message stream): a rotation of the secret since then changes nothing."""
+    row = db.execute(
+        select(SessionRow.revoked_at, SessionRow.expires_at, SessionRow.idle_expires_at).where(
+            SessionRow.id == session_id
+        )
+    ).first()
+    if row is None:
+        raise SessionUnknown()
+    if row.revoked_at is not None:
+        raise SessionRevoked()
+    ends_at: datetime = min(row.expires_at, row.idle_expires_at)
+    if now >= ends_at:
+        raise SessionExpired()
+    return ends_at
 
 
 def _use_proof(
@@ -376,16 +441,6 @@ def _lock_sessions_of_holder(db: Session, session_id: str) -> None:
         .order_by(SessionRow.id)
         .with_for_update()
     )
-
-
-def _revoke(db: Session, which: ColumnElement[bool], now: datetime, reason: str) -> int:
-    result = db.execute(
-        update(SessionRow)
-        .where(which, SessionRow.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-    )
-    # An UPDATE's result is a cursor result, which counts the rows it changed.
-    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def _view(row: SessionRow) -> SessionView:

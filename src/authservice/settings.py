@@ -48,6 +48,11 @@ class Settings:
     password_hash_workers: int = field(default_factory=_cpu_count)
     password_hash_queue: int = 64
     max_body_bytes: int = 16 * 1024
+    # Messages a user may send per minute (a leaky bucket: a burst of this many, then one every
+    # 60 / N s).
+    messages_per_minute: int = 30
+    # The longest a message stream stays silent: a `: ping` then, and the session checked again.
+    stream_ping_interval_s: float = 15.0
     # How often each process deletes what is over (purge.py); 0 never (run `purge` from cron).
     purge_interval_s: float = _HOUR_S
     cors_origins: tuple[str, ...] = ()
@@ -72,6 +77,8 @@ class Settings:
             "login_attempts_per_ip",
             "password_hash_workers",
             "max_body_bytes",
+            "messages_per_minute",
+            "stream_ping_interval_s",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Settings.{name} must be positive, not {getattr(self, name)!r}")

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 from authclient import (
     ERROR_CODES,
@@ -25,19 +25,19 @@ from authclient import (
 )
 
 from . import views
+from .messages_panel import MessagesPanel
 from .page import Action, Page
+from .streaming import StreamOpener
+from .tasks import cancel, sleep_or_wake
 from .views import Notice
 
-__all__ = ["MAX_WAIT_S", "RETRY_BACKOFF", "App"]
+__all__ = ["RETRY_BACKOFF", "App"]
 
 logger = logging.getLogger("webapp")
 
 # How the page retries by itself when the service cannot be reached (to resume at load, to refresh,
 # to tell it of a sign-out): about a minute, then on the next `online` or visibility change.
 RETRY_BACKOFF = Backoff(initial_s=2.0, factor=2.0, max_s=30.0, max_attempts=5)
-# The keep-alive looks again at least this often (browsers cut longer timers short, and a
-# machine that slept fires them late).
-MAX_WAIT_S = 3600.0
 
 SIGNED_OUT = "You have signed out."
 SIGNED_OUT_EVERYWHERE = "You have signed out on every device."
@@ -47,16 +47,27 @@ NOT_TOLD_YET = (
 )
 SIGNED_OUT_IN_ANOTHER_TAB = "You signed out in another tab."
 DEVICE_SIGNED_OUT = "That device is signed out."
+# Forms named otherwise than the view they are part of (most forms are named after their view).
+FORM_VIEWS = {"messages": "signed-in"}
 
 
 class App:
     """Needs a running asyncio loop (Pyodide's in the browser) for what it does over time."""
 
-    def __init__(self, client: SessionClient, page: Page, backoff: Backoff = RETRY_BACKOFF) -> None:
+    def __init__(
+        self,
+        client: SessionClient,
+        page: Page,
+        stream_opener: StreamOpener,
+        backoff: Backoff = RETRY_BACKOFF,
+    ) -> None:
         self.client = client
         self.page = page
         self.backoff = backoff
         self.view = page.initial_view()
+        self.messages = MessagesPanel(
+            client, page, stream_opener, on_rejected=self.on_rejected, backoff=backoff
+        )
         self._retrying: asyncio.Task[None] | None = None
         self._keeping_alive: asyncio.Task[None] | None = None
         self._revoking: asyncio.Task[None] | None = None
@@ -120,24 +131,38 @@ class App:
         return self._retrying
 
     def stop_retrying(self) -> None:
-        _cancel(self._retrying)
+        cancel(self._retrying)
         self._retrying = None
 
     # -- actions --------------------------------------------------------------------------
 
     def handle(self, action: Action) -> None:
+        try:
+            self._handle(action)
+        finally:
+            # The page marks a form busy as it is submitted; a form that is still shown (it was
+            # not redrawn) takes submissions again.
+            self.page.mark_done(action.form)
+
+    def _handle(self, action: Action) -> None:
         # Submissions made on a view that has since been replaced are stale (a double click, or a
         # click queued while Python loaded and the session then resumed).
-        if action.form != self.view:
+        if FORM_VIEWS.get(action.form, action.form) != self.view:
             logger.info("Ignored %r from a view no longer shown", action.name)
             return
+        fields = action.fields
         handlers: dict[str, Callable[[], None]] = {
-            "sign-in": lambda: self.sign_in(action.fields),
-            "create-account": lambda: self.create_account(action.fields),
+            "sign-in": lambda: self.sign_in(fields),
+            "create-account": lambda: self.create_account(fields),
             "sign-out": self.sign_out,
             "sign-out-everywhere": lambda: self.sign_out(everywhere=True),
-            "revoke-session": lambda: self.revoke_session(action.fields.get("session", "")),
+            "revoke-session": lambda: self.revoke_session(fields.get("session", "")),
             "retry": self.retry,
+            "send-message": lambda: self.messages.send(fields),
+            "open-conversation": lambda: self.messages.open_conversation(
+                fields.get("conversation", "")
+            ),
+            "older-messages": lambda: self.messages.show_older(fields.get("conversation", "")),
         }
         handler = handlers.get(action.name)
         if handler is None:
@@ -166,7 +191,7 @@ class App:
                 self.client.new_user(credentials)
             session = self.client.start(credentials, keep_signed_in=keep)
         except errors.AuthError as exc:
-            self.show_login(self.notice_for(exc), username=username, keep_signed_in=keep)
+            self.show_login(Notice.for_error(exc), username=username, keep_signed_in=keep)
             return
         self.show_signed_in(session, resumed=False)
 
@@ -196,12 +221,12 @@ class App:
         try:
             self.client.revoke_session(session_id)
         except errors.SessionRejected as exc:
-            self.show_login(Notice(user_message(exc), "warning"))
+            self.on_rejected(exc)
             return
         except errors.NotSignedIn:
             return  # another tab signed out: on_signed_out said so
         except errors.AuthError as exc:
-            notice = self.notice_for(exc)
+            notice = Notice.for_error(exc)
         else:
             notice = Notice(DEVICE_SIGNED_OUT, "info")
         if not self.client.is_signed_in:  # it named this device
@@ -221,7 +246,7 @@ class App:
         try:
             devices = self.client.list_sessions()
         except errors.SessionRejected as exc:
-            self.show_login(Notice(user_message(exc), "warning"))
+            self.on_rejected(exc)
             return
         except errors.NotSignedIn:
             return  # another tab signed out: on_signed_out said so
@@ -258,7 +283,7 @@ class App:
                     failures = self.backoff.delays()
                 if result.outcome == "warned":
                     self.show_notice(self._expiring_notice())
-                await self._sleep_or_wake(wait_s)
+                await sleep_or_wake(self._wake, wait_s)
         finally:
             self._keeping_alive = None
 
@@ -273,15 +298,6 @@ class App:
             text = f"Your session ends at {ends}. Sign in again then to go on."
         return Notice(text, "warning")
 
-    async def _sleep_or_wake(self, wait_s: float | None) -> None:
-        """Sleep `wait_s` seconds (None: until woken), or less if woken (`wake()`)."""
-        self._wake.clear()
-        timeout_s = MAX_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout_s)
-        except TimeoutError:
-            pass
-
     def wake(self) -> None:
         """Let the keep-alive look at the session now."""
         self._wake.set()
@@ -289,7 +305,7 @@ class App:
     def send_pending_revocations(self, *, at_once: bool = True) -> None:
         """Tell the service of waiting sign-outs: now (unless `at_once` is False), then with the
         backoff while it cannot be reached."""
-        _cancel(self._revoking)
+        cancel(self._revoking)
         self._revoking = asyncio.ensure_future(self._send_pending_revocations(at_once))
 
     async def _send_pending_revocations(self, at_once: bool) -> None:
@@ -310,6 +326,7 @@ class App:
         if self.view == "unreachable":
             self.retry()
         self.wake()
+        self.messages.wake()
         self.send_pending_revocations()
 
     # -- other tabs -----------------------------------------------------------------------
@@ -320,6 +337,11 @@ class App:
             self.show_signed_in(self.client.get_session(), resumed=True)
         elif outcome == "adopted":
             self.wake()  # planned again from the session the other tab refreshed
+
+    def on_rejected(self, error: errors.SessionRejected) -> None:
+        """The service refused the session (the client has dropped it): the login form, saying
+        why."""
+        self.show_login(Notice(user_message(error), "warning"))
 
     def on_signed_out(self, _event: Event, payload: dict[str, Any]) -> None:
         """Another tab signed out. The client finds out on a storage event, or first, when it
@@ -345,8 +367,9 @@ class App:
     ) -> None:
         self.stop_retrying()
         for task in (self._keeping_alive, self._listing):
-            _cancel(task)
+            cancel(task)
         self._keeping_alive = self._listing = None
+        self.messages.stop()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and not username:
             return
@@ -361,27 +384,14 @@ class App:
         self.show("signed-in", views.render_signed_in(session, resumed=resumed, notice=notice))
         if self._keeping_alive is None:
             self._keeping_alive = asyncio.ensure_future(self._keep_alive())
-        _cancel(self._listing)
+        cancel(self._listing)
         self._listing = asyncio.ensure_future(self._list_devices_soon())
+        self.messages.start()
 
     def show_notice(self, notice: Notice | None) -> None:
         """Replace the notice of the signed-in view."""
         if self.view == "signed-in":
             self.page.fill("notice", views.render_notice(notice))
-
-    @staticmethod
-    def notice_for(error: errors.AuthError) -> Notice:
-        """The error's sentence from the error-code table; "try again later" is a warning."""
-        kind: Literal["warning", "error"] = (
-            "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
-        )
-        return Notice(user_message(error), kind)
-
-
-def _cancel(task: asyncio.Task[None] | None) -> None:
-    """Cancel `task`, if there is one and it is not the one running this (it ends by itself)."""
-    if task is not None and task is not asyncio.current_task():
-        task.cancel()
 
 
 def _soonest(*delays_s: float | None) -> float | None:

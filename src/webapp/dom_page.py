@@ -45,7 +45,9 @@ class PageFunctions(Protocol):
 
     def pageFill(self, region: str, html: str) -> None: ...
 
-    def pageMarkBusy(self, form: str) -> None: ...
+    def pageMarkBusy(self, form: str, busy: bool) -> None: ...
+
+    def pageSetField(self, form: str, name: str, value: str) -> None: ...
 
     def pageTakeActions(self) -> str: ...
 
@@ -101,11 +103,17 @@ class DomPage:
         return self._initial_view
 
     def show(self, view: str, html: str) -> None:
-        self._page.pageShow(view, f'<div data-view="{view}">{html}</div>')
+        self._page.pageShow(view, html)
         mark(f"view {view}")
 
     def mark_busy(self, form: str) -> None:
-        self._page.pageMarkBusy(form)
+        self._page.pageMarkBusy(form, True)
+
+    def mark_done(self, form: str) -> None:
+        self._page.pageMarkBusy(form, False)
+
+    def set_field(self, form: str, name: str, value: str) -> None:
+        self._page.pageSetField(form, name, value)
 
     def mark_ready(self) -> None:
         self._page.pageMarkReady()

@@ -11,6 +11,9 @@ in how Python reaches the device key (`_signer`):
 - on the main thread without JSPI (WebKitGTK 2.50), `XhrTransport` again, at a cost: the page freezes
   while each request waits, and the request cannot time out; and Python cannot wait for WebCrypto,
   so sessions signed in there are not bound to the device.
+
+The message stream is the same everywhere: `fetch()` awaited from an asyncio task
+(`webapp.fetch_stream`), which needs no JSPI and never holds Python.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Tran
 from .app import App
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage, PageFunctions
+from .fetch_stream import FetchStreamOpener
 from .fetch_transport import FetchTransport, jspi_available
 from .timeline import TimedTransport, mark
 from .xhr_transport import XhrTransport
@@ -50,7 +54,7 @@ def main() -> App:
         transport=TimedTransport(_transport(config.request_timeout_s)),
         signer=_signer(config.application_key),
     )
-    app = App(client, page)
+    app = App(client, page, FetchStreamOpener(config.request_timeout_s))
     mark("app start")
     app.start()
     return app

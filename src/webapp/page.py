@@ -47,6 +47,14 @@ class Page(Protocol):
         """Show that the form named `form` is being handled."""
         ...
 
+    def mark_done(self, form: str) -> None:
+        """The submission of the form named `form` is handled: it takes submissions again."""
+        ...
+
+    def set_field(self, form: str, name: str, value: str) -> None:
+        """Put `value` in the field named `name` of the form named `form`, if it is shown."""
+        ...
+
     def mark_ready(self) -> None:
         """Tell the page (and its tests) that Python handles it from now on."""
         ...

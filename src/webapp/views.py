@@ -4,12 +4,21 @@ time (CPython) and redraw it in the browser (Pyodide)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 from markupsafe import Markup
+
+from authclient import errors, user_message
+
+if TYPE_CHECKING:
+    from authclient.messaging import Message
+
+    from .inbox import Inbox
+
+StreamState = Literal["connecting", "live", "waiting"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -26,6 +35,14 @@ class Notice:
     text: str
     kind: Literal["info", "warning", "error"] = "info"
 
+    @classmethod
+    def for_error(cls, error: errors.AuthError) -> Notice:
+        """The error's sentence from the error-code table; "try again later" is a warning."""
+        kind: Literal["warning", "error"] = (
+            "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
+        )
+        return cls(user_message(error), kind)
+
 
 def render_login(
     notice: Notice | None = None, username: str = "", *, keep_signed_in: bool = True
@@ -40,7 +57,8 @@ def render_resuming() -> Markup:
 def render_signed_in(
     session: dict[str, Any], *, resumed: bool, notice: Notice | None = None
 ) -> Markup:
-    """The signed-in view; its device list is filled in later (`render_devices`)."""
+    """The signed-in view; its device list and messages panel are filled in later
+    (`render_devices`, `render_stream_status`, `render_conversation_list`, ...)."""
     return _render(
         "signed_in.html",
         user_id=session["userId"],
@@ -50,6 +68,10 @@ def render_signed_in(
         notice=notice,
         devices=None,
         problem=None,
+        state="connecting",
+        retry_in_s=None,
+        conversations=None,
+        conversation=None,
     )
 
 
@@ -77,6 +99,77 @@ def render_devices(devices: list[dict[str, Any]] | None, problem: str | None = N
 
 def render_unreachable(retry_in_s: int | None) -> Markup:
     return _render("unreachable.html", retry_in_s=retry_in_s)
+
+
+def render_stream_status(
+    state: StreamState, problem: str | None = None, retry_in_s: float | None = None
+) -> Markup:
+    """The messages panel's line about the live stream."""
+    retry = None if retry_in_s is None else max(1, round(retry_in_s))
+    return _render("stream_status.html", state=state, problem=problem, retry_in_s=retry)
+
+
+def render_conversation_list(inbox: Inbox | None, problem: Notice | None = None) -> Markup:
+    """The user's conversations, newest first, each with its last message; None: not read yet."""
+    shown = None
+    if inbox is not None:
+        shown = [
+            {
+                "id": thread.conversation_id,
+                "with": ", ".join(thread.others(inbox.me)),
+                "open": thread.conversation_id == inbox.open_id,
+                "unread": thread.unread,
+                "last": _message(thread.last_message, inbox.me),
+            }
+            for thread in inbox.conversations()
+        ]
+    return _render("conversation_list.html", conversations=shown, problem=problem)
+
+
+def render_conversation(inbox: Inbox) -> Markup:
+    """The open conversation's messages, newest first."""
+    thread = inbox.open_thread
+    if thread is None:
+        return _render("conversation.html", conversation=None)
+    conversation = {
+        "id": thread.conversation_id,
+        "with": ", ".join(thread.others(inbox.me)),
+        "messages": [_message(message, inbox.me) for message in thread.newest_first()],
+        "more_before": thread.more_before,
+    }
+    return _render("conversation.html", conversation=conversation)
+
+
+def _message(message: Message, me: str) -> dict[str, Any]:
+    return {
+        "id": message.message_id,
+        "own": message.sender == me,
+        "sender": message.sender,
+        "text": message.text,
+        "sent_at": message.sent_at.isoformat(),
+        "sent_text": format_local_time(message.sent_at),
+        "receipts": [
+            {"name": name, "delivered": name in message.delivered_to} for name in message.recipients
+        ],
+    }
+
+
+def format_local_time(
+    moment: datetime, *, now: datetime | None = None, zone: tzinfo | None = None
+) -> str:
+    """`moment` in `zone` (by default the local one: the browser's, in Pyodide): the time alone
+    on the day it is now there, else with the date.
+
+    >>> from datetime import timedelta, timezone
+    >>> tokyo, sent = timezone(timedelta(hours=9)), datetime(2026, 11, 27, 20, 5, tzinfo=timezone.utc)
+    >>> format_local_time(sent, now=sent, zone=tokyo)
+    '05:05'
+    >>> format_local_time(sent, now=sent - timedelta(days=1), zone=tokyo)
+    '28 Nov 2026, 05:05'
+    """
+    local = moment.astimezone(zone)
+    today = (now or datetime.now(local.tzinfo)).astimezone(local.tzinfo).date()
+    return local.strftime("%H:%M" if local.date() == today else "%d %b %Y, %H:%M")
 
 
 def format_time(iso: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 import authservice.errors as service_errors
 from authclient import ERROR_CODES, HttpResponse, errors, user_message
 from authclient.protocol import error_from_response
-from webapp.app import App
+from webapp.views import Notice
 
 
 def service_error_classes() -> list[type[service_errors.AuthError]]:
@@ -35,7 +35,7 @@ def test_every_code_the_service_sends_maps_to_a_client_error_and_a_notice(code: 
 
     row = ERROR_CODES[code]
     assert isinstance(error, row.error)
-    notice = App.notice_for(error)
+    notice = Notice.for_error(error)
     assert notice.text == user_message(error)
     assert notice.text and "{" not in notice.text
     expected_kind = "warning" if isinstance(error, errors.ServiceUnavailable) else "error"
@@ -64,3 +64,20 @@ def test_a_sentence_the_server_wrote_is_shown_as_it_is() -> None:
 
 def test_a_rate_limit_without_retry_after_waits_a_minute() -> None:
     assert user_message(errors.RateLimited("Slow down")) == "Too many attempts. Try again in 60 s."
+
+
+def test_unknown_recipients_carry_the_names_the_service_listed() -> None:
+    body = {
+        "error": "unknown_recipients",
+        "message": 'No user named "Bob", "dave" in this application.',
+        "usernames": ["Bob", "dave", 7],
+    }
+    response = HttpResponse.build(
+        400, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    )
+
+    error = error_from_response(response)
+
+    assert isinstance(error, errors.UnknownRecipients) and error.status == 400
+    assert error.usernames == ["Bob", "dave"]
+    assert user_message(error) == body["message"]

@@ -137,6 +137,29 @@ class Api:
         path = "/v1/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
         return self.request("DELETE", path, headers=bearer(session))
 
+    def send_message(
+        self,
+        session: Mapping[str, Any],
+        to: list[str],
+        text: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        return self.post(
+            "/v1/messages", {"to": to, "text": text}, {**bearer(session), **(headers or {})}
+        )
+
+    def mark_delivered(self, session: Mapping[str, Any], message_ids: list[int]) -> Reply:
+        return self.post("/v1/messages/delivered", {"messageIds": message_ids}, bearer(session))
+
+    def list_conversations(self, session: Mapping[str, Any], query: str = "") -> Reply:
+        return self.request("GET", "/v1/conversations" + query, headers=bearer(session))
+
+    def list_messages(
+        self, session: Mapping[str, Any], conversation_id: str, query: str = ""
+    ) -> Reply:
+        path = f"/v1/conversations/{urllib.parse.quote(conversation_id, safe='')}/messages"
+        return self.request("GET", path + query, headers=bearer(session))
+
     def _keyed(self, **fields: Any) -> dict[str, Any]:
         return {"applicationKey": self.application.key, **fields}
 

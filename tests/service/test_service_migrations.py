@@ -233,6 +233,49 @@ def test_a_database_at_0002_gains_the_device_list_and_keeps_its_users_and_live_s
         service.process.stop()
 
 
+MESSAGING_TABLES = {
+    "conversations",
+    "conversation_participants",
+    "messages",
+    "message_deliveries",
+    "mailboxes",
+    "mailbox_events",
+}
+
+
+def test_a_database_at_0004_gains_messaging_and_its_users_write_to_each_other_at_once(
+    settings: Settings, username: str
+) -> None:
+    data = make_first_version_database(settings, [username])
+    assert migrate_database(settings, "0004") == ("0001", "0004")
+
+    migrated = run_cli("migrate", *database_options(settings))
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert "from schema revision 0004 to 0005" in migrated.stdout
+    (application,) = list_applications(settings)
+    service = start_service(settings.data_dir, database_url=settings.database_url, grace_s=600)
+    try:
+        api = Api(service.process.url, application)
+        reply = api.send_message(data.fresh, ["ticket.user"], "hello from before messaging")
+        assert reply.status == 201, reply
+        assert reply.body["message"]["to"] == ["Ticket.User"]
+        ticket_user = api.new_session("ticket.user")
+        listed = api.list_conversations(ticket_user).body["conversations"]
+        assert [item["lastMessage"] for item in listed] == [reply.body["message"]]
+    finally:
+        service.process.stop()
+
+    # Back to 0004: the messages go, everything else stays.
+    assert migrate_database(settings, "0004") == ("0005", "0004")
+    engine = plain_engine(settings)
+    try:
+        assert not MESSAGING_TABLES & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert rows(settings, "SELECT count(*) FROM sessions")[0][0] >= 5
+
+
 def test_usernames_that_now_collide_are_reported_and_nothing_is_migrated(
     settings: Settings, username: str
 ) -> None:

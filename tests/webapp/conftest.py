@@ -8,8 +8,10 @@ the app is one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from authservice.db import migrate_database
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
 from tests.webapp.helpers import FAST_BACKOFF, OpenTab, Service, Tab
+from tests.webapp.streams import serving
 from webapp.app import App
 from webapp.page import Action
 
@@ -47,31 +50,37 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-def in_process_service(data_dir: Path, name: str, **settings: Any) -> Service:
+@contextlib.contextmanager
+def in_process_service(data_dir: Path, name: str, **settings: Any) -> Iterator[Service]:
     # Every test signs in from the same (test) address: lift that limit.
     configured = Settings(data_dir=data_dir, login_attempts_per_ip=1_000_000, **settings)
     migrate_database(configured)
     application = ensure_application(configured, name=name)
-    return Service(configured, create_app(configured), application.key)
+    app = create_app(configured)
+    with serving(app) as stream_address:
+        yield Service(configured, app, application.key, stream_address)
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Service:
-    return in_process_service(Path(tmp_path_factory.mktemp("auth")), "webapp-tests")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with in_process_service(Path(tmp_path_factory.mktemp("auth")), "webapp-tests") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-def short_idle_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+def short_idle_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Sessions that idle out after 1 s: what a tab left open must outlive."""
     data_dir = Path(tmp_path_factory.mktemp("auth-short-idle"))
-    return in_process_service(data_dir, "webapp-short-idle", idle_ttl_s=1)
+    with in_process_service(data_dir, "webapp-short-idle", idle_ttl_s=1) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-def short_lived_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+def short_lived_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Sessions that end 1.5 s after sign-in, however often they are refreshed."""
     data_dir = Path(tmp_path_factory.mktemp("auth-short-lived"))
-    return in_process_service(data_dir, "webapp-short-lived", session_ttl_s=1.5)
+    with in_process_service(data_dir, "webapp-short-lived", session_ttl_s=1.5) as running:
+        yield running
 
 
 @pytest.fixture
@@ -109,9 +118,10 @@ def tab_opener(service: Service, profile: Profile) -> OpenTab:
             transport=transport,
             signer=profile.device_key,
         )
-        app = App(client, page, backoff=FAST_BACKOFF)
+        streams = service.stream_opener(transport)
+        app = App(client, page, streams, backoff=FAST_BACKOFF)
         app.start()
-        return Tab(page, transport, app)
+        return Tab(page, transport, streams, app)
 
     return open_
 

@@ -28,6 +28,7 @@ class FakePage:
         self.filled: list[str] = []
         self.announced: list[dict[str, Any]] = []
         self.busy: list[str] = []
+        self.done: list[str] = []
         self.ready = False
         self.session_storage = MemoryStorage()
         self._queued = list(queued or [])
@@ -65,6 +66,19 @@ class FakePage:
     def mark_busy(self, form: str) -> None:
         self.busy.append(form)
 
+    def mark_done(self, form: str) -> None:
+        self.done.append(form)
+
+    def set_field(self, form: str, name: str, value: str) -> None:
+        shown = _form(self.html, form)
+        if shown is None:
+            return
+        tag = _input_named(shown[0], name)
+        if tag is None:
+            raise AssertionError(f"the form {form!r} has no field {name!r}")
+        changed = re.sub(r'value="[^"]*"', lambda _: f'value="{html.escape(value)}"', tag)
+        self.html = self.html.replace(shown[0], shown[0].replace(tag, changed, 1), 1)
+
     def mark_ready(self) -> None:
         self.ready = True
 
@@ -91,6 +105,27 @@ class FakePage:
             raise RuntimeError("the app is not listening yet")
         sent = {**self.checked_boxes(), **fields}
         self._action_handler(Action(button, form or self.view, sent))
+
+    def type(self, name: str, value: str) -> None:
+        """Type `value` into the shown view's field named `name` (replacing what it held)."""
+        tag = _input_named(self.html, name)
+        if tag is None:
+            raise AssertionError(f"the shown view has no field {name!r}")
+        changed = re.sub(r'value="[^"]*"', lambda _: f'value="{html.escape(value)}"', tag)
+        self.html = self.html.replace(tag, changed, 1)
+
+    def submit(self, form: str, button: str) -> None:
+        """Press `button` of the shown form named `form`, with what its fields hold."""
+        shown = _form(self.html, form)
+        if shown is None:
+            raise AssertionError(f"the shown view has no form {form!r}")
+        fields = {
+            name: html.unescape(value)
+            for name, value in re.findall(
+                r'<input[^>]*name="([^"]*)"[^>]*value="([^"]*)"', shown[0]
+            )
+        }
+        self.press(button, form, **fields)
 
     def uncheck(self, name: str) -> None:
         self.html = re.sub(rf'(<input[^>]*name="{name}"[^>]*?) checked', r"\1", self.html)
@@ -143,6 +178,17 @@ class FakePage:
                     )
                 }
         raise AssertionError(f"no form holds a button named {button_name!r}")
+
+
+def _form(page_html: str, name: str) -> re.Match[str] | None:
+    return re.search(rf'<form\b[^>]*data-form="{name}"[^>]*>.*?</form>', page_html, re.DOTALL)
+
+
+def _input_named(page_html: str, name: str) -> str | None:
+    for tag in _INPUT.findall(page_html):
+        if f'name="{name}"' in tag:
+            return str(tag)
+    return None
 
 
 class Profile:

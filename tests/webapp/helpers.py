@@ -13,6 +13,7 @@ from authclient import Backoff, DeviceSigner, SessionClient, Storage, storage_ke
 from authservice import Settings
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
+from tests.webapp.streams import HttpStreamOpener
 from webapp.app import App
 
 PASSWORD = "correct horse battery"
@@ -22,11 +23,13 @@ FAST_BACKOFF = Backoff(initial_s=0.02, factor=2.0, max_s=0.05, max_attempts=3)
 
 @dataclass
 class Service:
-    """The auth service of these tests, in this process, and the application they sign in to."""
+    """The auth service of these tests, in this process, and the application they sign in to;
+    its message streams are read over HTTP from `stream_address` (tests/webapp/streams.py)."""
 
     settings: Settings
     app: Any
     application_key: str
+    stream_address: tuple[str, int]
 
     @property
     def storage_key(self) -> str:
@@ -34,6 +37,10 @@ class Service:
 
     def transport(self) -> InProcessTransport:
         return InProcessTransport(self.app)
+
+    def stream_opener(self, network: InProcessTransport) -> HttpStreamOpener:
+        """Streams of a tab whose other requests go through `network`, and fail with it."""
+        return HttpStreamOpener(self.stream_address, network)
 
     def new_user(self) -> dict[str, str]:
         credentials = {"username": f"user-{uuid.uuid4().hex[:10]}", "password": PASSWORD}
@@ -59,10 +66,11 @@ class Service:
 
 @dataclass
 class Tab:
-    """One tab of the app: its page, its client's transport, the app."""
+    """One tab of the app: its page, its client's transport and stream opener, the app."""
 
     page: FakePage
     transport: InProcessTransport
+    streams: HttpStreamOpener
     app: App
 
     @property
