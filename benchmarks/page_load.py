@@ -17,6 +17,8 @@ the build's own Pyodide files). It prints:
 - `--runs` rounds of warm loads, each in a fresh tab, `--pause-s` apart: the bare Pyodide boot, the
   app with a stored session to the signed-in view with headers, and without; the medians and the
   ratios (app / bare Pyodide, fallback / headers);
+- the first contentful paint of those loads and of the reloads below, beside a plain page of one
+  line of text loaded in the same rounds (what a fresh tab costs before any page of ours);
 - the waterfall of the warm path: the medians of the performance marks of the page (`page:`), of
   the runtime loader and PyScript (`runtime:`) and of Python (`python:`), in ms from navigation;
 - `--reloads` reloads of one tab, each a second after the previous view, and how far each is from
@@ -71,7 +73,7 @@ BARE_PAGE = "bare-pyodide.html"
 
 # Injected before every page's own scripts: when each watched element first appears, in ms on the
 # page's clock (0 is the start of the navigation), without the delay of asking from outside.
-WATCHED = {"view": SIGNED_IN, "ready": PYTHON_READY, "bare": BARE_READY}
+WATCHED = {"view": SIGNED_IN, "ready": PYTHON_READY, "bare": BARE_READY, "plain": "p.plain"}
 WATCH_PAGE = """(() => {
   const watched = WATCHED;
   const seen = (window.__pageLoad = {});
@@ -86,8 +88,21 @@ WATCH_PAGE = """(() => {
 READ_MARKS = (
     "performance.getEntriesByType('mark').map(m => [m.name, performance.timeOrigin + m.startTime])"
 )
-READ_FCP = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+# Resolves once the page has painted content (a load may be seen before its paint is reported).
+READ_FCP = """new Promise(resolve => new PerformanceObserver((list, observer) => {
+  const [entry] = list.getEntriesByName('first-contentful-paint');
+  if (entry) { observer.disconnect(); resolve(entry.startTime); }
+}).observe({type: 'paint', buffered: true}))"""
 
+# The floor of a first contentful paint: a page of one line of text, no script, no stylesheet.
+PLAIN_PAGE = "plain.html"
+PLAIN_HTML = """<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>Plain</title>
+<p class="plain">A page of one line of text.</p>
+</html>
+"""
 BARE_HTML = """<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
@@ -110,6 +125,7 @@ class Sample:
 
     ms: float
     marks: dict[str, float] = field(default_factory=dict)
+    fcp_ms: float = 0.0
 
 
 def copy_site(dist: Path, site: Path) -> Path:
@@ -117,6 +133,7 @@ def copy_site(dist: Path, site: Path) -> Path:
     shutil.copytree(dist, site)
     (runtime,) = [path for path in (site / "assets").glob("pyodide-*") if path.is_dir()]
     (site / BARE_PAGE).write_text(BARE_HTML)
+    (site / PLAIN_PAGE).write_text(PLAIN_HTML)
     relative = f"./assets/{runtime.name}/"
     (site / "bare-pyodide.mjs").write_text(BARE_MODULE.replace("RUNTIME", json.dumps(relative)))
     return site
@@ -175,7 +192,7 @@ class Profile:
         """Load `url` in a fresh tab until `selector` is there (`what` names it in WATCH_PAGE)."""
         page = self.open(url, selector)
         try:
-            return Sample(seen(page, what), read_waterfall(page))
+            return Sample(seen(page, what), read_waterfall(page), first_paint(page))
         finally:
             page.close()
 
@@ -183,6 +200,10 @@ class Profile:
 def seen(page: Page, what: str) -> float:
     page.wait_for_function(f"window.__pageLoad && {json.dumps(what)} in window.__pageLoad")
     return float(page.evaluate(f"window.__pageLoad[{json.dumps(what)}]"))
+
+
+def first_paint(page: Page) -> float:
+    return float(page.evaluate(READ_FCP))
 
 
 def read_waterfall(page: Page) -> dict[str, float]:
@@ -234,7 +255,7 @@ def visit_first_and_again(profile: Profile, stack: Stack) -> Visits:
     url = stack.url + "/"
     with profile.received.counting() as first_bytes:
         page = profile.open(url, PYTHON_READY)
-        ready_ms, fcp_ms = seen(page, "ready"), float(page.evaluate(READ_FCP) or 0)
+        ready_ms, fcp_ms = seen(page, "ready"), first_paint(page)
         outcome = snapshot_outcome(page)
         page.close()
     first = first_bytes()
@@ -256,7 +277,7 @@ def reload_series(profile: Profile, url: str, reloads: int, pause_s: float) -> l
             time.sleep(pause_s)
             page.reload()
             page.wait_for_selector(SIGNED_IN, state="attached")
-            samples.append(Sample(seen(page, "view"), read_waterfall(page)))
+            samples.append(Sample(seen(page, "view"), read_waterfall(page), first_paint(page)))
     finally:
         page.close()
     return samples
@@ -271,7 +292,8 @@ def measure_chromium(
         try:
             visits = {name: visit_first_and_again(profile, stack) for name, stack in stacks.items()}
             loads: dict[str, Callable[[], Sample]] = {
-                BARE: lambda: profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare")
+                BARE: lambda: profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare"),
+                PLAIN: lambda: profile.load(f"{headers.url}/{PLAIN_PAGE}", "p.plain", "plain"),
             }
             for name, stack in stacks.items():
                 loads[name] = partial(profile.load, stack.url + "/", SIGNED_IN, "view")
@@ -284,15 +306,15 @@ def measure_chromium(
                 # Each kind of load in turn first: none always follows the same other one.
                 order = order[1:] + order[:1]
             bare = samples.pop(BARE)
+            plain = samples.pop(PLAIN)
             warm = samples
             time.sleep(pause_s)
             series = reload_series(profile, headers.url + "/", reloads, 1.0)
-            fcp_page = profile.open(headers.url + "/", SIGNED_IN)
-            warm_fcp = float(fcp_page.evaluate(READ_FCP) or 0)
-            memory = fcp_page.evaluate(
+            memory_page = profile.open(headers.url + "/", SIGNED_IN)
+            memory = memory_page.evaluate(
                 "performance.measureUserAgentSpecificMemory().then(m => m.bytes)"
             )
-            fcp_page.close()
+            memory_page.close()
         finally:
             profile.close()
 
@@ -319,7 +341,15 @@ def measure_chromium(
     if "baseline" in warm:
         baseline_ms = statistics.median(sample.ms for sample in warm["baseline"])
         print(f"  ratio this build / the baseline build, headers: {headers_ms / baseline_ms:.2f}")
-    print(f"  first contentful paint, warm: {warm_fcp:.0f} ms")
+    paints = {
+        f"warm loads, {LABELS['headers']}": warm["headers"],
+        f"warm loads, {LABELS['fallback']}": warm["fallback"],
+        "reloads 1 s apart": series,
+        "a plain page of one line of text (the floor)": plain,
+    }
+    print("  first contentful paint, fresh tabs unless said (ms):")
+    for title, paint_samples in paints.items():
+        print_samples(title, [Sample(sample.fcp_ms) for sample in paint_samples])
     print(f"  page memory after a resume (all threads): {memory / 1e6:.1f} MB")
     print_reloads(series)
     for name in stacks:
@@ -328,6 +358,7 @@ def measure_chromium(
 
 
 BARE = "bare Pyodide"
+PLAIN = "plain page"
 LABELS = {
     "headers": "isolation headers",
     "fallback": "service-worker fallback",
