@@ -188,11 +188,13 @@ class Profile:
         page.wait_for_selector(selector, state="attached")
         return page
 
-    def load(self, url: str, selector: str, what: str) -> Sample:
-        """Load `url` in a fresh tab until `selector` is there (`what` names it in WATCH_PAGE)."""
+    def load(self, url: str, selector: str, what: str, paints: bool = True) -> Sample:
+        """Load `url` in a fresh tab until `selector` is there (`what` names it in WATCH_PAGE);
+        its first contentful paint too if it `paints` (a page without content never does)."""
         page = self.open(url, selector)
         try:
-            return Sample(seen(page, what), read_waterfall(page), first_paint(page))
+            fcp_ms = first_paint(page) if paints else 0.0
+            return Sample(seen(page, what), read_waterfall(page), fcp_ms)
         finally:
             page.close()
 
@@ -292,7 +294,9 @@ def measure_chromium(
         try:
             visits = {name: visit_first_and_again(profile, stack) for name, stack in stacks.items()}
             loads: dict[str, Callable[[], Sample]] = {
-                BARE: lambda: profile.load(f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare"),
+                BARE: lambda: profile.load(
+                    f"{headers.url}/{BARE_PAGE}", BARE_READY, "bare", paints=False
+                ),
                 PLAIN: lambda: profile.load(f"{headers.url}/{PLAIN_PAGE}", "p.plain", "plain"),
             }
             for name, stack in stacks.items():

@@ -1,6 +1,7 @@
 """What a Pyodide memory snapshot of the app holds: every module of the app that does not need the
-page, with all they import (jinja2, markupsafe, authclient), and the standard library modules that
-PyScript's own package imports; and, kept beside it, bytecode for every source of the app archive.
+page, with all they import (jinja2, markupsafe, authclient), the app's templates compiled, and the
+standard library modules that PyScript's own package imports; and, kept beside it, bytecode for
+every source of the app archive.
 
 The snapshot is made in a plain worker, without PyScript's page (static/snapshot-maker.mjs calls
 `import_modules()` and `compile_sources()`), so a later visit starts with these imports done.
@@ -51,6 +52,8 @@ PYSCRIPT_STDLIB = (
 def import_modules() -> None:
     for name in (*MODULES, *PYSCRIPT_STDLIB):
         importlib.import_module(name)
+    # Jinja2 compiles a template to Python at its first use: tens of ms of a first view otherwise.
+    importlib.import_module("webapp.views").compile_templates()
     # What the imports left behind need not be in the snapshot.
     gc.collect()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 from pathlib import Path
 
 import webapp
+from webapp import views
 from webapp.preload import MODULES, compile_sources
+from webapp.views import TEMPLATES, compile_templates
 
 # They need PyScript's page, which the worker that makes the snapshot does not have.
 NEED_THE_PAGE = {"webapp.dom_page", "webapp.main"}
@@ -37,3 +40,24 @@ def test_the_bytecode_kept_beside_the_snapshot_is_checked_against_its_sources_ha
     for pyc in pycs:
         flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
         assert flags == HASH_BASED | CHECK_SOURCE
+
+
+def test_the_templates_compiled_into_the_snapshot_stay_in_use_when_their_files_are_written_again() -> (
+    None
+):
+    """A start from the snapshot writes the app's files anew: a first view must still compile
+    nothing."""
+    assert compile_templates() == len(list(TEMPLATES.glob("*.html")))
+    compiled = views._environment.get_template("signed_in.html")
+    times = {
+        path: (path.stat().st_atime_ns, path.stat().st_mtime_ns) for path in TEMPLATES.iterdir()
+    }
+    try:
+        for path, (accessed, modified) in times.items():
+            # As the loader writes them back: the same content, a newer time.
+            os.utime(path, ns=(accessed, modified + 60 * 10**9))
+
+        assert views._environment.get_template("signed_in.html") is compiled
+    finally:
+        for path, (accessed, modified) in times.items():
+            os.utime(path, ns=(accessed, modified))
