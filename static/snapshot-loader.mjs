@@ -40,6 +40,12 @@ const OPTIONS = {
 // What PyScript may pass, and this module takes care of.
 const TAKEN = new Set(["indexURL", "stdout", "stderr"]);
 
+// The size of the memory a snapshot holds, once it is read (0: none). Pyodide writes it into the
+// wasm's memory as it is, and that memory starts at the size the wasm declares (30 MiB): a snapshot
+// of more (the app's imports reach it) failed with "offset is out of bounds" unless the memory is
+// grown first (timedModule).
+let memoryNeeded = 0;
+
 const starting = start();
 // Until PyScript asks for it, a failure is not "unhandled" (PyScript then gets it).
 starting.catch(() => {});
@@ -62,6 +68,7 @@ async function start() {
       // Pyodide fetches and compiles its runtime while the snapshot is read.
       const bytes = snapshot.bytes.then((read) => {
         mark("snapshot read");
+        memoryNeeded = snapshotMemorySize(read);
         return read;
       });
       bytes.catch(() => {}); // Pyodide awaits it, and fails with its error.
@@ -108,9 +115,20 @@ async function timedModule(settings) {
   settings.instantiateWasm = (imports, done) =>
     instantiate(imports, (instance, module) => {
       mark("wasm instantiated");
+      const memory = instance.exports.memory;
+      const missing = Math.ceil((memoryNeeded - memory.buffer.byteLength) / WASM_PAGE);
+      if (missing > 0) memory.grow(missing);
       done(instance, module);
     });
   return createModule(settings);
+}
+
+const WASM_PAGE = 65536;
+
+// A snapshot is a header, then the memory: the header's second 32-bit word is where the memory starts.
+function snapshotMemorySize(snapshot) {
+  const [, memoryStart] = new Uint32Array(snapshot, 0, 2);
+  return snapshot.byteLength - memoryStart;
 }
 
 // Pyodide keeps (and changes) the options it is given: pass the snapshot's bytes through a thenable that lets go of them

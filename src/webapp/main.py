@@ -32,7 +32,7 @@ from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage, PageFunctions
 from .fetch_stream import FetchStreamOpener
 from .fetch_transport import FetchTransport, jspi_available
-from .timeline import TimedTransport, mark
+from .timeline import TimedSigner, TimedTransport, mark
 from .xhr_transport import XhrTransport
 
 __all__ = ["main"]
@@ -52,7 +52,7 @@ def main() -> App:
         tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
         transport=TimedTransport(_transport(config.request_timeout_s)),
-        signer=_signer(config.application_key),
+        signer=_timed(_signer(config.application_key)),
     )
     app = App(client, page, FetchStreamOpener(config.request_timeout_s))
     mark("app start")
@@ -80,6 +80,10 @@ def _transport(timeout_s: float) -> Transport:
         "freezes the page until it is answered, with no timeout"
     )
     return XhrTransport(timeout_s)
+
+
+def _timed(signer: DeviceSigner | None) -> DeviceSigner | None:
+    return None if signer is None else TimedSigner(signer)
 
 
 def _signer(application_key: str) -> DeviceSigner | None:

@@ -13,9 +13,9 @@ import urllib.parse
 
 import js
 
-from authclient import HttpRequest, HttpResponse, Transport
+from authclient import DeviceSigner, HttpRequest, HttpResponse, Transport
 
-__all__ = ["TimedTransport", "mark"]
+__all__ = ["TimedSigner", "TimedTransport", "mark"]
 
 PREFIX = "python:"
 
@@ -40,3 +40,24 @@ class TimedTransport:
             return self.transport.send(request)
         finally:
             mark(f"{what} answered")
+
+
+class TimedSigner:
+    """A `DeviceSigner` that marks each signature's round trip to the page's key (a proof for every
+    request of a bound session)."""
+
+    def __init__(self, signer: DeviceSigner) -> None:
+        self.signer = signer
+
+    def __repr__(self) -> str:
+        return f"TimedSigner({self.signer!r})"
+
+    def public_key(self, *, create: bool) -> dict[str, str] | None:
+        return self.signer.public_key(create=create)
+
+    def sign(self, data: bytes) -> bytes | None:
+        mark("device key sign asked")
+        try:
+            return self.signer.sign(data)
+        finally:
+            mark("device key sign answered")
