@@ -83,6 +83,13 @@ def started_from_snapshot(recorder: Recorder) -> bool:
     return any(STARTED_FROM_SNAPSHOT in message.text for message in recorder.console)
 
 
+def reload_until_ready(page: Page, recorder: Recorder) -> None:
+    """Reload with a fresh record of the console, until Python is ready."""
+    recorder.clear()
+    page.reload()
+    wait_until_ready(page)
+
+
 def create_account(page: Page) -> str:
     username = f"snap-{uuid.uuid4().hex[:10]}"
     page.get_by_label("Username").fill(username)
@@ -106,9 +113,7 @@ def test_the_first_visit_keeps_a_snapshot_and_the_next_visits_start_from_it_with
     assert list(entries) == [key]
     assert entries[key] > MIN_SNAPSHOT_BYTES
 
-    recorder.clear()
-    page.reload()
-    wait_until_ready(page)
+    reload_until_ready(page, recorder)
     assert started_from_snapshot(recorder)
     username = create_account(page)
     expect(page.locator("[data-field=user-id]")).to_have_text(username)
@@ -146,9 +151,7 @@ def test_a_damaged_snapshot_is_dropped_and_python_starts_as_usual(
     assert snapshot_outcome(page) == "made"
     replace_snapshot(page, key, damage[1])
 
-    recorder.clear()
-    page.reload()
-    wait_until_ready(page)
+    reload_until_ready(page, recorder)
 
     expect(page.locator("#app > [data-view=login]")).to_be_visible()
     assert not started_from_snapshot(recorder)
@@ -188,9 +191,7 @@ def test_a_start_from_a_snapshot_that_fails_drops_the_snapshot(
 
     # Fixed: the next start is a plain one, which keeps a snapshot again.
     page.unroute(broken_entry)
-    recorder.clear()
-    page.reload()
-    wait_until_ready(page)
+    reload_until_ready(page, recorder)
     assert not started_from_snapshot(recorder)
     assert snapshot_outcome(page) == "made"
     assert list(stored_snapshots(page)) == [snapshot_key(dist)]
@@ -215,9 +216,7 @@ def test_a_new_build_starts_without_the_snapshot_of_the_one_before_and_replaces_
         assert snapshot_outcome(page) == "made"
         assert list(stored_snapshots(page)) == [snapshot_key(next_build)]
 
-        recorder.clear()
-        page.reload()
-        wait_until_ready(page)
+        reload_until_ready(page, recorder)
         assert started_from_snapshot(recorder)
     assert recorder.console_errors() == []
 
@@ -230,9 +229,7 @@ def test_the_service_worker_fallback_starts_from_the_snapshot_too(
     assert snapshot_outcome(page) == "made"
     assert list(stored_snapshots(page)) == [snapshot_key(dist)]
 
-    recorder.clear()
-    page.reload()
-    wait_until_ready(page)
+    reload_until_ready(page, recorder)
 
     assert started_from_snapshot(recorder)
     assert (
