@@ -17,7 +17,7 @@ from authclient import SessionClient, errors
 from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
 from sitebuild.processes import AuthServiceProcess, Stack
 from sitebuild.site import build
-from tests.support.accounts import GARBAGE, PASSWORD, new_username
+from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
 from tests.support.browser import Recorder, create_account, login_form, new_account
 from webapp.config import PageConfig
 
@@ -113,7 +113,7 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     expect(login_form(first)).to_be_visible()
 
 
-def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
+def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_service_is_back(
     split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
 ) -> None:
     stack, auth = split_stack
@@ -133,7 +133,7 @@ def test_an_unreachable_service_keeps_the_session_and_retry_resumes_it(
     assert stored_value(page, stack.storage_key) == saved
 
     auth.start()
-    page.get_by_role("button", name="Retry").click()
+    page.evaluate(CLICK_RETRY_IF_SHOWN)
 
     expect(page.locator("[data-field=user-id]")).to_have_text(username)
     expect(page.locator("[data-field=origin]")).to_have_text("Resumed from your last visit")

@@ -13,7 +13,7 @@ from authclient import pending_revocations_key
 from sitebuild.firefox import FirefoxContext, FirefoxPage
 from sitebuild.processes import AuthServiceProcess, Stack
 from sitebuild.python_start import PythonDidNotStart
-from tests.support.accounts import GARBAGE, PASSWORD, new_username
+from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
 from tests.support.builds import site_with_app_module
 
 LOGIN_FORM = "#app > [data-view=login] form"
@@ -132,15 +132,6 @@ def test_garbage_in_storage_gives_the_login_form_and_no_console_error(
     assert firefox_page.read_storage(stack.storage_key) is None
     assert firefox_page.evaluate("() => document.title") == "Sign in"
     assert firefox_context.take_records().console_errors() == []
-
-
-# Clicks "Retry" if it is still there, in one step of the page: the app also retries by itself, with
-# a backoff, and may have resumed the session as the service came back.
-CLICK_RETRY_IF_SHOWN = """() => {
-  const retry = [...document.querySelectorAll("#app button")].find((b) => b.textContent.trim() === "Retry");
-  retry?.click();
-  return Boolean(retry);
-}"""
 
 
 def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_service_is_back(

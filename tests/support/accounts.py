@@ -1,13 +1,21 @@
-"""Accounts and stored values for the page tests, the same in every browser engine."""
+"""Accounts, stored values and page steps for the page tests, the same in every browser engine."""
 
 from __future__ import annotations
 
 import json
 import uuid
 
-__all__ = ["GARBAGE", "PASSWORD", "new_username"]
+__all__ = ["CLICK_RETRY_IF_SHOWN", "GARBAGE", "PASSWORD", "new_username"]
 
 PASSWORD = "correct horse battery"
+
+# Clicks "Retry" if it is still there, in one step of the page: the app also retries by itself, with
+# a backoff, and may have resumed the session as the service came back.
+CLICK_RETRY_IF_SHOWN = """() => {
+  const retry = [...document.querySelectorAll("#app button")].find((b) => b.textContent.trim() === "Retry");
+  retry?.click();
+  return Boolean(retry);
+}"""
 
 # Values under the storage key that are no session: each must give the login form, quietly.
 GARBAGE = {
