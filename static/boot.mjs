@@ -25,10 +25,14 @@ const status = document.getElementById("python-status");
 const pageConfig = JSON.parse(document.getElementById("app-config").textContent);
 const asset = (path) => new URL(path, import.meta.url).href;
 const PYSCRIPT_CONFIG = {{ pyscript_config|tojson }};
+// What startPython imports (PyScript's core and its chunks, the device key).
+const START_MODULES = {{ start_modules|tojson }};
 // Set for the one reload that the isolating service worker needs.
 const COI_RELOADED = "coi-reloaded";
 // How long that service worker may take to be ready before the page does without it.
 const SERVICE_WORKER_WAIT_MS = 5_000;
+
+preloadStartModules();
 
 // Each kind of failure (<html data-python-failure>) and its sentence. Only "too-slow" may still end
 // well: Python may be ready after all.
@@ -57,6 +61,18 @@ if (thread === "worker" || thread === "main") {
   clearTimeout(limit);
 } else {
   fail("no-webassembly");
+}
+
+// Fetched and compiled from here rather than from <link rel="modulepreload"> in the page: the page
+// would request them while it is parsed, and each request delays its first paint (by ~25 ms in all,
+// docs/performance.md). From here they still load side by side, while boot.mjs decides the thread.
+function preloadStartModules() {
+  for (const module of START_MODULES) {
+    const link = document.createElement("link");
+    link.rel = "modulepreload";
+    link.href = asset(module);
+    document.head.append(link);
+  }
 }
 
 /** "worker", "main", "reloading" (to come back isolated), or null when the app cannot run here. */
@@ -136,7 +152,7 @@ async function startPython(thread) {
     const beforeRun = () => performance.mark("runtime:pyscript runs python");
     hooks.main.onBeforeRunAsync.add(beforeRun);
     hooks.worker.onBeforeRunAsync.add(beforeRun);
-    lendToPython(hooks, deviceKey);
+    lendToPython(thread, hooks, deviceKey);
     document.body.append(script);
     // What fails to load reaches the page as the rejection of a worker's `ready`; on the main
     // thread, as an unhandled rejection (seen above).
@@ -249,10 +265,13 @@ function snapshotStore() {
 // waits for their promises: they are handed over as the worker is made, before its Python can ask.
 // Python on the main thread finds them on `window`, and waits for the key's promises through JSPI
 // (src/webapp/device_key.py).
-function lendToPython(hooks, deviceKey) {
+function lendToPython(thread, hooks, deviceKey) {
   deviceKey.preload(pageConfig.applicationKey);
   const keyFunctions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };
-  hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, pageFunctions, keyFunctions));
-  window.appPage = pageFunctions;
-  window.appDeviceKey = keyFunctions;
+  if (thread === "worker") {
+    hooks.main.onWorker.add((_, xworker) => Object.assign(xworker.sync, pageFunctions, keyFunctions));
+  } else {
+    window.appPage = pageFunctions;
+    window.appDeviceKey = keyFunctions;
+  }
 }

@@ -15,6 +15,15 @@ const LOG = {
   info: (text) => console.info(text),
 };
 
+// Python hears "app-visible" when the page comes back into view (src/webapp/dom_page.py). Not the
+// browser's own "visibilitychange": that fires as the page unloads too, and a worker's handler would
+// then read the page through round trips that no one answers any more. PyScript waits for an
+// answer by spinning, so the old worker kept a core busy until the browser killed it 2 s later,
+// slowing the next page's start by up to a third (docs/performance.md).
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") document.dispatchEvent(new Event("app-visible"));
+});
+
 export const pageFunctions = {
   /** What Python reads of the page as it starts, as JSON: the app's configuration (JSON text), the
    * page's address, the view shown before Python drew one, and why each storage cannot be used

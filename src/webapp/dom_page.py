@@ -139,11 +139,9 @@ class DomPage:
         self._listen(window, "online", lambda _event: self._run_in_turn(handler))
 
     def on_visible(self, handler: Callable[[], None]) -> None:
-        def on_change(_event: Any) -> None:
-            if str(document.visibilityState) == "visible":
-                self._run_in_turn(handler)
-
-        self._listen(document, "visibilitychange", on_change)
+        # Dispatched by the page only when it becomes visible (static/page-bridge.mjs): a handler of
+        # "visibilitychange" would run, in a worker, as the page unloads too.
+        self._listen(document, "app-visible", lambda _event: self._run_in_turn(handler))
 
     def fill(self, region: str, html: str) -> None:
         self._page.pageFill(region, html)

@@ -143,6 +143,44 @@ def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_servic
     )
 
 
+# Tells the page it went out of view, or came back, as the browser does (headless, a tab stays visible).
+SET_VISIBILITY = """state => {
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_coming_back_into_view_retries_at_once_and_going_out_of_view_does_not(
+    split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
+) -> None:
+    stack, auth = split_stack
+    page = new_page()
+    page.goto(stack.url + "/")
+    create_account(page, new_username())
+    page.close()
+    auth.stop()
+
+    page = new_page()
+    page.goto(stack.url + "/")
+    # Three retries of its own have failed (2, 4 and 8 s apart): the next is 16 s away.
+    expect(page.get_by_text("Trying again in 16 s.")).to_be_visible(timeout=30_000)
+    auth.start()
+    resumes: list[str] = []
+    page.on("request", lambda request: resumes.append(request.url) if "/resume" in request.url else None)
+
+    page.evaluate(SET_VISIBILITY, "hidden")
+    page.wait_for_timeout(500)
+    assert resumes == []
+    expect(page.get_by_text("Trying again in 16 s.")).to_be_visible()
+
+    page.evaluate(SET_VISIBILITY, "visible")
+    # Well before the app's own retry would come.
+    expect(page.locator("[data-field=origin]")).to_have_text(
+        "Resumed from your last visit", timeout=8_000
+    )
+    assert len(resumes) == 1
+
+
 def test_a_service_that_never_answers_times_out_and_keeps_the_session(
     stack: Stack, silent_server: str, new_page: Callable[[], Page], tmp_path: Path
 ) -> None:
