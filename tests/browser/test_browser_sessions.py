@@ -166,7 +166,9 @@ def test_coming_back_into_view_retries_at_once_and_going_out_of_view_does_not(
     expect(page.get_by_text("Trying again in 16 s.")).to_be_visible(timeout=30_000)
     auth.start()
     resumes: list[str] = []
-    page.on("request", lambda request: resumes.append(request.url) if "/resume" in request.url else None)
+    page.on(
+        "request", lambda request: resumes.append(request.url) if "/resume" in request.url else None
+    )
 
     page.evaluate(SET_VISIBILITY, "hidden")
     page.wait_for_timeout(500)
