@@ -345,12 +345,10 @@ def measure_chromium(
     if "baseline" in warm:
         baseline_ms = statistics.median(sample.ms for sample in warm["baseline"])
         print(f"  ratio this build / the baseline build, headers: {headers_ms / baseline_ms:.2f}")
-    paints = {
-        f"warm loads, {LABELS['headers']}": warm["headers"],
-        f"warm loads, {LABELS['fallback']}": warm["fallback"],
-        "reloads 1 s apart": series,
-        "a plain page of one line of text (the floor)": plain,
-    }
+    # Every warm kind, the baseline build's too: a change's effect on the paint shows within a run.
+    paints = {f"warm loads, {LABELS[name]}": warm[name] for name in stacks}
+    paints["reloads 1 s apart"] = series
+    paints["a plain page of one line of text (the floor)"] = plain
     print("  first contentful paint, fresh tabs unless said (ms):")
     for title, paint_samples in paints.items():
         print_samples(title, [Sample(sample.fcp_ms) for sample in paint_samples])

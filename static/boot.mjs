@@ -25,14 +25,10 @@ const status = document.getElementById("python-status");
 const pageConfig = JSON.parse(document.getElementById("app-config").textContent);
 const asset = (path) => new URL(path, import.meta.url).href;
 const PYSCRIPT_CONFIG = {{ pyscript_config|tojson }};
-// What startPython imports (PyScript's core and its chunks, the device key).
-const START_MODULES = {{ start_modules|tojson }};
 // Set for the one reload that the isolating service worker needs.
 const COI_RELOADED = "coi-reloaded";
 // How long that service worker may take to be ready before the page does without it.
 const SERVICE_WORKER_WAIT_MS = 5_000;
-
-preloadStartModules();
 
 // Each kind of failure (<html data-python-failure>) and its sentence. Only "too-slow" may still end
 // well: Python may be ready after all.
@@ -61,18 +57,6 @@ if (thread === "worker" || thread === "main") {
   clearTimeout(limit);
 } else {
   fail("no-webassembly");
-}
-
-// Fetched and compiled from here rather than from <link rel="modulepreload"> in the page: the page
-// would request them while it is parsed, and each request delays its first paint (by ~25 ms in all,
-// docs/performance.md). From here they still load side by side, while boot.mjs decides the thread.
-function preloadStartModules() {
-  for (const module of START_MODULES) {
-    const link = document.createElement("link");
-    link.rel = "modulepreload";
-    link.href = asset(module);
-    document.head.append(link);
-  }
 }
 
 /** "worker", "main", "reloading" (to come back isolated), or null when the app cannot run here. */

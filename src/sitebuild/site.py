@@ -103,13 +103,10 @@ def build(dist: Path, config: PageConfig) -> Path:
         assets.add_bytes(module, render(STATIC / module).encode())
     # boot.mjs hands PyScript its configuration inline.
     pyscript_config = tomllib.loads(render(PYSCRIPT_CONFIG))
-    start_modules = [
-        assets.url_from_assets(name) for name in (*pyscript_start_modules(), DEVICE_KEY)
-    ]
-    boot = render(STATIC / BOOT, pyscript_config=pyscript_config, start_modules=start_modules)
-    assets.add_bytes(BOOT, boot.encode())
+    assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
+        start_modules=[PAGE_BRIDGE, *pyscript_start_modules(), DEVICE_KEY],
         config=config.to_dict(),
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),

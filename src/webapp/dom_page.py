@@ -183,7 +183,9 @@ class DomPage:
 class PageStorage:
     """A `Storage` (authclient) over the page's `localStorage` or `sessionStorage` (`area`): one
     call of the page's functions each. Its methods raise what the browser raises (storage disabled,
-    quota exceeded); the client catches that and keeps the session in memory."""
+    quota exceeded); the client catches that and keeps the session in memory. The client library's
+    own adapter, `authclient.browser.WebStorage`, takes a JS `Storage` instead, for pages without
+    these functions."""
 
     def __init__(self, functions: PageFunctions, area: str) -> None:
         self._page = functions
