@@ -113,10 +113,11 @@ def test_signing_out_in_one_tab_shows_the_login_form_in_the_other(
     expect(login_form(first)).to_be_visible()
 
 
-def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_service_is_back(
-    split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
-) -> None:
-    stack, auth = split_stack
+def account_saved_then_service_stopped(
+    stack: Stack, auth: AuthServiceProcess, new_page: Callable[[], Page]
+) -> tuple[str, str | None]:
+    """An account made in the page, its session saved; then the service stops. Its username and
+    the stored value."""
     page = new_page()
     page.goto(stack.url + "/")
     username = new_username()
@@ -124,6 +125,14 @@ def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_servic
     saved = stored_value(page, stack.storage_key)
     page.close()
     auth.stop()
+    return username, saved
+
+
+def test_an_unreachable_service_keeps_the_session_and_it_resumes_once_the_service_is_back(
+    split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
+) -> None:
+    stack, auth = split_stack
+    username, saved = account_saved_then_service_stopped(stack, auth, new_page)
 
     page = new_page()
     page.goto(stack.url + "/")
@@ -154,11 +163,7 @@ def test_coming_back_into_view_retries_at_once_and_going_out_of_view_does_not(
     split_stack: tuple[Stack, AuthServiceProcess], new_page: Callable[[], Page]
 ) -> None:
     stack, auth = split_stack
-    page = new_page()
-    page.goto(stack.url + "/")
-    create_account(page, new_username())
-    page.close()
-    auth.stop()
+    account_saved_then_service_stopped(stack, auth, new_page)
 
     page = new_page()
     page.goto(stack.url + "/")
