@@ -20,8 +20,9 @@ class WebStorage:
     """A `Storage` over an object with getItem/setItem/removeItem, such as a JS proxy of Web Storage.
 
     Its methods raise what the browser raises (storage disabled, quota exceeded); the client catches
-    that and keeps the session in memory. For other pages: this app reaches Web Storage through its
-    own page functions instead (`webapp.dom_page.PageStorage`, one round trip per call from a worker).
+    that and keeps the session in memory. This app's own page does not use it: from a worker, each
+    call through a JS proxy costs many round trips to the page, so the app goes through its page
+    functions instead (`webapp.dom_page.PageStorage`, one round trip per call).
     """
 
     def __init__(self, js_storage: Any, name: str = "webStorage") -> None:
