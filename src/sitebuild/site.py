@@ -106,7 +106,15 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_bytes(BOOT, render(STATIC / BOOT, pyscript_config=pyscript_config).encode())
     page = templates.get_template(INDEX_TEMPLATE.name).render(
         asset=assets.url,
-        start_modules=[PAGE_BRIDGE, *pyscript_start_modules(), DEVICE_KEY],
+        # The inline script loads boot.mjs, with what it imports as it starts, once the page has
+        # painted.
+        modules={
+            "boot": assets.url(BOOT),
+            "preload": [
+                assets.url(module)
+                for module in (PAGE_BRIDGE, *pyscript_start_modules(), DEVICE_KEY)
+            ],
+        },
         config=config.to_dict(),
         login_view=views.render_login(),
         resuming_view=views.render_resuming(),

@@ -188,3 +188,74 @@ def test_reloads_while_python_starts_fetch_nothing_from_another_origin(
     wait_until_ready(page)
     assert recorder.foreign_requests(stack.url) == []
     assert page.evaluate("document.documentElement.dataset.pythonThread") == "worker"
+
+
+# When the page asked for its modules, and when they (each on its own) began to load.
+READ_MODULE_TIMES = """() => {
+  const modules = JSON.parse(document.getElementById("app-modules").textContent);
+  const started = [modules.boot, ...modules.preload].map(
+    (url) => performance.getEntriesByName(new URL(url, location.href).href)[0].startTime
+  );
+  const [navigation] = performance.getEntriesByType("navigation");
+  return {
+    requested: performance.getEntriesByName("page:modules requested")[0].startTime,
+    started,
+    painted: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
+    parsed: navigation.domContentLoadedEventEnd,
+  };
+}"""
+
+
+def test_the_page_paints_its_view_before_it_loads_its_modules(
+    stack: Stack, new_page: Callable[[], Page]
+) -> None:
+    """Compiled as the page made its first frame, PyScript's modules held that frame back."""
+    page = new_page()
+    page.goto(stack.url + "/")
+    wait_until_ready(page)
+
+    times = page.evaluate(READ_MODULE_TIMES)
+    assert times["painted"] is not None
+    assert times["requested"] > times["painted"]
+    assert len(times["started"]) == 6
+    assert min(times["started"]) >= times["requested"]
+
+
+# A page opened in the background paints nothing until it is shown; a browser without paint timing
+# cannot say when it has painted.
+HIDDEN = 'Object.defineProperty(Document.prototype, "visibilityState", { get: () => "hidden" });'
+NO_PAINT_TIMING = """Object.defineProperty(PerformanceObserver, "supportedEntryTypes", {
+  get: () => ["mark", "measure", "navigation", "resource"],
+});"""
+# A browser that has paint timing, and yet does not report this page's paint.
+PAINT_NOT_REPORTED = """{
+  const observe = PerformanceObserver.prototype.observe;
+  PerformanceObserver.prototype.observe = function (options) {
+    if (options?.type !== "paint") observe.call(this, options);
+  };
+}"""
+
+
+@pytest.mark.parametrize("browser_side", [HIDDEN, NO_PAINT_TIMING], ids=["hidden", "no-paint-timing"])
+def test_a_page_that_will_not_learn_of_its_paint_loads_its_modules_once_parsed(
+    browser_side: str, stack: Stack, new_page: Callable[[], Page]
+) -> None:
+    page = new_page()
+    page.add_init_script(browser_side)
+    page.goto(stack.url + "/")
+    wait_until_ready(page)
+
+    times = page.evaluate(READ_MODULE_TIMES)
+    # Asked for as the document was parsed (DOMContentLoaded), without waiting for anything else.
+    assert times["requested"] <= times["parsed"]
+
+
+def test_a_paint_that_is_never_reported_delays_python_by_a_second_not_for_good(
+    stack: Stack, new_page: Callable[[], Page]
+) -> None:
+    page = new_page()
+    page.add_init_script(PAINT_NOT_REPORTED)
+    page.goto(stack.url + "/")
+    wait_until_ready(page)
+
+    assert page.evaluate(READ_MODULE_TIMES)["requested"] >= 1000

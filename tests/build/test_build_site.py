@@ -277,16 +277,28 @@ def test_the_npm_lockfile_pins_versions_without_download_urls() -> None:
     assert all(entry.get("integrity") for name, entry in lock["packages"].items() if name)
 
 
-def test_the_only_inline_script_guesses_the_view_and_queues_actions(site: Path) -> None:
+def test_the_only_inline_script_guesses_the_view_queues_actions_and_loads_the_modules(
+    site: Path,
+) -> None:
     page = (site / "index.html").read_text()
     inline = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
 
     assert len(inline) == 1
     assert "localStorage.getItem(config.storageKey)" in inline[0]
     assert "appActions" in inline[0]
-    # Everything else is a hashed module or PyScript's own tag.
-    sources = re.findall(r'<script type="module" src="([^"]+)"', page)
-    assert len(sources) == 1 and HASHED_FILE.match(sources[0].rsplit("/", 1)[1])
+    assert 'getElementById("app-modules")' in inline[0]
+    # No module is in the page itself: the inline script loads them once the page has painted.
+    markup = page.replace(inline[0], "")
+    assert "<script type=\"module\"" not in markup and "modulepreload" not in markup
+    modules = json.loads(
+        re.search(r'<script type="application/json" id="app-modules">(.*?)</script>', page)[1]
+    )
+    urls = [modules["boot"], *modules["preload"]]
+    assert modules["boot"].rsplit("/", 1)[1].startswith("boot-")
+    assert all((site / url).is_file() for url in urls)
+    # Ours are content-hashed; PyScript's keep their names in a content-hashed folder.
+    ours = [url for url in urls if "/pyscript-" not in url]
+    assert len(ours) == 3 and all(HASHED_FILE.match(url.rsplit("/", 1)[1]) for url in ours)
 
 
 def test_the_modules_name_the_snapshot_database_and_warm_up_list_from_python(site: Path) -> None:
