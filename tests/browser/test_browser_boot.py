@@ -1,6 +1,7 @@
 """The boot check (static/boot.mjs): Python starts in a worker or on the page's main thread, as the
 browser allows; when it cannot start, one sentence replaces "Starting Python…", the click queued
-meanwhile is let go and the form is disabled, and no request leaves our origin, whatever broke."""
+meanwhile is let go and the form is disabled, and no request leaves our origin, whatever broke.
+The page's inline script loads boot.mjs once the page has painted, or at once where it cannot know."""
 
 from __future__ import annotations
 
@@ -217,7 +218,6 @@ def test_the_page_paints_its_view_before_it_loads_its_modules(
     times = page.evaluate(READ_MODULE_TIMES)
     assert times["painted"] is not None
     assert times["requested"] > times["painted"]
-    assert len(times["started"]) == 6
     assert min(times["started"]) >= times["requested"]
 
 
@@ -236,7 +236,9 @@ PAINT_NOT_REPORTED = """{
 }"""
 
 
-@pytest.mark.parametrize("browser_side", [HIDDEN, NO_PAINT_TIMING], ids=["hidden", "no-paint-timing"])
+@pytest.mark.parametrize(
+    "browser_side", [HIDDEN, NO_PAINT_TIMING], ids=["hidden", "no-paint-timing"]
+)
 def test_a_page_that_will_not_learn_of_its_paint_loads_its_modules_once_parsed(
     browser_side: str, stack: Stack, new_page: Callable[[], Page]
 ) -> None:

@@ -289,7 +289,7 @@ def test_the_only_inline_script_guesses_the_view_queues_actions_and_loads_the_mo
     assert 'getElementById("app-modules")' in inline[0]
     # No module is in the page itself: the inline script loads them once the page has painted.
     markup = page.replace(inline[0], "")
-    assert "<script type=\"module\"" not in markup and "modulepreload" not in markup
+    assert '<script type="module"' not in markup and "modulepreload" not in markup
     modules = json.loads(
         re.search(r'<script type="application/json" id="app-modules">(.*?)</script>', page)[1]
     )
