@@ -13,7 +13,7 @@ Callers tell "could not get an answer" from "the server said no" by type::
     │   ├── InvalidCredentials    wrong username or password
     │   ├── UsernameTaken
     │   ├── InvalidTicket
-    │   ├── InvalidRequest        HTTP 400
+    │   ├── InvalidRequest        HTTP 400; .field, the field it is about (if one)
     │   ├── UnknownApplication
     │   ├── NoSuchSession         revoke_session(): none of the user's sessions has that id
     │   ├── UnknownRecipients     a message to usernames no user of the application has; .usernames
@@ -132,7 +132,21 @@ class InvalidTicket(Rejected):
 
 
 class InvalidRequest(Rejected):
+    """The service refused what was sent; `field` names the request's field the sentence is
+    about ("username", "password"), when the service said so."""
+
     default_code = "invalid_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.field = field
 
 
 class UnknownApplication(Rejected):

@@ -120,6 +120,11 @@ def error_from_response(response: HttpResponse) -> errors.AuthError:
             rejection = errors.InvalidRequest
         if rejection is None and status == 401 and (code or "").startswith("session_"):
             rejection = errors.SessionRejected
+        if rejection is errors.InvalidRequest:
+            field = data.get("field")
+            return errors.InvalidRequest(
+                message, code=code, status=status, field=field if isinstance(field, str) else None
+            )
         if rejection is errors.UnknownRecipients:
             names = data.get("usernames")
             usernames = (

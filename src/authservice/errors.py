@@ -61,9 +61,22 @@ class InternalError(AuthError):
 
 
 class InvalidRequest(AuthError):
+    """`field`: the request body's field the sentence is about, if it is about one."""
+
     status_code = 400
     code = "invalid_request"
     default_message = "The request is malformed."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body = super().body
+        if self.field is not None:
+            body["field"] = self.field
+        return body
 
 
 class UnknownRecipients(InvalidRequest):

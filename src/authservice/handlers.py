@@ -1,4 +1,5 @@
-"""Every failure leaves as `{"error", "message"}` JSON, whatever raised it."""
+"""Every failure leaves as `{"error", "message"}` JSON, whatever raised it (and a refused request
+names the body field it is about, when it is about one: `field`)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ async def _database_busy(request: Request, error: Exception) -> Response:
 async def _validation_error(_request: Request, error: Exception) -> Response:
     if not isinstance(error, RequestValidationError):
         raise TypeError(error)
-    return error_response(InvalidRequest(_describe(error.errors())))
+    problems = error.errors()
+    return error_response(InvalidRequest(_describe(problems), field=_field(problems)))
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:
@@ -113,6 +115,17 @@ def _describe(errors: Sequence[Any]) -> str:
     if kind == "string_type":
         return f"The field {where} must be a string."
     return f"The field {where} is not valid: {first.get('msg')}."
+
+
+def _field(errors: Sequence[Any]) -> str | None:
+    """The body field the first problem is about, when it is one field of the body's top level:
+    a page shows the sentence beside it."""
+    if not errors:
+        return None
+    match tuple(errors[0].get("loc", ())):
+        case ("body", str(name)):
+            return _printable(name)
+    return None
 
 
 def _printable(part: object) -> str:

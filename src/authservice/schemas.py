@@ -7,7 +7,15 @@ import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -176,13 +184,16 @@ class SignUpRequest(_Request):
     username: Username
     password: NewPassword
 
-    @model_validator(mode="after")
-    def _password_policy(self) -> SignUpRequest:
+    # A check of the password field (so its error names that field), after the username's, which
+    # it may use: a username that broke its own rule is missing here.
+    @field_validator("password")
+    @classmethod
+    def _password_policy(cls, password: str, info: ValidationInfo) -> str:
         try:
-            check_new_password(self.password, self.username)
+            check_new_password(password, info.data.get("username"))
         except RuleBroken as broken:
             raise PydanticCustomError(RULE_ERROR, str(broken)) from None
-        return self
+        return password
 
 
 class DeviceKey(BaseModel):
@@ -344,6 +355,11 @@ class Health(_Response):
 class ErrorBody(_Response):
     error: str = Field(examples=["invalid_credentials"], description="a stable code")
     message: str = Field(description="a sentence for a person")
+    field: str | None = Field(
+        default=None,
+        description="with `invalid_request` only, when the sentence is about one field of the "
+        "request body: its name (a page shows the sentence beside that field)",
+    )
 
 
 # -- messages (docs/api.md, Messages) ------------------------------------------------------------

@@ -42,6 +42,10 @@ def test_new_user_breaking_the_server_rules_is_an_invalid_request(
     with pytest.raises(errors.InvalidRequest) as caught:
         make_client().new_user({"username": username, "password": "short"})
     assert "short" not in str(caught.value)
+    assert caught.value.field == "password"
+    with pytest.raises(errors.InvalidRequest) as caught:
+        make_client().new_user({"username": "no spaces allowed", "password": PASSWORD})
+    assert caught.value.field == "username"
 
 
 def test_sign_in_returns_the_session_and_saves_it_under_the_default_key(

@@ -38,10 +38,13 @@ class Reply:
 
 
 def assert_error(reply: Reply, status: int, code: str) -> None:
-    """The contract's error shape: exactly `error` and a non-empty `message`, as JSON."""
+    """The contract's error shape: `error` and a non-empty `message`, as JSON, and with
+    `invalid_request` perhaps the `field` the sentence is about; nothing else."""
     assert (reply.status, reply.error) == (status, code), reply
     assert reply.headers.get("content-type") == "application/json", reply
-    assert set(reply.body) == {"error", "message"}, reply
+    assert set(reply.body) - {"field"} == {"error", "message"}, reply
+    if "field" in reply.body:
+        assert code == "invalid_request" and isinstance(reply.body["field"], str), reply
     assert isinstance(reply.body["message"], str) and reply.body["message"], reply
     assert "Traceback" not in reply.body["message"], reply
 

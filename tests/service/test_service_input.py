@@ -86,6 +86,7 @@ def test_odd_unicode_in_a_username_is_invalid_request(api: Api, odd: str) -> Non
 
     assert_error(reply, 400, "invalid_request")
     assert reply.body["message"].startswith(("A username is", "The username cannot contain"))
+    assert reply.body["field"] == "username"
 
 
 @pytest.mark.parametrize(
@@ -195,6 +196,8 @@ def test_a_password_that_breaks_the_policy_is_refused_with_a_sentence(
 
     assert_error(reply, 400, "invalid_request")
     assert reply.body["message"] == message
+    # A page shows the sentence beside the field it names.
+    assert reply.body["field"] == "password"
 
 
 def test_a_password_that_is_the_username_is_refused(api: Api) -> None:
@@ -202,6 +205,18 @@ def test_a_password_that_is_the_username_is_refused(api: Api) -> None:
 
     assert_error(reply, 400, "invalid_request")
     assert reply.body["message"] == "Choose a password that is not your username."
+    assert reply.body["field"] == "password"
+
+
+def test_a_refusal_about_no_one_field_names_none(api: Api, username: str) -> None:
+    reply = api.post("/v1/users", {"username": username, "password": PASSWORD})
+
+    assert_error(reply, 400, "invalid_request")
+    assert reply.body["message"] == "The field applicationKey is required."
+    assert reply.body["field"] == "applicationKey"
+    reply = api.post("/v1/users", ["not", "an", "object"])
+    assert_error(reply, 400, "invalid_request")
+    assert "field" not in reply.body
 
 
 @pytest.mark.parametrize(
