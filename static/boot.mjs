@@ -18,6 +18,8 @@
 //
 // Marks named "page:..." on the page's performance timeline time the start (docs/performance.md).
 import { pageFunctions } from {{ asset('page-bridge.mjs')|tojson }};
+// The login form's own helpers ("Show password", what a new password still needs): no Python.
+import {{ asset('password-fields.mjs')|tojson }};
 
 performance.mark("page:boot module");
 const root = document.documentElement;

@@ -24,6 +24,44 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") document.dispatchEvent(new Event("app-visible"));
 });
 
+// Focus after a redraw (WCAG 2.4.3): a keyboard or screen-reader user must not be dropped at the
+// top of the page. A new view starts at its refused field, else its notice, else its heading (the
+// signed-in view's first field is the message's "To", whose keyboard would cover a phone's screen).
+const VIEW_START = ['[aria-invalid="true"]', ".notice", "h1"];
+
+function focusStart(within) {
+  const target = VIEW_START.map((selector) => within.querySelector(selector)).find(Boolean);
+  target?.focus();
+}
+
+/** What identifies the focused element inside `container` across a redraw, or null when focus is
+ * elsewhere: its id, a view's start (its notice), else its button's value and its form's hidden
+ * fields (a device's "Sign out"). */
+function focusedIn(container) {
+  const element = document.activeElement;
+  if (!element || element === document.body || !container.contains(element)) return null;
+  if (element.id) return `#${CSS.escape(element.id)}`;
+  const start = VIEW_START.find((selector) => element.matches(selector));
+  if (start) return start;
+  if (!element.form || !element.value) return null;
+  const hidden = [...element.form.querySelectorAll("input[type=hidden]")];
+  const fields = hidden.map((input) => `[name="${CSS.escape(input.name)}"][value="${CSS.escape(input.value)}"]`);
+  return { value: element.value, fields };
+}
+
+/** Focus the control drawn again in `container` that `key` identifies; false if it is gone. */
+function refocus(container, key) {
+  let target = null;
+  if (typeof key === "string") {
+    target = container.querySelector(key);
+  } else {
+    const forms = [...container.querySelectorAll("form")].filter((form) => key.fields.every((field) => form.querySelector(field)));
+    target = forms.map((form) => form.querySelector(`button[value="${CSS.escape(key.value)}"]`)).find(Boolean);
+  }
+  target?.focus();
+  return Boolean(target);
+}
+
 export const pageFunctions = {
   /** What Python reads of the page as it starts, as JSON: the app's configuration (JSON text), the
    * page's address, the view shown before Python drew one, and why each storage cannot be used
@@ -46,12 +84,20 @@ export const pageFunctions = {
     });
   },
   pageShow(view, html) {
+    const focused = focusedIn(app());
+    // Drawn for a submission (the form is busy until Python is done), or as another view: focus
+    // goes where the new view starts. Drawn again by itself (a countdown): focus stays put.
+    const answer = root.dataset.view !== view || app().querySelector('form[aria-busy="true"]');
     app().innerHTML = `<div data-view="${view}">${html}</div>`;
     root.dataset.view = view;
+    if (answer || (focused && !refocus(app(), focused))) focusStart(app());
   },
   pageFill(region, html) {
     const element = app().querySelector(`[data-region="${CSS.escape(region)}"]`);
-    if (element) element.innerHTML = html;
+    if (!element) return;
+    const focused = focusedIn(element);
+    element.innerHTML = html;
+    if (focused && !refocus(element, focused)) focusStart(app());
   },
   pageSetField(form, name, value) {
     for (const element of forms(form)) if (element.elements[name]) element.elements[name].value = value;

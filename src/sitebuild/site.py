@@ -55,6 +55,8 @@ SNAPSHOT_STORE = "snapshot-store.mjs"
 DEVICE_KEY = "device-key.mjs"
 # What Python asks of the page, one call each.
 PAGE_BRIDGE = "page-bridge.mjs"
+# "Show password" and the new password's hint, before Python is ready.
+PASSWORD_FIELDS = "password-fields.mjs"
 # The IndexedDB database that keeps Pyodide memory snapshots in the browser
 # (static/snapshot-loader.mjs).
 SNAPSHOT_DATABASE = "pyodide-snapshots"
@@ -77,6 +79,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     assets.add_file("main.py", STATIC / "main.py")
     assets.add_file(DEVICE_KEY, STATIC / DEVICE_KEY)
     assets.add_file(PAGE_BRIDGE, STATIC / PAGE_BRIDGE)
+    assets.add_file(PASSWORD_FIELDS, STATIC / PASSWORD_FIELDS)
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
         autoescape=True,
@@ -112,7 +115,7 @@ def build(dist: Path, config: PageConfig) -> Path:
             "boot": assets.url(BOOT),
             "preload": [
                 assets.url(module)
-                for module in (PAGE_BRIDGE, *pyscript_start_modules(), DEVICE_KEY)
+                for module in (PAGE_BRIDGE, PASSWORD_FIELDS, *pyscript_start_modules(), DEVICE_KEY)
             ],
         },
         config=config.to_dict(),

@@ -29,7 +29,7 @@ from .messages_panel import MessagesPanel
 from .page import Action, Page
 from .streaming import StreamOpener
 from .tasks import cancel, sleep_or_wake
-from .views import Notice
+from .views import FieldError, Notice
 
 __all__ = ["RETRY_BACKOFF", "App"]
 
@@ -191,7 +191,10 @@ class App:
                 self.client.new_user(credentials)
             session = self.client.start(credentials, keep_signed_in=keep)
         except errors.AuthError as exc:
-            self.show_login(Notice.for_error(exc), username=username, keep_signed_in=keep)
+            # A refusal of one field is shown beside it; anything else above the form.
+            field_error = FieldError.for_error(exc)
+            notice = None if field_error else Notice.for_error(exc)
+            self.show_login(notice, username, keep_signed_in=keep, field_error=field_error)
             return
         self.show_signed_in(session, resumed=False)
 
@@ -363,7 +366,12 @@ class App:
         self.page.show(view, html)
 
     def show_login(
-        self, notice: Notice | None = None, username: str = "", *, keep_signed_in: bool = True
+        self,
+        notice: Notice | None = None,
+        username: str = "",
+        *,
+        keep_signed_in: bool = True,
+        field_error: FieldError | None = None,
     ) -> None:
         self.stop_retrying()
         for task in (self._keeping_alive, self._listing):
@@ -371,9 +379,12 @@ class App:
         self._keeping_alive = self._listing = None
         self.messages.stop()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
-        if self.view == "login" and notice is None and not username:
+        if self.view == "login" and notice is None and field_error is None and not username:
             return
-        self.show("login", views.render_login(notice, username, keep_signed_in=keep_signed_in))
+        html = views.render_login(
+            notice, username, keep_signed_in=keep_signed_in, field_error=field_error
+        )
+        self.show("login", html)
 
     def show_signed_in(
         self, session: dict[str, Any] | None, *, resumed: bool, notice: Notice | None = None

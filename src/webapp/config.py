@@ -2,7 +2,7 @@
 
 The build writes it into index.html as JSON (and into dist/build.json); the page's inline script
 reads the storage key from it to guess the first view, static/boot.mjs how long Python may take to
-start; Python reads it back at start.
+start, static/password-fields.mjs the rule for new passwords; Python reads it back at start.
 """
 
 from __future__ import annotations
@@ -14,13 +14,24 @@ from typing import Any
 from authclient import DEFAULT_TIMEOUT_S, storage_key_for
 from authclient.transport import checked_timeout_s
 
-__all__ = ["DEFAULT_AUTH_URL", "DEFAULT_START_TIMEOUT_S", "PageConfig"]
+__all__ = [
+    "DEFAULT_AUTH_URL",
+    "DEFAULT_START_TIMEOUT_S",
+    "NEW_PASSWORD_MAX_CHARS",
+    "NEW_PASSWORD_MIN_CHARS",
+    "PageConfig",
+]
 
 # Where the page finds the auth service by default: beside it, on the same origin.
 DEFAULT_AUTH_URL = "/v1"
 # How long the page lets Python take to start before it says that it has not (static/boot.mjs).
 # Generous: a first visit downloads about 7 MB, and WebKitGTK on 2 busy cores needs 20 s and more.
 DEFAULT_START_TIMEOUT_S = 90.0
+# The auth service's rule for a new password, in characters (code points, after NFKC): what the
+# page tells a user as they type one, before the service is asked. The service's own rule
+# (authservice.rules, which the page does not bundle) decides; a test checks that they agree.
+NEW_PASSWORD_MIN_CHARS = 12
+NEW_PASSWORD_MAX_CHARS = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,8 @@ class PageConfig:
             "requestTimeoutS": self.request_timeout_s,
             "startTimeoutS": self.start_timeout_s,
             "storageKey": self.storage_key,
+            # Not a setting: what the page needs to know of the service's rule.
+            "newPassword": {"minChars": NEW_PASSWORD_MIN_CHARS, "maxChars": NEW_PASSWORD_MAX_CHARS},
         }
 
     @classmethod

@@ -13,6 +13,8 @@ from markupsafe import Markup
 
 from authclient import errors, user_message
 
+from .config import NEW_PASSWORD_MIN_CHARS
+
 if TYPE_CHECKING:
     from authclient.messaging import Message
 
@@ -56,10 +58,43 @@ class Notice:
         return cls(user_message(error), kind)
 
 
+LoginField = Literal["username", "password"]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """The service's refusal of what was typed in one field of the login form, shown beside it."""
+
+    field: LoginField
+    text: str
+
+    @classmethod
+    def for_error(cls, error: errors.AuthError) -> FieldError | None:
+        """The refusal as a field's, when it is about one: a taken username, or a rule the
+        service says one field broke. Not a wrong password: which of the two was wrong is not
+        said."""
+        if isinstance(error, errors.UsernameTaken):
+            return cls("username", user_message(error))
+        if isinstance(error, errors.InvalidRequest) and error.field in ("username", "password"):
+            return cls("username" if error.field == "username" else "password", user_message(error))
+        return None
+
+
 def render_login(
-    notice: Notice | None = None, username: str = "", *, keep_signed_in: bool = True
+    notice: Notice | None = None,
+    username: str = "",
+    *,
+    keep_signed_in: bool = True,
+    field_error: FieldError | None = None,
 ) -> Markup:
-    return _render("login.html", notice=notice, username=username, keep_signed_in=keep_signed_in)
+    return _render(
+        "login.html",
+        notice=notice,
+        username=username,
+        keep_signed_in=keep_signed_in,
+        field_error=field_error,
+        new_password_min_chars=NEW_PASSWORD_MIN_CHARS,
+    )
 
 
 def render_resuming() -> Markup:

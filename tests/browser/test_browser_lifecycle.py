@@ -61,7 +61,7 @@ def test_sign_out_with_the_service_stopped_is_at_once_and_the_service_is_told_on
 
     # At once: the form is drawn before the service is asked (and here it cannot answer).
     expect(login_form(page)).to_be_visible(timeout=10_000)
-    expect(page.get_by_role("alert")).to_contain_text("You have signed out.")
+    expect(page.locator(".notice[role=status]")).to_contain_text("You have signed out.")
     assert stored_value(page, stack.storage_key) is None
     assert stored_value(page, waiting) is not None
 

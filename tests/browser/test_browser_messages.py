@@ -149,7 +149,7 @@ def test_signing_out_or_being_signed_out_elsewhere_closes_the_stream_and_shows_t
     alice_page.get_by_role("button", name="Sign out", exact=True).click()
 
     expect(login_form(alice_page)).to_be_visible()
-    expect(alice_page.get_by_role("alert")).to_have_text("You have signed out.")
+    expect(alice_page.locator(".notice[role=status]")).to_have_text("You have signed out.")
     alice_streams.wait_until_all_ended(alice_page)
     assert len(alice_streams.opened) == 1
 

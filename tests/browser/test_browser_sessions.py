@@ -7,6 +7,7 @@ the worker's HTTP, storage events between tabs, a clean console."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,8 +91,13 @@ def test_a_password_the_service_refuses_is_explained_in_the_page_in_its_own_word
     page.get_by_label("Password").fill(common["password"])
     page.get_by_role("button", name="Create account").click()
 
-    # A sentence for a person, as the service wrote it: no field path, no validator wording.
-    expect(page.get_by_role("alert")).to_have_text(refused.value.message)
+    # A sentence for a person, as the service wrote it (no field path, no validator wording),
+    # beside the field it is about, tied to it, and focused so that it is read out.
+    password = page.get_by_label("Password", exact=True)
+    expect(page.locator("#password-error")).to_have_text(refused.value.message)
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description(re.compile(re.escape(refused.value.message)))
+    expect(password).to_be_focused()
     assert refused.value.message.startswith("This password is one of the most common passwords")
     assert stored_value(page, stack.storage_key) is None
 

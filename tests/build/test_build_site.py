@@ -196,10 +196,12 @@ def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Pat
         "requestTimeoutS": 10.0,
         "startTimeoutS": 90.0,
         "storageKey": "sinchSession-app_build_test",
+        "newPassword": {"minChars": 12, "maxChars": 128},
     }
     assert PageConfig.from_json(json.dumps(config)) == PageConfig("app_build_test")
     assert '<label for="username">Username</label>' in page
     assert "Resuming your session" in page
+    assert '<meta name="description" content="' in page
 
 
 def test_the_build_is_reproducible(site: Path, tmp_path: Path) -> None:
@@ -298,7 +300,7 @@ def test_the_only_inline_script_guesses_the_view_queues_actions_and_loads_the_mo
     assert all((site / url).is_file() for url in urls)
     # Ours are content-hashed; PyScript's keep their names in a content-hashed folder.
     ours = [url for url in urls if "/pyscript-" not in url]
-    assert len(ours) == 3 and all(HASHED_FILE.match(url.rsplit("/", 1)[1]) for url in ours)
+    assert len(ours) == 4 and all(HASHED_FILE.match(url.rsplit("/", 1)[1]) for url in ours)
 
 
 def test_the_modules_name_the_snapshot_database_and_warm_up_list_from_python(site: Path) -> None:

@@ -157,6 +157,20 @@ class FakePage:
         match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', self.html)
         return html.unescape(match[1]) if match else None
 
+    def field_error(self, name: str) -> str | None:
+        """The refusal shown beside the field named `name`: the text of what its
+        aria-describedby names with "-error", if the field is marked invalid."""
+        tag = _input_named(self.html, name)
+        if tag is None or 'aria-invalid="true"' not in tag:
+            return None
+        described = re.search(r'aria-describedby="([^"]*)"', tag)
+        ids = described[1].split() if described else []
+        for error_id in (id_ for id_ in ids if id_.endswith("-error")):
+            found = re.search(rf'<p id="{error_id}"[^>]*>(.*?)</p>', self.html, re.DOTALL)
+            if found:
+                return html.unescape(found[1]).strip()
+        raise AssertionError(f"the field {name!r} is marked invalid, but says nothing why")
+
     def buttons(self) -> dict[str, str]:
         """The shown view's buttons: accessible name (aria-label, else text) -> value."""
         found = {}

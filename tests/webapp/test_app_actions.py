@@ -63,18 +63,34 @@ async def test_a_taken_username_is_an_error_and_nothing_is_saved(
     tab.page.press("create-account", **credentials)
 
     assert tab.page.view == "login"
-    assert "That username is taken. Choose another, or sign in." in tab.page.text()
+    assert tab.page.field_error("username") == (
+        "That username is taken. Choose another, or sign in."
+    )
+    assert tab.page.field_error("password") is None
     assert stored(profile, service) is None
 
 
-async def test_the_service_s_reason_for_refusing_a_new_account_is_shown(open_tab: OpenTab) -> None:
+async def test_the_service_s_refusal_of_a_new_password_is_shown_beside_the_password_field(
+    open_tab: OpenTab,
+) -> None:
     tab = open_tab()
 
     tab.page.press("create-account", username="shorty", password="short")
 
     assert tab.page.view == "login"
-    assert "password" in tab.page.text().lower()
-    assert 'class="notice notice-error"' in tab.page.html
+    assert tab.page.field_error("password") == "Choose a password of at least 12 characters."
+    assert tab.page.field_error("username") is None
+    assert "notice" not in tab.page.html  # said once, beside the field
+    assert tab.page.field("username") == "shorty"
+
+
+async def test_a_wrong_password_is_not_pinned_on_either_field(open_tab: OpenTab) -> None:
+    tab = open_tab()
+
+    tab.page.press("sign-in", username="nobody-here", password="not the password")
+
+    assert 'class="notice notice-error" role="alert"' in tab.page.html
+    assert tab.page.field_error("username") is tab.page.field_error("password") is None
 
 
 async def test_user_supplied_text_reaches_the_page_escaped(open_tab: OpenTab) -> None:

@@ -39,6 +39,8 @@ async def test_signing_out_online_shows_the_login_form_once_and_the_service_ends
 
     assert tab.page.shown[-2:] == ["signed-in", "login"]
     assert "You have signed out." in tab.page.text()
+    # Told politely: nothing went wrong (a warning or an error is an alert).
+    assert 'role="status"' in tab.page.html and 'role="alert"' not in tab.page.html
     assert stored(profile, service) is None and waiting(profile, service) is None
     with pytest.raises(errors.SessionRevoked):
         service.client(signer=profile.device_key).start(session)

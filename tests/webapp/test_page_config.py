@@ -7,7 +7,14 @@ import json
 import pytest
 
 from authclient import DEFAULT_TIMEOUT_S, SessionClient
-from webapp.config import DEFAULT_AUTH_URL, DEFAULT_START_TIMEOUT_S, PageConfig
+from authservice import rules
+from webapp.config import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_START_TIMEOUT_S,
+    NEW_PASSWORD_MAX_CHARS,
+    NEW_PASSWORD_MIN_CHARS,
+    PageConfig,
+)
 
 
 def test_it_carries_the_storage_key_the_client_uses() -> None:
@@ -53,3 +60,13 @@ def test_bad_values_are_refused_with_a_clear_error(changes: dict[str, object]) -
 def test_a_page_without_a_complete_configuration_is_refused() -> None:
     with pytest.raises((ValueError, TypeError, KeyError)):
         PageConfig.from_json('{"applicationKey": "app_123"}')
+
+
+def test_the_page_tells_the_rule_for_new_passwords_that_the_service_applies() -> None:
+    page_rule = PageConfig("app_123").to_dict()["newPassword"]
+
+    assert page_rule == {"minChars": NEW_PASSWORD_MIN_CHARS, "maxChars": NEW_PASSWORD_MAX_CHARS}
+    assert (NEW_PASSWORD_MIN_CHARS, NEW_PASSWORD_MAX_CHARS) == (
+        rules.PASSWORD_MIN_CHARS,
+        rules.PASSWORD_MAX_CHARS,
+    )
