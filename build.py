@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build, serve and test the app: `python3 build.py build | serve | test`.
+"""Build, serve and test the app: `python3 build.py build | serve | test | screenshots`.
 
 Only the standard library is imported at the top level, so this file runs on a fresh clone: it first
 makes `.venv`, installs the locked Python packages (hash-checked) and this project (editable), then

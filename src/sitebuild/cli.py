@@ -1,4 +1,4 @@
-"""The commands of build.py, run inside the venv: build, serve, test, lock."""
+"""The commands of build.py, run inside the venv: build, serve, test, screenshots, lock."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ DEVELOPMENT_APPLICATION_NAME = "development"
 # The locks, from pyproject.toml: running the service; building and testing everything.
 SERVICE_LOCK = ROOT / "requirements" / "service.txt"
 DEV_LOCK = ROOT / "requirements" / "dev.txt"
+# Where `screenshots` leaves its pictures by default (git-ignored), and the browser test that
+# takes them as it walks every view (with its accessibility and layout checks).
+SCREENSHOTS = ROOT / "screenshots"
+VIEWS_TEST = (
+    "tests/browser/test_browser_views.py::"
+    "test_every_view_passes_axe_in_light_and_dark_and_fits_from_320_px_walked_by_keyboard"
+)
 # Run before the tests, in this order; each must pass.
 CHECKS = (
     ("ruff", "check", "."),
@@ -46,6 +53,8 @@ def main(argv: list[str]) -> int:
         if not args.no_build:
             build(args.dist, PageConfig(DEVELOPMENT_APPLICATION_KEY))
         serve(args)
+    elif args.command == "screenshots":
+        return take_screenshots(args.folder.resolve())
     elif args.command == "lock":
         return lock(upgrade=args.upgrade)
     return 0
@@ -83,13 +92,25 @@ def run_tests(pytest_args: list[str]) -> int:
         print(f"$ {' '.join(check)}", flush=True)
         if subprocess.run([sys.executable, "-m", *check], cwd=ROOT).returncode != 0:
             return 1
+    return build_and_run_pytest(pytest_args)
+
+
+def take_screenshots(folder: Path) -> int:
+    """Every view of the page at 360 and 1280 px, light and dark, as PNG files in `folder`: the
+    browser test that walks them takes them on the way (and checks them as it always does)."""
+    code = build_and_run_pytest([VIEWS_TEST, "-q"], {"VIEW_SCREENSHOTS": str(folder)})
+    print(f"Screenshots of every view: {folder}")
+    return code
+
+
+def build_and_run_pytest(pytest_args: list[str], env: dict[str, str] | None = None) -> int:
     build(DIST, PageConfig(DEVELOPMENT_APPLICATION_KEY))
+    environment = {**os.environ, **(env or {})}
     chromium = find_chromium()
-    env = dict(os.environ)
     if chromium:
-        env["CHROMIUM_PATH"] = chromium
+        environment["CHROMIUM_PATH"] = chromium
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+        [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=environment
     ).returncode
 
 
@@ -130,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "test", help="lint, build, then run pytest (arguments after `test` go to pytest)"
+    )
+    screenshots_command = commands.add_parser(
+        "screenshots",
+        help="build, then take screenshots of every view (360 and 1280 px, light and dark)",
+    )
+    screenshots_command.add_argument(
+        "--folder", type=Path, default=SCREENSHOTS, help="where (default: screenshots/)"
     )
     lock_command = commands.add_parser(
         "lock", help="regenerate requirements/*.txt from pyproject.toml (after adding a dependency)"

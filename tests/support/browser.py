@@ -12,6 +12,19 @@ from tests.support.accounts import PASSWORD, new_username
 
 SIGNED_IN = "#app > [data-view=signed-in]"
 
+# What has focus: whether it matches a selector, a description for messages, and whether it shows
+# a focus ring (an outline: the page's :focus-visible, or the browser's own, "auto").
+FOCUSED = """(selector) => {
+  const element = document.activeElement;
+  const style = getComputedStyle(element);
+  const label = element.labels?.[0]?.textContent ?? element.getAttribute("aria-label") ?? element.textContent;
+  return {
+    matches: element.matches(selector),
+    description: `${element.tagName.toLowerCase()} "${(label ?? "").trim().slice(0, 60)}"`,
+    ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+  };
+}"""
+
 
 def login_form(page: Page) -> Locator:
     return page.locator("#app > [data-view=login] form")
@@ -30,6 +43,28 @@ def sign_in(page: Page, credentials: dict[str, str], *, keep_signed_in: bool = T
     page.get_by_label("Keep me signed in").set_checked(keep_signed_in)
     page.get_by_role("button", name="Sign in").click()
     page.locator(SIGNED_IN).wait_for()
+
+
+def tab_to(page: Page, selector: str, *, most: int = 40) -> None:
+    """Press Tab until focus reaches the element `selector` matches, as a keyboard user does; each
+    element focused on the way must show it (WCAG 2.4.7)."""
+    unseen: list[str] = []
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED, selector)
+        # Past the last control focus leaves the page for a moment (the body): nothing to see.
+        if not focused["ring"] and not focused["description"].startswith("body"):
+            unseen.append(focused["description"])
+        if focused["matches"]:
+            break
+    else:
+        raise AssertionError(f"{most} presses of Tab never reached {selector}")
+    assert unseen == [], f"focus was not visible on {unseen}"
+
+
+def focused_matches(page: Page, selector: str) -> bool:
+    matches: bool = page.evaluate(FOCUSED, selector)["matches"]
+    return matches
 
 
 def new_account(stack: Stack) -> dict[str, str]:
