@@ -3,7 +3,7 @@ by axe-core against WCAG 2.2 A and AA in light and dark, drawn within the window
 (nothing wider than the window or its card, each checkbox on one line with its label), with focus
 moved to where each new view starts.
 
-One walk, so that the views cost three page loads, not a browser start each. The views (issue 23):
+One walk, so that the views cost two page loads, not a browser start each. The views (issue 23):
 the login form; a refused sign-in; creating an account (the hint counting what the new password
 still needs, the password shown); a new password the service refused, said beside its field;
 "Resuming your session…" (the start of Python held back); "Cannot reach the sign-in service" (the
@@ -49,6 +49,7 @@ HEIGHT = 800
 AXE_AT: tuple[tuple[int, Literal["light", "dark"]], ...] = ((360, "light"), (1280, "dark"))
 SCREENSHOT_WIDTHS = (360, 1280)
 SCREENSHOTS = os.environ.get("VIEW_SCREENSHOTS")
+SCREENSHOT_NAME = re.compile(r"\d\d-[a-z0-9-]+-\d+-(light|dark)\.png")
 
 # Drawn elements of the app (and the status line) that reach beyond the window or their card.
 OVERFLOWING = """() => {
@@ -109,20 +110,17 @@ class Walk:
             page.emulate_media(color_scheme=scheme)
             self.violations += [f"{view}, {scheme}: {found}" for found in axe_violations(page)]
         if self.screenshots:
-            self.screenshot(page, view)
+            self.screenshot(page, view, self.screenshots)
         page.set_viewport_size({"width": 1280, "height": HEIGHT})
         page.emulate_media(color_scheme="light")
 
-    def screenshot(self, page: Page, view: str) -> None:
-        assert self.screenshots is not None
+    def screenshot(self, page: Page, view: str, folder: Path) -> None:
         name = f"{len(self.views):02d}-{re.sub(r'[^a-z0-9]+', '-', view.lower()).strip('-')}"
         for width in SCREENSHOT_WIDTHS:
             page.set_viewport_size({"width": width, "height": HEIGHT})
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
-                page.screenshot(
-                    path=self.screenshots / f"{name}-{width}-{scheme}.png", full_page=True
-                )
+                page.screenshot(path=folder / f"{name}-{width}-{scheme}.png", full_page=True)
 
     def checkboxes_apart(self) -> list[str]:
         return [
@@ -144,8 +142,9 @@ def walk() -> Walk:
     folder = Path(SCREENSHOTS).resolve() if SCREENSHOTS else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
+        for old in folder.glob("*.png"):  # a walk's before, and nothing else
+            if SCREENSHOT_NAME.fullmatch(old.name):
+                old.unlink()
     return Walk(folder)
 
 
