@@ -73,10 +73,13 @@ class FieldError:
         """The refusal as a field's, when it is about one: a taken username, or a rule the
         service says one field broke. Not a wrong password: which of the two was wrong is not
         said."""
+        text = user_message(error)
         if isinstance(error, errors.UsernameTaken):
-            return cls("username", user_message(error))
-        if isinstance(error, errors.InvalidRequest) and error.field in ("username", "password"):
-            return cls("username" if error.field == "username" else "password", user_message(error))
+            return cls("username", text)
+        if isinstance(error, errors.InvalidRequest) and error.field == "username":
+            return cls("username", text)
+        if isinstance(error, errors.InvalidRequest) and error.field == "password":
+            return cls("password", text)
         return None
 
 
