@@ -10,7 +10,7 @@ import argparse
 
 from fastapi import FastAPI
 
-from authservice.serving import run_server
+from authservice.admin.serving import run_server
 
 
 def create_app() -> FastAPI:

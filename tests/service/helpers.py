@@ -18,8 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from authservice import Application
-from authservice.tickets import sign_ticket
+from authservice import Application, sign_ticket
 from sitebuild.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"

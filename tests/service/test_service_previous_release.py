@@ -18,8 +18,8 @@ from authclient import MemoryStorage, Messenger, SessionClient
 from authclient.ec_signer import EcDeviceSigner
 from authclient.errors import ProofRejected
 from authservice import Application, Settings
-from authservice.applications import list_applications
-from authservice.schema import head_revision
+from authservice.admin.applications import list_applications
+from authservice.database.schema_versions import head_revision
 from tests.service.helpers import Api, start_service
 
 PREVIOUS_RELEASE = Path(__file__).parent / "previous_release"

@@ -1,6 +1,7 @@
-"""Applications: a public key (it is in the web page) and a secret for the application's backend.
-
-The secret is stored sealed (sealing.py): the database alone does not give it away.
+"""Application management: create, list and ensure applications (`python -m authservice create-app`,
+`list-apps`, the dev server). An application has a public key (it is in the web page) and a secret
+for the application's backend, which is stored sealed (core/sealing.py): the database alone does
+not give it away.
 """
 
 from __future__ import annotations
@@ -13,21 +14,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from authservice._time import utc_now
-from authservice.db import open_database
-from authservice.keys import load_server_key, new_application_key, new_secret
-from authservice.models import ApplicationRow
-from authservice.rules import APPLICATION_KEY_PATTERN
-from authservice.sealing import SecretSealer
-from authservice.settings import Settings
+from authservice.auth.applications import find_application
+from authservice.auth.rules import APPLICATION_KEY_PATTERN
+from authservice.core.clock import utc_now
+from authservice.core.keys import load_server_key, new_application_key, new_secret
+from authservice.core.sealing import SecretSealer
+from authservice.core.settings import Settings
+from authservice.database.engine import open_database
+from authservice.database.tables import ApplicationRow
 
-__all__ = [
-    "Application",
-    "create_application",
-    "ensure_application",
-    "find_application",
-    "list_applications",
-]
+__all__ = ["Application", "create_application", "ensure_application", "list_applications"]
 
 _KEY = re.compile(APPLICATION_KEY_PATTERN)
 
@@ -70,10 +66,6 @@ def list_applications(settings: Settings) -> list[Application]:
     with _database(settings) as (db, sealer):
         rows = db.scalars(select(ApplicationRow).order_by(ApplicationRow.id))
         return [_public(row, sealer) for row in rows]
-
-
-def find_application(db: Session, application_key: str) -> ApplicationRow | None:
-    return db.scalars(select(ApplicationRow).where(ApplicationRow.key == application_key)).first()
 
 
 @contextmanager

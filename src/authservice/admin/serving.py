@@ -1,9 +1,9 @@
-"""Running an ASGI app with uvicorn: in this process, or in N worker processes that share one
+"""Serving an ASGI app with uvicorn: in this process, or in N worker processes that share one
 listening socket (the kernel hands each new connection to one of them).
 
 uvicorn's workers are new processes (spawned, not forked): each imports the app by name and builds
-it with a factory, so whatever configures the app reaches them through the environment (see
-`authservice.app.create_app_from_environment`).
+it with a factory, so whatever configures the app reaches them through the environment (for the
+auth service: workers.py).
 """
 
 from __future__ import annotations

@@ -1,44 +1,38 @@
-"""The ASGI application."""
+"""The ASGI application: `create_app` builds the services once (composition.py), adds the routes,
+the error handlers and the middleware; `describe_api` is its OpenAPI document."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from authservice import messaging_api
-from authservice.api import router
-from authservice.audit import configure_audit_log
-from authservice.fanout import streams_end_on_exit_signals
-from authservice.handlers import install_error_handlers
-from authservice.middleware import (
+from authservice.api import auth_routes, message_routes
+from authservice.api.error_handlers import install_error_handlers
+from authservice.api.middleware import (
     ApiHeadersMiddleware,
     BodyLimitMiddleware,
     InternalErrorMiddleware,
     JsonCorsMiddleware,
 )
-from authservice.proofs import PROOF_HEADER
-from authservice.purge import purge_periodically
-from authservice.service import AuthService
-from authservice.settings import Settings
+from authservice.auth.proofs import PROOF_HEADER
+from authservice.composition import open_services
+from authservice.core.settings import Settings
+from authservice.database.purge import purge_periodically
+from authservice.messaging.fanout import streams_end_on_exit_signals
 
-__all__ = ["WORKER_ENVIRONMENT", "create_app", "create_app_from_environment", "describe_api"]
-
-# Where `python -m authservice serve` leaves its configuration for its worker processes.
-WORKER_ENVIRONMENT = "AUTHSERVICE_SERVE"
+__all__ = ["create_app", "describe_api"]
 
 _TITLE = "Auth service"
 _VERSION = "1"
 _DESCRIPTION = """Applications, users and sessions for browser apps.
 Every error is `{"error": "<code>", "message": "<sentence>"}`."""
+_ROUTERS = (auth_routes.router, message_routes.router)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -51,26 +45,26 @@ def create_app(settings: Settings) -> FastAPI:
     app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
 
     While a server that sends ASGI lifespan events runs the app, it purges the database every
-    `settings.purge_interval_s` (purge.py).
+    `settings.purge_interval_s` (database/purge.py).
     """
-    service = AuthService(settings)
+    services = open_services(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         purging = None
         if settings.purge_interval_s > 0:
             purging = asyncio.create_task(
-                purge_periodically(service.purge, settings.purge_interval_s)
+                purge_periodically(services.purge, settings.purge_interval_s)
             )
         try:
-            with streams_end_on_exit_signals(service.fanout.hub):
+            with streams_end_on_exit_signals(services.fanout.hub):
                 yield
         finally:
             if purging is not None:
                 purging.cancel()
                 with suppress(asyncio.CancelledError):
                     await purging
-            service.close()
+            services.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -81,10 +75,10 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/v1/openapi.json",
     )
-    app.state.auth_service = service
+    app.state.services = services
     install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(messaging_api.router)
+    for router in _ROUTERS:
+        app.include_router(router)
     app.openapi = describe_api  # type: ignore[method-assign]
     # Added last is outermost: CORS and the API headers go on every answer, 413 and 500 included.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -104,15 +98,6 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def create_app_from_environment() -> FastAPI:
-    """uvicorn's factory in every process of `python -m authservice serve`: the settings and the
-    audit log that the command left in the environment (`WORKER_ENVIRONMENT`)."""
-    configuration = json.loads(os.environ[WORKER_ENVIRONMENT])
-    audit_log = configuration["audit_log"]
-    configure_audit_log(Path(audit_log) if audit_log else None)
-    return create_app(Settings.from_json(configuration["settings"]))
-
-
 def describe_api() -> dict[str, Any]:
     """The OpenAPI document that /v1/openapi.json serves, made without opening anything: FastAPI's,
     less the 422 answers it adds by default (this service answers 400)."""
@@ -120,7 +105,7 @@ def describe_api() -> dict[str, Any]:
         title=_TITLE,
         version=_VERSION,
         description=_DESCRIPTION,
-        routes=[*router.routes, *messaging_api.router.routes],
+        routes=[route for router in _ROUTERS for route in router.routes],
     )
     for path in document.get("paths", {}).values():
         for operation in path.values():

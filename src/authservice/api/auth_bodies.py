@@ -1,22 +1,18 @@
-"""Request and response bodies as they are on the wire (camelCase JSON)."""
+"""The auth routes' request and response bodies as they are on the wire (camelCase JSON): sign-up,
+sign-in, the session object, who am I, the device list."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from authservice._time import format_time
-from authservice.mailbox import MailboxEvent
-from authservice.message_views import ConversationView, DeliveryView, MessageView
-from authservice.messaging import MESSAGE_ID_MAX, MESSAGE_MAX_CHARS, RECIPIENTS_MAX, Page
-from authservice.proofs import device_key_json
-from authservice.rules import (
+from authservice.api.common_bodies import RULE_ERROR, RequestBody, ResponseBody, Time, rule
+from authservice.auth.proofs import device_key_json
+from authservice.auth.rules import (
     APPLICATION_KEY_PATTERN,
     PASSWORD_MAX_CHARS,
     PASSWORD_MAX_CHARS_AT_SIGN_IN,
@@ -33,50 +29,20 @@ from authservice.rules import (
     check_text,
     check_username,
 )
-from authservice.sessions import DeviceSession, IssuedSession, SessionView
+from authservice.auth.sessions import DeviceSession, IssuedSession, SessionView
+from authservice.core.clock import format_time
 
 __all__ = [
-    "DELIVERED_MAX",
-    "RULE_ERROR",
     "UNKNOWN_DEVICE",
-    "ConversationBody",
-    "ConversationPage",
-    "DeliveredRequest",
-    "DeliveryBody",
     "DeviceKey",
-    "ErrorBody",
-    "Health",
     "Me",
-    "MessageBody",
-    "MessagePage",
     "ResumeRequest",
-    "SendMessageRequest",
-    "SentMessage",
     "SessionList",
     "SessionObject",
     "SignInRequest",
     "SignUpRequest",
-    "StreamReady",
-    "UnknownRecipientsBody",
     "UserCreated",
-    "event_data",
 ]
-
-# The error type of a broken rule: its message is a whole sentence for a person.
-RULE_ERROR = "rule"
-
-
-V = TypeVar("V")
-
-
-def _rule(check: Callable[[V], V]) -> AfterValidator:
-    def validate(value: V) -> V:
-        try:
-            return check(value)
-        except RuleBroken as broken:
-            raise PydanticCustomError(RULE_ERROR, str(broken)) from None
-
-    return AfterValidator(validate)
 
 
 def _pattern(name: str, pattern: str, form: str) -> AfterValidator:
@@ -88,7 +54,7 @@ def _pattern(name: str, pattern: str, form: str) -> AfterValidator:
             raise RuleBroken(f"The {name} must be {form}.")
         return value
 
-    return _rule(check)
+    return rule(check)
 
 
 def _documented(pattern: str, form: str) -> Any:
@@ -140,7 +106,7 @@ UserTicket = Annotated[
 ]
 Username = Annotated[
     str,
-    _rule(check_username),
+    rule(check_username),
     Field(
         json_schema_extra={"minLength": USERNAME_MIN_CHARS, "maxLength": USERNAME_MAX_CHARS},
         description=USERNAME_RULE + "; unique regardless of case and width",
@@ -149,29 +115,17 @@ Username = Annotated[
 # Checked against the policy (length, common passwords) with the username, in SignUpRequest.
 NewPassword = Annotated[
     str,
-    _rule(lambda value: check_text(value, "password")),
+    rule(lambda value: check_text(value, "password")),
     Field(
         json_schema_extra={"minLength": PASSWORD_MIN_CHARS, "maxLength": PASSWORD_MAX_CHARS},
         description=f"{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters, any Unicode, "
         "not one of the most common leaked passwords",
     ),
 ]
-Password = Annotated[str, _rule(_text("password", 1, PASSWORD_MAX_CHARS_AT_SIGN_IN))]
-Time = Annotated[str, Field(examples=["2026-11-27T04:00:00Z"], description="UTC, ISO 8601")]
+Password = Annotated[str, rule(_text("password", 1, PASSWORD_MAX_CHARS_AT_SIGN_IN))]
 
 
-class _Request(BaseModel):
-    # strict: a number is not a string, true is not 1.
-    model_config = ConfigDict(alias_generator=to_camel, strict=True, extra="forbid")
-
-
-class _Response(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True
-    )
-
-
-class SignUpRequest(_Request):
+class SignUpRequest(RequestBody):
     application_key: ApplicationKey
     username: Username
     password: NewPassword
@@ -210,7 +164,7 @@ class DeviceKey(BaseModel):
             raise PydanticCustomError(RULE_ERROR, str(error)) from None
 
 
-class SignInRequest(_Request):
+class SignInRequest(RequestBody):
     """Either `username` and `password`, or `userTicket`; and `deviceKey` to bind the session."""
 
     model_config = ConfigDict(
@@ -236,7 +190,7 @@ class SignInRequest(_Request):
         return self
 
 
-class ResumeRequest(_Request):
+class ResumeRequest(RequestBody):
     """The stored session object; fields beyond these are ignored."""
 
     model_config = ConfigDict(extra="ignore")
@@ -248,12 +202,12 @@ class ResumeRequest(_Request):
     session_secret: SessionSecret
 
 
-class UserCreated(_Response):
+class UserCreated(ResponseBody):
     user_id: str
     username: str
 
 
-class Me(_Response):
+class Me(ResponseBody):
     user_id: str
     application_key: str
     session_id: str
@@ -266,7 +220,7 @@ class Me(_Response):
         return cls(**_session_fields(view))
 
 
-class SessionObject(_Response):
+class SessionObject(ResponseBody):
     """What the client stores, and presents again to resume."""
 
     version: Literal[1] = 1
@@ -298,7 +252,7 @@ def _session_fields(view: SessionView) -> dict[str, Any]:
 UNKNOWN_DEVICE = "Unknown device"
 
 
-class SessionListItem(_Response):
+class SessionListItem(ResponseBody):
     """One live session of the user: which device, since when, last used when. Never a secret."""
 
     session_id: str
@@ -327,7 +281,7 @@ class SessionListItem(_Response):
         )
 
 
-class SessionList(_Response):
+class SessionList(ResponseBody):
     """The user's live sessions (signed in, not expired, not revoked), the most recently used first."""
 
     sessions: list[SessionListItem]
@@ -335,206 +289,3 @@ class SessionList(_Response):
     @classmethod
     def of(cls, sessions: list[DeviceSession]) -> SessionList:
         return cls(sessions=[SessionListItem.of(session) for session in sessions])
-
-
-class Health(_Response):
-    status: Literal["ok"] = "ok"
-
-
-class ErrorBody(_Response):
-    error: str = Field(examples=["invalid_credentials"], description="a stable code")
-    message: str = Field(description="a sentence for a person")
-
-
-# -- messages (docs/api.md, Messages) ------------------------------------------------------------
-
-# Message ids a receipt may name at once.
-DELIVERED_MAX = 100
-# Longer than any username (rules.USERNAME_MAX_CHARS), short enough to name in an answer.
-_RECIPIENT_MAX_CHARS = 64
-# The control characters a message may hold: the rest could not be shown (or, NUL, stored).
-_LINE_CONTROLS = frozenset("\t\n\r")
-
-
-def _check_message_text(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise RuleBroken("The message contains something that is not valid text.") from None
-    if any(unicodedata.category(char) == "Cc" and char not in _LINE_CONTROLS for char in value):
-        raise RuleBroken(
-            "A message cannot hold control characters other than tabs and line breaks."
-        )
-    if not value:
-        raise RuleBroken("A message cannot be empty.")
-    if len(value) > MESSAGE_MAX_CHARS:
-        raise RuleBroken(
-            f"A message is at most {MESSAGE_MAX_CHARS} characters; this one has {len(value)}."
-        )
-    if value.isspace():
-        raise RuleBroken("A message must hold more than spaces and line breaks.")
-    return value
-
-
-def _check_recipient(value: str) -> str:
-    check_text(value, "recipient's name")
-    if not 1 <= len(value) <= _RECIPIENT_MAX_CHARS:
-        raise RuleBroken(f"A recipient's name is 1 to {_RECIPIENT_MAX_CHARS} characters.")
-    return value
-
-
-def _check_recipients(value: list[str]) -> list[str]:
-    if not 1 <= len(value) <= RECIPIENTS_MAX:
-        raise RuleBroken(f"Send a message to 1 to {RECIPIENTS_MAX} users.")
-    return value
-
-
-def _check_message_ids(value: list[int]) -> list[int]:
-    if not 1 <= len(value) <= DELIVERED_MAX:
-        raise RuleBroken(f"Name 1 to {DELIVERED_MAX} messages.")
-    if not all(1 <= message_id <= MESSAGE_ID_MAX for message_id in value):
-        raise RuleBroken("A message id is a positive integer.")
-    return value
-
-
-MessageText = Annotated[
-    str,
-    _rule(_check_message_text),
-    Field(
-        json_schema_extra={"minLength": 1, "maxLength": MESSAGE_MAX_CHARS},
-        description=f"1 to {MESSAGE_MAX_CHARS} characters, not only white space; sent as is",
-    ),
-]
-Recipient = Annotated[
-    str,
-    _rule(_check_recipient),
-    Field(
-        json_schema_extra={"minLength": 1, "maxLength": _RECIPIENT_MAX_CHARS},
-        description="a username of the sender's application, in any case or width",
-    ),
-]
-
-
-class SendMessageRequest(_Request):
-    to: Annotated[
-        list[Recipient],
-        _rule(_check_recipients),
-        Field(
-            json_schema_extra={"minItems": 1, "maxItems": RECIPIENTS_MAX},
-            description="duplicates and the sender's own name are dropped",
-        ),
-    ]
-    text: MessageText
-
-
-class DeliveredRequest(_Request):
-    message_ids: Annotated[
-        list[int],
-        _rule(_check_message_ids),
-        Field(json_schema_extra={"minItems": 1, "maxItems": DELIVERED_MAX}),
-    ]
-
-
-class MessageBody(_Response):
-    id: int = Field(description="unique in the service, increasing with time")
-    conversation_id: str
-    sender: str = Field(serialization_alias="from")
-    to: list[str] = Field(description="everyone in the conversation but the sender, sorted")
-    text: str
-    sent_at: Time
-    delivered_to: dict[str, Time] = Field(
-        description="the recipients who have received it so far, and when"
-    )
-
-    @classmethod
-    def of(cls, message: MessageView) -> MessageBody:
-        return cls(
-            id=message.message_id,
-            conversation_id=message.conversation_id,
-            sender=message.sender,
-            to=list(message.recipients),
-            text=message.text,
-            sent_at=format_time(message.sent_at),
-            delivered_to={
-                name: format_time(moment) for name, moment in message.delivered_to.items()
-            },
-        )
-
-
-class SentMessage(_Response):
-    message: MessageBody
-
-    @classmethod
-    def of(cls, message: MessageView) -> SentMessage:
-        return cls(message=MessageBody.of(message))
-
-
-class MessagePage(_Response):
-    messages: list[MessageBody] = Field(description="newest first")
-    more: bool = Field(description="older ones follow: ask again with before=<the last id>")
-
-    @classmethod
-    def of(cls, page: Page[MessageView]) -> MessagePage:
-        return cls(messages=[MessageBody.of(item) for item in page.items], more=page.more)
-
-
-class ConversationBody(_Response):
-    conversation_id: str
-    participants: list[str] = Field(description="everyone in it, the caller too, sorted")
-    last_message: MessageBody
-
-    @classmethod
-    def of(cls, conversation: ConversationView) -> ConversationBody:
-        return cls(
-            conversation_id=conversation.conversation_id,
-            participants=list(conversation.participants),
-            last_message=MessageBody.of(conversation.last_message),
-        )
-
-
-class ConversationPage(_Response):
-    conversations: list[ConversationBody] = Field(description="by last message, newest first")
-    more: bool = Field(
-        description="older ones follow: ask again with before=<the last one's lastMessage.id>"
-    )
-
-    @classmethod
-    def of(cls, page: Page[ConversationView]) -> ConversationPage:
-        return cls(conversations=[ConversationBody.of(item) for item in page.items], more=page.more)
-
-
-class DeliveryBody(_Response):
-    message_id: int
-    conversation_id: str
-    recipient: str
-    delivered_at: Time
-
-    @classmethod
-    def of(cls, delivery: DeliveryView) -> DeliveryBody:
-        return cls(
-            message_id=delivery.message_id,
-            conversation_id=delivery.conversation_id,
-            recipient=delivery.recipient,
-            delivered_at=format_time(delivery.delivered_at),
-        )
-
-
-class StreamReady(_Response):
-    """The data of the stream's first event, `ready`."""
-
-    last_event_id: int = Field(description="the stream starts after this mailbox event")
-
-
-def event_data(event: MailboxEvent) -> str:
-    """The JSON of a mailbox event's `data:` line: one line."""
-    if isinstance(event.item, DeliveryView):
-        return DeliveryBody.of(event.item).model_dump_json()
-    return MessageBody.of(event.item).model_dump_json()
-
-
-class UnknownRecipientsBody(ErrorBody):
-    """A refused send: with `unknown_recipients`, the names that no user has, as typed."""
-
-    usernames: list[str] | None = Field(
-        default=None, description="with `unknown_recipients` only: the names, as typed"
-    )

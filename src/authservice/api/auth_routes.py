@@ -1,4 +1,5 @@
-"""The HTTP routes under /v1: they translate between HTTP and AuthService, nothing more.
+"""The auth routes under /v1 (sign-up, sign-in, resume, who am I, sign-out, the device list) and
+the health check: they translate between HTTP and AuthService, nothing more.
 
 Sign-up and sign-in are `async`: they wait for the password-hashing pool without holding one of
 the server's worker threads. /v1/health is `async` too, and asks the database in a thread of its
@@ -7,21 +8,13 @@ own, so it answers even while every worker thread is busy.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from authservice.errors import SessionUnknown
-from authservice.proofs import PROOF_HEADER, ProofRequest
-from authservice.rules import SESSION_ID_PATTERN, SESSION_SECRET_PATTERN
-from authservice.schemas import (
-    ErrorBody,
-    Health,
+from authservice.api.auth_bodies import (
     Me,
     ResumeRequest,
     SessionList,
@@ -30,96 +23,20 @@ from authservice.schemas import (
     SignUpRequest,
     UserCreated,
 )
-from authservice.service import AuthService
-from authservice.user_agents import describe_user_agent
+from authservice.api.common_bodies import Health, error_responses
+from authservice.api.dependencies import (
+    Auth,
+    DatabaseHealth,
+    Presented,
+    Proof,
+    client_address,
+    device_label,
+)
+from authservice.auth.presented import PresentedSession
 
-__all__ = [
-    "ERRORS",
-    "Proof",
-    "Service",
-    "SessionCredentials",
-    "client_address",
-    "error_responses",
-    "router",
-]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
-
-# What each status means, for the OpenAPI document.
-ERRORS = {
-    400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
-    401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
-    "`session_expired`, `session_revoked`, or for a device-bound session `proof_required` or "
-    "`proof_invalid`",
-    404: "`no_such_session`: none of this user's sessions has that id (whoever else's it is)",
-    409: "`username_taken`",
-    413: "`payload_too_large`: the body is over the limit (16 KiB by default)",
-    429: "`rate_limited`: too many attempts; see the `Retry-After` header (seconds)",
-    503: "`busy` (every password-hashing worker is busy) or `database_unavailable`; see the "
-    "`Retry-After` header (seconds)",
-}
-_SESSION_ID = re.compile(SESSION_ID_PATTERN)
-_SESSION_SECRET = re.compile(SESSION_SECRET_PATTERN)
-
-
-def error_responses(
-    *statuses: int, described: Mapping[int, str] = ERRORS, model: type[ErrorBody] = ErrorBody
-) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI `responses` of a route that may answer these error statuses."""
-    return {status: {"model": model, "description": described[status]} for status in statuses}
-
-
-def _service(request: Request) -> AuthService:
-    service: AuthService = request.app.state.auth_service
-    return service
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _device_label(request: Request) -> str | None:
-    return describe_user_agent(request.headers.get("user-agent"))
-
-
-def _session_credentials(
-    credentials: Annotated[
-        HTTPAuthorizationCredentials | None,
-        Depends(
-            HTTPBearer(
-                auto_error=False,
-                description="`<sessionId>.<sessionSecret>` with the current sessionSecret: "
-                "a rotated-out one revokes the session",
-            )
-        ),
-    ],
-) -> tuple[str, str]:
-    session_id, _, secret = credentials.credentials.partition(".") if credentials else ("", "", "")
-    if not (_SESSION_ID.fullmatch(session_id) and _SESSION_SECRET.fullmatch(secret)):
-        raise SessionUnknown(
-            "Send the header Authorization: Bearer <sessionId>.<sessionSecret>, with the "
-            "current sessionSecret."
-        )
-    return session_id, secret
-
-
-def _proof(
-    request: Request,
-    proof: Annotated[
-        str | None,
-        Header(
-            alias=PROOF_HEADER,
-            description="For a device-bound session: the proof of possession of its key "
-            "(docs/api.md, Device-bound sessions)",
-        ),
-    ] = None,
-) -> ProofRequest:
-    return ProofRequest(proof=proof, method=request.method, path=request.url.path)
-
-
-Service = Annotated[AuthService, Depends(_service)]
-SessionCredentials = Annotated[tuple[str, str], Depends(_session_credentials)]
-Proof = Annotated[ProofRequest, Depends(_proof)]
 
 
 @router.post(
@@ -128,8 +45,8 @@ Proof = Annotated[ProofRequest, Depends(_proof)]
     summary="Sign up",
     responses=error_responses(400, 401, 409, 413, 429, 503),
 )
-async def sign_up(body: SignUpRequest, request: Request, service: Service) -> UserCreated:
-    user_id = await service.sign_up(
+async def sign_up(body: SignUpRequest, request: Request, auth: Auth) -> UserCreated:
+    user_id = await auth.sign_up(
         body.application_key, body.username, body.password, client_address(request)
     )
     return UserCreated(user_id=user_id, username=body.username)
@@ -141,27 +58,27 @@ async def sign_up(body: SignUpRequest, request: Request, service: Service) -> Us
     summary="Sign in with a password or a ticket",
     responses=error_responses(400, 401, 413, 429, 503),
 )
-async def sign_in(body: SignInRequest, request: Request, service: Service) -> SessionObject:
+async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SessionObject:
     address = client_address(request)
     device_key = None if body.device_key is None else body.device_key.stored()
     if body.user_ticket is not None:
         issued = await run_in_threadpool(
             partial(
-                service.sign_in_with_ticket,
+                auth.sign_in_with_ticket,
                 body.application_key,
                 body.user_ticket,
                 address,
-                _device_label(request),
+                device_label(request),
                 device_key=device_key,
             )
         )
     else:
-        issued = await service.sign_in_with_password(
+        issued = await auth.sign_in_with_password(
             body.application_key,
             body.username or "",
             body.password or "",
             address,
-            _device_label(request),
+            device_label(request),
             device_key=device_key,
         )
     return SessionObject.of(issued)
@@ -172,21 +89,17 @@ async def sign_in(body: SignInRequest, request: Request, service: Service) -> Se
     summary="Resume a stored session; rotates its secret",
     responses=error_responses(400, 401, 413, 503),
 )
-def resume(body: ResumeRequest, request: Request, service: Service, proof: Proof) -> SessionObject:
-    issued = service.resume(
-        body.application_key,
-        body.user_id,
-        body.session_id,
-        body.session_secret,
-        client_address(request),
-        proof=proof,
+def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof) -> SessionObject:
+    # A resume presents its session in the body (the stored session object), not in a header.
+    presented = PresentedSession(
+        body.session_id, body.session_secret, client_address(request), proof
     )
-    return SessionObject.of(issued)
+    return SessionObject.of(auth.resume(body.application_key, body.user_id, presented))
 
 
 @router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
-def me(credentials: SessionCredentials, request: Request, service: Service, proof: Proof) -> Me:
-    return Me.of(service.describe(*credentials, client_address(request), proof=proof))
+def me(presented: Presented, auth: Auth) -> Me:
+    return Me.of(auth.describe(presented))
 
 
 @router.delete(
@@ -196,10 +109,8 @@ def me(credentials: SessionCredentials, request: Request, service: Service, proo
     summary="Sign out: revoke this session",
     responses=error_responses(401, 503),
 )
-def sign_out(
-    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
-) -> None:
-    service.sign_out(*credentials, client_address(request), proof=proof)
+def sign_out(presented: Presented, auth: Auth) -> None:
+    auth.sign_out(presented)
 
 
 @router.get(
@@ -207,10 +118,8 @@ def sign_out(
     summary="The devices where this user is signed in: their live sessions",
     responses=error_responses(401, 503),
 )
-def list_sessions(
-    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
-) -> SessionList:
-    return SessionList.of(service.list_sessions(*credentials, client_address(request), proof=proof))
+def list_sessions(presented: Presented, auth: Auth) -> SessionList:
+    return SessionList.of(auth.list_sessions(presented))
 
 
 @router.delete(
@@ -222,12 +131,10 @@ def list_sessions(
 )
 def revoke_session(
     session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
-    credentials: SessionCredentials,
-    request: Request,
-    service: Service,
-    proof: Proof,
+    presented: Presented,
+    auth: Auth,
 ) -> None:
-    service.revoke_session(*credentials, session_id, client_address(request), proof=proof)
+    auth.revoke_session(presented, session_id)
 
 
 @router.delete(
@@ -237,10 +144,8 @@ def revoke_session(
     summary="Revoke every session of this user",
     responses=error_responses(401, 503),
 )
-def revoke_all_sessions(
-    credentials: SessionCredentials, request: Request, service: Service, proof: Proof
-) -> None:
-    service.revoke_all(*credentials, client_address(request), proof=proof)
+def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
+    auth.revoke_all(presented)
 
 
 @router.get(
@@ -248,6 +153,6 @@ def revoke_all_sessions(
     summary="Liveness: the service runs and its database answers",
     responses=error_responses(503),
 )
-async def health(service: Service) -> Health:
-    await service.check_database()
+async def health(database: DatabaseHealth) -> Health:
+    await database.check()
     return Health()

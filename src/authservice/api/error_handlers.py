@@ -1,4 +1,4 @@
-"""Every failure leaves as `{"error", "message"}` JSON, whatever raised it."""
+"""The error handlers: every failure leaves as `{"error", "message"}` JSON, whatever raised it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from authservice.errors import (
+from authservice.api.common_bodies import RULE_ERROR
+from authservice.core.errors import (
     AuthError,
     DatabaseUnavailable,
     InternalError,
@@ -23,7 +24,6 @@ from authservice.errors import (
     PayloadTooLarge,
     ServiceBusy,
 )
-from authservice.schemas import RULE_ERROR
 
 __all__ = ["error_response", "install_error_handlers"]
 

@@ -1,9 +1,10 @@
 """The messaging routes under /v1 (docs/api.md, Messages): authorised like `GET /v1/me`, they
-translate between HTTP and MessagingService.
+translate between HTTP and MessagingService, and serve each user's message stream.
 
 The stream (`GET /v1/messages/stream`, Server-Sent Events) is `async` and holds no worker thread
 while it waits: it reads the mailbox and checks the session in the thread pool, then waits on the
-fan-out (fanout.py) for a wake-up, or for the ping interval to pass, whichever comes first.
+fan-out (messaging/fanout.py) for a wake-up, or for the ping interval to pass, whichever comes
+first.
 """
 
 from __future__ import annotations
@@ -15,29 +16,14 @@ from datetime import datetime
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from authservice._time import utc_now
-from authservice.api import (
-    ERRORS,
-    Proof,
-    Service,
-    SessionCredentials,
-    client_address,
-    error_responses,
-)
-from authservice.errors import InvalidRequest
-from authservice.messaging import MESSAGE_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from authservice.messaging_service import (
-    STREAM_BATCH,
-    MessagingService,
-    PresentedSession,
-    StreamStart,
-)
-from authservice.schemas import (
+from authservice.api.common_bodies import ERRORS, error_responses
+from authservice.api.dependencies import Messaging, Presented
+from authservice.api.message_bodies import (
     ConversationPage,
     DeliveredRequest,
     MessagePage,
@@ -47,6 +33,10 @@ from authservice.schemas import (
     UnknownRecipientsBody,
     event_data,
 )
+from authservice.core.clock import utc_now
+from authservice.core.errors import InvalidRequest
+from authservice.messaging.rules import MESSAGE_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from authservice.messaging.use_cases import STREAM_BATCH, MessagingService, StreamStart
 
 __all__ = ["STREAM_HEADERS", "router"]
 
@@ -73,17 +63,6 @@ _SEND_REFUSED = {
 }
 
 
-def _messaging(service: Service) -> MessagingService:
-    return service.messaging
-
-
-def _presented(credentials: SessionCredentials, request: Request, proof: Proof) -> PresentedSession:
-    session_id, session_secret = credentials
-    return PresentedSession(session_id, session_secret, client_address(request), proof)
-
-
-Messaging = Annotated[MessagingService, Depends(_messaging)]
-Presented = Annotated[PresentedSession, Depends(_presented)]
 Before = Annotated[
     int | None,
     Query(ge=1, le=MESSAGE_ID_MAX, description="only what is older than this message id"),
@@ -103,7 +82,7 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX, description="how many at m
 def send_message(
     body: SendMessageRequest, presented: Presented, messaging: Messaging
 ) -> SentMessage:
-    return SentMessage.of(messaging.send_message(presented, body.to, body.text))
+    return SentMessage.of(messaging.send(presented, body.to, body.text))
 
 
 @router.get(

@@ -10,8 +10,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authservice.errors import CorsRefused, InternalError, PayloadTooLarge
-from authservice.handlers import error_response
+from authservice.api.error_handlers import error_response
+from authservice.core.errors import CorsRefused, InternalError, PayloadTooLarge
 
 __all__ = [
     "API_RESPONSE_HEADERS",

@@ -1,4 +1,5 @@
-"""A short label for the device a session was started on, made from its User-Agent header.
+"""Device labels: a short name for the device a session was started on, made from its User-Agent
+header.
 
 Only the label is kept, never the header itself: it names a browser and a system from two short
 lists, so it tells a person which of their devices a session is without fingerprinting anyone.
@@ -19,9 +20,7 @@ Standard library only.
 
 from __future__ import annotations
 
-__all__ = ["DEVICE_LABEL_MAX_CHARS", "describe_user_agent"]
-
-DEVICE_LABEL_MAX_CHARS = 64
+__all__ = ["describe_user_agent"]
 
 # The first match wins, so a browser that also names the one it is built on comes first: Edge and
 # Opera say "Chrome/", Chrome says "Safari/".

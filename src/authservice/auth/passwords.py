@@ -21,8 +21,8 @@ from typing import TypeVar
 
 import argon2
 
-from authservice.errors import ServiceBusy
-from authservice.rules import normalize_password
+from authservice.auth.rules import normalize_password
+from authservice.core.errors import ServiceBusy
 
 __all__ = ["ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "PasswordCheck", "PasswordHasher"]
 

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from authservice.errors import ProofInvalid, ProofRequired
+from authservice.core.errors import ProofInvalid, ProofRequired
 
 __all__ = [
     "CLOCK_SKEW_S",

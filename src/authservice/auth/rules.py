@@ -140,5 +140,5 @@ def _fold(text: str) -> str:
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    data = resources.files("authservice").joinpath("data", _COMMON_PASSWORDS).read_bytes()
+    data = resources.files("authservice.auth").joinpath("data", _COMMON_PASSWORDS).read_bytes()
     return frozenset(gzip.decompress(data).decode("utf-8").splitlines())

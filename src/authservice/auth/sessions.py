@@ -1,5 +1,6 @@
 """Sessions: started, resumed with secret rotation and theft detection, described, listed as the
-user's devices, revoked."""
+user's devices, revoked. Every revocation calls a hook (the composition root wakes the message
+streams of the user with it, so that a revoked session ends its streams)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from authservice.errors import (
+from authservice.auth.proofs import ProofRequest, check_proof, nonce_expiry
+from authservice.core.errors import (
     NoSuchSession,
     ProofInvalid,
     SessionExpired,
@@ -23,15 +25,20 @@ from authservice.errors import (
     SessionUnknown,
     UnknownApplication,
 )
-from authservice.keys import (
+from authservice.core.keys import (
     derive_rotated_secret,
     hash_secret,
     new_secret,
     new_session_id,
     secret_matches,
 )
-from authservice.models import ApplicationRow, ProofNonceRow, RetiredSecretRow, SessionRow, UserRow
-from authservice.proofs import ProofRequest, check_proof, nonce_expiry
+from authservice.database.tables import (
+    ApplicationRow,
+    ProofNonceRow,
+    RetiredSecretRow,
+    SessionRow,
+    UserRow,
+)
 
 __all__ = [
     "LAST_USE_STEP",
@@ -47,12 +54,11 @@ __all__ = [
 # a resume within the grace window): the device list says "last used", not how often.
 LAST_USE_STEP = timedelta(minutes=1)
 
-# Every answer names the user and the application: one query, not three. Inner joins, as
-# PostgreSQL locks no row on the nullable side of an outer join.
-# Called in the transaction that revokes sessions, with the ids of their users (fanout.py wakes
-# their message streams once it commits).
+# Called in the transaction that revokes sessions, with the ids of their users.
 RevocationHook = Callable[[Session, Iterable[int]], None]
 
+# Every answer names the user and the application: one query, not three. Inner joins, as
+# PostgreSQL locks no row on the nullable side of an outer join.
 _WITH_USER_AND_APPLICATION = joinedload(SessionRow.user, innerjoin=True).joinedload(
     UserRow.application, innerjoin=True
 )
@@ -122,15 +128,15 @@ class SessionManager:
         self,
         *,
         server_key: bytes,
-        lifetime_s: float,
-        idle_s: float,
-        grace_s: float,
+        session_ttl_s: float,
+        idle_ttl_s: float,
+        rotation_grace_s: float,
         on_revoke: RevocationHook | None = None,
     ) -> None:
         self._server_key = server_key
-        self._lifetime = timedelta(seconds=lifetime_s)
-        self._idle = timedelta(seconds=idle_s)
-        self._grace = timedelta(seconds=grace_s)
+        self._lifetime = timedelta(seconds=session_ttl_s)
+        self._idle = timedelta(seconds=idle_ttl_s)
+        self._grace = timedelta(seconds=rotation_grace_s)
         self._on_revoke = on_revoke
 
     def __repr__(self) -> str:

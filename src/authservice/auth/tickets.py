@@ -4,7 +4,7 @@ A ticket is `base64url(payload) "." base64url(HMAC-SHA256(applicationSecret, bas
 unpadded, where the payload is JSON. Standard library only, so that a partner backend can import
 `sign_ticket` without the service's dependencies::
 
-    from authservice.tickets import sign_ticket
+    from authservice import sign_ticket
     ticket = sign_ticket("app_3f9c...", application_secret, "alice", ttl_s=300)
 """
 
@@ -20,8 +20,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from authservice._time import format_time, parse_time, utc_now
-from authservice.rules import TICKET_MAX_CHARS, USERNAME_RULE, is_valid_username
+from authservice.auth.rules import TICKET_MAX_CHARS, USERNAME_RULE, is_valid_username
+from authservice.core.clock import format_time, parse_time, utc_now
 
 __all__ = ["MAX_TICKET_TTL_S", "TicketClaims", "TicketError", "read_ticket", "sign_ticket"]
 

@@ -1,28 +1,39 @@
-"""What the API does, without HTTP: plain values in, results out, AuthError on refusal.
+"""What the auth routes do, without HTTP (AuthService): plain values in, results out, AuthError on
+refusal. A call about an existing session takes the session the request presents
+(presented.PresentedSession).
 
 Sign-up and password sign-in are coroutines: they wait for the password-hashing pool without
 holding a thread. Their database work, like every other method here, is synchronous and runs in
-a worker thread. Each records its security events in the audit log (audit.py).
+a worker thread. Each records its security events in the audit log (core/audit.py).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import anyio
 from anyio import to_thread
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from authservice._time import utc_now
-from authservice.applications import find_application
-from authservice.audit import AuditEvent, record_event
-from authservice.db import connect_outside_pool, open_database
-from authservice.errors import (
-    DatabaseUnavailable,
+from authservice.auth.applications import require_application
+from authservice.auth.passwords import PasswordHasher
+from authservice.auth.presented import PresentedSession
+from authservice.auth.proofs import ProofRequest
+from authservice.auth.rules import SESSION_ID_PATTERN, username_key
+from authservice.auth.sessions import (
+    DeviceSession,
+    IssuedSession,
+    RevocationHook,
+    SessionManager,
+    SessionView,
+)
+from authservice.auth.tickets import TicketClaims, TicketError, read_ticket
+from authservice.auth.users import add_user, find_or_add_user, find_user
+from authservice.core.audit import AuditEvent, record_event
+from authservice.core.clock import utc_now
+from authservice.core.errors import (
     InvalidCredentials,
     InvalidTicket,
     NoSuchSession,
@@ -31,46 +42,33 @@ from authservice.errors import (
     ServiceBusy,
     SessionRejected,
     SessionReuseDetected,
-    UnknownApplication,
     UsernameTaken,
 )
-from authservice.fanout import Fanout, open_fanout
-from authservice.keys import derive_key, keyed_digest, load_server_key
-from authservice.messaging_service import MessagingService
-from authservice.models import ApplicationRow, TicketNonceRow, UserRow
-from authservice.passwords import PasswordHasher
-from authservice.proofs import NO_PROOF, ProofRequest
-from authservice.purge import PurgeResult, purge_database
-from authservice.ratelimit import Bucket, RateLimiter, client_network
-from authservice.rules import SESSION_ID_PATTERN, username_key
-from authservice.sealing import SecretSealer
-from authservice.sessions import DeviceSession, IssuedSession, SessionManager, SessionView
-from authservice.settings import Settings
-from authservice.tickets import TicketClaims, TicketError, read_ticket
-from authservice.users import add_user, find_or_add_user, find_user
+from authservice.core.keys import derive_key, keyed_digest
+from authservice.core.sealing import SecretSealer
+from authservice.core.settings import Settings
+from authservice.database.rate_limits import Bucket, RateLimiter, client_network
+from authservice.database.tables import ApplicationRow, TicketNonceRow, UserRow
 
 __all__ = ["AuthService"]
 
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
-logger = logging.getLogger("authservice")
-
-# How long /v1/health waits for the database, and how many of its checks may wait at once (they
-# have threads of their own, so a health check never queues behind busy requests).
-_HEALTH_TIMEOUT_S = 3.0
-_HEALTH_CHECKS = 4
-
 
 class AuthService:
-    def __init__(self, settings: Settings) -> None:
+    """Built once, by the composition root; `on_revoke` is called in every transaction that
+    revokes sessions (sessions.RevocationHook)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: sessionmaker[Session],
+        server_key: bytes,
+        *,
+        on_revoke: RevocationHook | None = None,
+    ) -> None:
         self.settings = settings
-        self.engine = open_database(settings)
-        self._db = sessionmaker(self.engine, expire_on_commit=False)
-        # Wakes the message streams of users whose mailbox changed or whose session ended.
-        self.fanout: Fanout = open_fanout(
-            self.engine, self._db, lambda: connect_outside_pool(settings, self.engine)
-        )
-        server_key = load_server_key(settings)
+        self._db = database
         self._sealer = SecretSealer(server_key)
         self._audit_key = derive_key(server_key, "authservice audit usernames v1")
         self._passwords = PasswordHasher(
@@ -78,63 +76,21 @@ class AuthService:
         )
         self._sessions = SessionManager(
             server_key=server_key,
-            lifetime_s=settings.session_ttl_s,
-            idle_s=settings.idle_ttl_s,
-            grace_s=settings.rotation_grace_s,
-            on_revoke=self.fanout.notify,
+            session_ttl_s=settings.session_ttl_s,
+            idle_ttl_s=settings.idle_ttl_s,
+            rotation_grace_s=settings.rotation_grace_s,
+            on_revoke=on_revoke,
         )
-        self._health_checks = anyio.CapacityLimiter(_HEALTH_CHECKS)
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice rate limit buckets v1"),
             window_s=settings.rate_window_s,
         )
-        self.messaging = MessagingService(self, server_key)
 
     def __repr__(self) -> str:
-        return f"AuthService(database={self.engine.url!r}, passwords={self._passwords!r})"
-
-    @property
-    def database(self) -> sessionmaker[Session]:
-        return self._db
+        return f"AuthService(passwords={self._passwords!r}, sessions={self._sessions!r})"
 
     def close(self) -> None:
-        self.fanout.close()
         self._passwords.close()
-        self.engine.dispose()
-
-    # -- the database ---------------------------------------------------------------------
-
-    async def check_database(self) -> None:
-        """DatabaseUnavailable unless the database answers a query within a few seconds."""
-        try:
-            with anyio.fail_after(_HEALTH_TIMEOUT_S):
-                await to_thread.run_sync(
-                    self._query_database, abandon_on_cancel=True, limiter=self._health_checks
-                )
-        except (TimeoutError, SQLAlchemyError, self._database_errors) as error:
-            reason = str(error) or f"no answer within {_HEALTH_TIMEOUT_S} s"
-            logger.warning("Health check: the database does not answer: %s", reason)
-            raise DatabaseUnavailable() from None
-
-    def purge(self) -> PurgeResult:
-        return purge_database(self.engine, utc_now())
-
-    @property
-    def _database_errors(self) -> type[Exception]:
-        """What the driver raises itself: a raw connection's errors are not SQLAlchemy's."""
-        error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
-        return error
-
-    def _query_database(self) -> None:
-        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read.
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-            cursor.close()
-        finally:
-            connection.close()
 
     # -- passwords ------------------------------------------------------------------------
 
@@ -206,7 +162,7 @@ class AuthService:
 
     def _add_password_user(self, application_key: str, username: str, password_hash: str) -> None:
         with self._db() as db, db.begin():
-            add_user(db, _application(db, application_key), username, password_hash)
+            add_user(db, require_application(db, application_key), username, password_hash)
 
     def _start_password_sign_in(
         self, application_key: str, username: str, buckets: Sequence[Bucket], audit: dict[str, str]
@@ -275,86 +231,54 @@ class AuthService:
     # -- sessions -------------------------------------------------------------------------
 
     def resume(
-        self,
-        application_key: str,
-        user_id: str,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
+        self, application_key: str, user_id: str, presented: PresentedSession
     ) -> IssuedSession:
-        with self._db() as db, self._auditing_session(session_id, client_address):
+        with self._db() as db, self._auditing_session(presented):
             return self._sessions.resume(
                 db,
                 application_key=application_key,
                 user_id=user_id,
-                session_id=session_id,
-                secret=session_secret,
-                proof=proof,
+                session_id=presented.session_id,
+                secret=presented.session_secret,
+                proof=presented.proof,
                 now=utc_now(),
             )
 
-    def describe(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> SessionView:
-        with self._db() as db, self._auditing_session(session_id, client_address):
-            return self._sessions.describe(db, session_id, session_secret, proof, utc_now())
+    def describe(self, presented: PresentedSession) -> SessionView:
+        """The session, once its secret (and, if bound, its proof) is checked: what `GET /v1/me`
+        answers, and how messaging authenticates its callers."""
+        with self._db() as db, self._auditing_session(presented):
+            return self._sessions.describe(db, *_credentials(presented), utc_now())
 
-    def sign_out(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> None:
-        with self._db() as db, self._auditing_session(session_id, client_address):
-            view = self._sessions.sign_out(db, session_id, session_secret, proof, utc_now())
+    def sign_out(self, presented: PresentedSession) -> None:
+        with self._db() as db, self._auditing_session(presented):
+            view = self._sessions.sign_out(db, *_credentials(presented), utc_now())
         record_event(
             AuditEvent.SIGN_OUT,
             application=view.application_key,
             user=view.user_id,
             session=view.session_id,
-            address=client_address,
+            address=presented.client_address,
         )
 
-    def list_sessions(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> list[DeviceSession]:
-        with self._db() as db, self._auditing_session(session_id, client_address):
-            return self._sessions.list_sessions(db, session_id, session_secret, proof, utc_now())
+    def list_sessions(self, presented: PresentedSession) -> list[DeviceSession]:
+        with self._db() as db, self._auditing_session(presented):
+            return self._sessions.list_sessions(db, *_credentials(presented), utc_now())
 
-    def revoke_session(
-        self,
-        session_id: str,
-        session_secret: str,
-        target_id: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> None:
+    def revoke_session(self, presented: PresentedSession, target_id: str) -> None:
         """Sign one device out: revoke one session of the caller's user (NoSuchSession if it is
         not one of theirs). An id that is not even well-formed is refused without a query."""
-        audit = {"session": session_id, "target": target_id, "address": client_address}
+        address = presented.client_address
+        audit = {"session": presented.session_id, "target": target_id, "address": address}
+        session_id, secret, proof = _credentials(presented)
         try:
-            with self._db() as db, self._auditing_session(session_id, client_address):
+            with self._db() as db, self._auditing_session(presented):
                 if not _SESSION_ID.fullmatch(target_id):
                     # Still authenticate the caller first: 401 comes before 404.
-                    self._sessions.describe(db, session_id, session_secret, proof, utc_now())
+                    self._sessions.describe(db, session_id, secret, proof, utc_now())
                     raise NoSuchSession()
                 view, revoked = self._sessions.revoke_session(
-                    db, session_id, session_secret, target_id, proof, utc_now()
+                    db, session_id, secret, target_id, proof, utc_now()
                 )
         except NoSuchSession:
             record_event(AuditEvent.REVOKE_SESSION, outcome="not_found", **audit)
@@ -367,29 +291,21 @@ class AuthService:
             **audit,
         )
 
-    def revoke_all(
-        self,
-        session_id: str,
-        session_secret: str,
-        client_address: str,
-        *,
-        proof: ProofRequest = NO_PROOF,
-    ) -> None:
-        with self._db() as db, self._auditing_session(session_id, client_address):
-            view, revoked = self._sessions.revoke_all(
-                db, session_id, session_secret, proof, utc_now()
-            )
+    def revoke_all(self, presented: PresentedSession) -> None:
+        with self._db() as db, self._auditing_session(presented):
+            view, revoked = self._sessions.revoke_all(db, *_credentials(presented), utc_now())
         record_event(
             AuditEvent.REVOKE_ALL,
             application=view.application_key,
             user=view.user_id,
             session=view.session_id,
             revoked=revoked,
-            address=client_address,
+            address=presented.client_address,
         )
 
     @contextmanager
-    def _auditing_session(self, session_id: str, client_address: str) -> Iterator[None]:
+    def _auditing_session(self, presented: PresentedSession) -> Iterator[None]:
+        address = presented.client_address
         try:
             yield
         except SessionReuseDetected as reuse:
@@ -400,24 +316,24 @@ class AuthService:
                 session=reuse.session_id,
                 generation=reuse.generation,
                 current_generation=reuse.current_generation,
-                address=client_address,
+                address=address,
             )
             raise
         except ProofRefused as refused:
             record_event(
                 AuditEvent.PROOF_REFUSED,
-                session=session_id,
+                session=presented.session_id,
                 error=refused.code,
                 reason=refused.reason,
-                address=client_address,
+                address=address,
             )
             raise
         except SessionRejected as refused:
             record_event(
                 AuditEvent.SESSION_REFUSED,
-                session=session_id,
+                session=presented.session_id,
                 reason=refused.code,
-                address=client_address,
+                address=address,
             )
             raise
 
@@ -435,7 +351,7 @@ class AuthService:
         """The application, once an attempt is poured into every bucket. Committed at once, so
         that the attempt counts however what follows ends."""
         with db.begin():
-            application = _application(db, application_key)
+            application = require_application(db, application_key)
             try:
                 self._limiter.acquire(db, buckets)
             except RateLimited as limited:
@@ -486,17 +402,15 @@ class AuthService:
         )
 
 
-def _application(db: Session, application_key: str) -> ApplicationRow:
-    application = find_application(db, application_key)
-    if application is None:
-        raise UnknownApplication()
-    return application
+def _credentials(presented: PresentedSession) -> tuple[str, str, ProofRequest]:
+    """What SessionManager checks: the id, the secret and the proof."""
+    return presented.session_id, presented.session_secret, presented.proof
 
 
 def _use_nonce(db: Session, application: ApplicationRow, claims: TicketClaims) -> None:
-    """Remember the nonce until the ticket expires (purge.py forgets it then); InvalidTicket if
-    it was used before. Two workers given one ticket at once both insert: the second waits for
-    the first to commit, then fails on the primary key."""
+    """Remember the nonce until the ticket expires (database/purge.py forgets it then);
+    InvalidTicket if it was used before. Two workers given one ticket at once both insert: the
+    second waits for the first to commit, then fails on the primary key."""
     try:
         with db.begin_nested():
             db.add(

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from authservice._time import utc_now
-from authservice.errors import UsernameTaken
-from authservice.models import ApplicationRow, UserRow
-from authservice.rules import username_key
+from authservice.auth.rules import username_key
+from authservice.core.clock import utc_now
+from authservice.core.errors import UsernameTaken
+from authservice.database.tables import ApplicationRow, UserRow
 
 __all__ = ["add_user", "find_or_add_user", "find_user"]
 

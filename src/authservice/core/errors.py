@@ -148,7 +148,7 @@ class SessionReuseDetected(SessionRevoked):
 
 
 class ProofRefused(SessionRejected):
-    """A device-bound session used without a valid proof of possession (proofs.py). The session
+    """A device-bound session used without a valid proof of possession (auth/proofs.py). The session
     stays as it was: only this copy of it is useless here, so the client forgets it."""
 
     def __init__(self, reason: str) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from authservice.files import ensure_private_dir
-from authservice.settings import Settings
+from authservice.core.files import ensure_private_dir
+from authservice.core.settings import Settings
 
 __all__ = [
     "derive_key",

@@ -14,7 +14,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from authservice.keys import derive_key
+from authservice.core.keys import derive_key
 
 __all__ = ["SEALED_PREFIX", "SecretSealer"]
 

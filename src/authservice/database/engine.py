@@ -1,7 +1,8 @@
-"""The database: SQLite in the data directory by default (WAL), or PostgreSQL (`postgresql+psycopg`).
+"""The database engine: SQLite in the data directory by default (WAL), or PostgreSQL
+(`postgresql+psycopg`), and what differs between the two.
 
 `open_database` is what the service and the application commands use: it refuses a database whose
-schema is not this version's (schema.py). `migrate_database` brings it there.
+schema is not this version's (schema_versions.py). `migrate_database` brings it there.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from authservice.files import ensure_private_dir, ensure_private_file
-from authservice.keys import load_server_key
-from authservice.schema import migrate, require_current_schema
-from authservice.settings import Settings
+from authservice.core.files import ensure_private_dir, ensure_private_file
+from authservice.core.keys import load_server_key
+from authservice.core.settings import Settings
+from authservice.database.schema_versions import migrate, require_current_schema
 
 __all__ = [
     "connect_outside_pool",
@@ -78,7 +79,7 @@ def upsert(db: Session, table: Any) -> Any:
 
 def connect_outside_pool(settings: Settings, engine: Engine) -> Any:
     """A new psycopg connection to the engine's PostgreSQL database, of its own, in autocommit
-    mode: one that waits for notifications (fanout.py) must not hold a pooled one."""
+    mode: one that waits for notifications (messaging/fanout.py) must not hold a pooled one."""
     import psycopg
 
     _, options = engine.dialect.create_connect_args(engine.url)

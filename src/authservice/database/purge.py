@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Result, delete, func, or_, select
 
-from authservice.models import ProofNonceRow, RateLimitRow, SessionRow, TicketNonceRow
+from authservice.database.tables import ProofNonceRow, RateLimitRow, SessionRow, TicketNonceRow
 
 __all__ = ["PurgeResult", "purge_database", "purge_periodically"]
 

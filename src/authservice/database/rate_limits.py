@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from authservice.db import upsert
-from authservice.errors import RateLimited
-from authservice.keys import keyed_digest
-from authservice.models import RateLimitRow
+from authservice.core.errors import RateLimited
+from authservice.core.keys import keyed_digest
+from authservice.database.engine import upsert
+from authservice.database.tables import RateLimitRow
 
 __all__ = ["Bucket", "RateLimiter", "client_network"]
 

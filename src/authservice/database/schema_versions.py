@@ -1,4 +1,5 @@
-"""The database's schema, versioned by Alembic: the revisions are in `migrations/versions/`.
+"""Which version of the schema a database is at, and migrating it (Alembic drives the revisions in
+`migrations/versions/`).
 
 `migrate` brings a database to this version's schema in one transaction (SQLite and PostgreSQL
 both change schemas transactionally), so a migration that fails leaves the database as it was.
@@ -30,9 +31,10 @@ __all__ = [
 ]
 
 MIGRATE_COMMAND = "python -m authservice migrate"
-SCRIPT_LOCATION = "authservice:migrations"
+SCRIPT_LOCATION = "authservice.database:migrations"
 # What the migrations find in `config.attributes`: the connection to run on, and the server key
-# (application secrets are sealed with it).
+# (application secrets are sealed with it). Revision 0002 reads the key under this name, copied
+# into it: keep the name.
 CONNECTION_ATTRIBUTE = "connection"
 SERVER_KEY_ATTRIBUTE = "server_key"
 # Any fixed number: the PostgreSQL advisory lock that lets one process migrate at a time.
@@ -150,7 +152,7 @@ def _stamp_unversioned(connection: Connection, context: MigrationContext) -> str
 
 
 def _check_foreign_keys(connection: Connection) -> None:
-    """SQLite checks no foreign key while a migration runs (db.migrate_database): check them all
+    """SQLite checks no foreign key while a migration runs (engine.migrate_database): check them all
     before committing."""
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
     if broken:

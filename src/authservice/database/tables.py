@@ -1,4 +1,4 @@
-"""Database tables, in column types that SQLite and PostgreSQL share.
+"""The database's tables, in column types that SQLite and PostgreSQL share.
 
 The schema in a database is made and changed by the migrations (`migrations/versions/`), never from
 these classes; a test checks that the two agree.
@@ -23,9 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from authservice.user_agents import DEVICE_LABEL_MAX_CHARS
-
 __all__ = [
+    "DEVICE_LABEL_MAX_CHARS",
     "NAMING_CONVENTION",
     "ApplicationRow",
     "Base",
@@ -42,6 +41,11 @@ __all__ = [
     "TicketNonceRow",
     "UserRow",
 ]
+
+
+# The longest device label a session holds: auth/devices.py makes far shorter ones (a browser and a
+# system from two short lists; a test checks them all).
+DEVICE_LABEL_MAX_CHARS = 64
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,7 +89,7 @@ class ApplicationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    # Checking a ticket's HMAC needs the secret itself, so it is sealed (sealing.py), not hashed.
+    # Checking a ticket's HMAC needs the secret itself: it is sealed (core/sealing.py), not hashed.
     secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -102,7 +106,7 @@ class UserRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
-    # As typed at sign-up (it is the userId); `username_key` (rules.username_key) is what makes two
+    # As typed at sign-up (it is the userId); `username_key` (auth/rules.py) is what makes two
     # names the same. Case folding can triple a name's length.
     username: Mapped[str] = mapped_column(String(32))
     username_key: Mapped[str] = mapped_column(String(128))
@@ -132,10 +136,10 @@ class SessionRow(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     # What the user's device list shows: a label made from the User-Agent at sign-in (never the
     # header itself; None when it named nothing known, and in sessions older than the column),
-    # and when the session was last presented (sessions.LAST_USE_STEP says how precisely).
+    # and when the session was last presented (auth/sessions.py: LAST_USE_STEP says how precisely).
     device_label: Mapped[str | None] = mapped_column(String(DEVICE_LABEL_MAX_CHARS))
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The public JWK of the device key the session is bound to (proofs.py); None: not bound.
+    # The public JWK of the device key the session is bound to (auth/proofs.py); None: not bound.
     device_key: Mapped[str | None] = mapped_column(String(256))
 
     user: Mapped[UserRow] = relationship()
@@ -173,8 +177,8 @@ class TicketNonceRow(Base):
 
 
 class ProofNonceRow(Base):
-    """The `jti` of an accepted proof (proofs.py), kept while its `iat` would still be accepted,
-    so that the proof cannot be replayed."""
+    """The `jti` of an accepted proof (auth/proofs.py), kept while its `iat` would still be
+    accepted, so that the proof cannot be replayed."""
 
     __tablename__ = "proof_nonces"
 
@@ -183,7 +187,7 @@ class ProofNonceRow(Base):
 
 
 class RateLimitRow(Base):
-    """One rate-limit bucket (ratelimit.py). Named by a keyed hash, so that no username or address
+    """One rate-limit bucket (rate_limits.py). Named by a keyed hash, so that no username or address
     is stored here."""
 
     __tablename__ = "rate_limits"

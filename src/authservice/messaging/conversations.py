@@ -1,16 +1,16 @@
-"""Messages between the users of one application: sending, delivery receipts, conversations and
-their history. Each function runs in the caller's transaction (messaging_service.py opens them).
+"""Conversations: sending a message, delivery receipts, and the conversations and their history.
+Each function runs in the caller's transaction (use_cases.py opens them).
 
 A conversation is a set of users: the sender and the recipients of a message. The same set is
 always the same conversation, found by the hash of its sorted user ids (`participants_key`). A
 message is one row, with a delivery row per recipient and a `message` event in the mailbox of
 every participant (mailbox.py); a delivery receipt adds a `delivered` event to the sender's.
 
-Locks, on PostgreSQL (SQLite runs one writer at a time): a send locks its conversation's row
-before it inserts the message, so that the messages of one conversation commit in the order of
-their ids; then the participants' mailboxes, in user id order. A receipt locks its delivery rows,
-in message id order, then the senders' mailboxes. No two transactions can wait on each other in a
-circle.
+Locks, on PostgreSQL (SQLite runs one writer at a time): adding a message locks its conversation's
+row before it inserts the message, so that the messages of one conversation commit in the order
+of their ids; then the participants' mailboxes, in user id order. A receipt locks its delivery
+rows, in message id order, then the senders' mailboxes. No two transactions can wait on each
+other in a circle.
 """
 
 from __future__ import annotations
@@ -26,35 +26,22 @@ from typing import Generic, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from authservice.db import upsert
-from authservice.errors import InvalidRequest, NoSuchConversation, UnknownRecipients
-from authservice.fanout import Fanout
-from authservice.mailbox import NewEvent, post_events
-from authservice.message_views import ConversationView, MessageView, describe_messages
-from authservice.models import ConversationRow, DeliveryRow, MessageRow, ParticipantRow, UserRow
-from authservice.rules import username_key
+from authservice.auth.rules import username_key
+from authservice.core.errors import InvalidRequest, NoSuchConversation, UnknownRecipients
+from authservice.database.engine import upsert
+from authservice.database.tables import (
+    ConversationRow,
+    DeliveryRow,
+    MessageRow,
+    ParticipantRow,
+    UserRow,
+)
+from authservice.messaging.fanout import Fanout
+from authservice.messaging.mailbox import NewEvent, post_events
+from authservice.messaging.read_models import ConversationView, MessageView, describe_messages
+from authservice.messaging.rules import CONVERSATION_ID_PATTERN
 
-__all__ = [
-    "CONVERSATION_ID_PATTERN",
-    "MESSAGE_ID_MAX",
-    "MESSAGE_MAX_CHARS",
-    "PAGE_LIMIT_DEFAULT",
-    "PAGE_LIMIT_MAX",
-    "RECIPIENTS_MAX",
-    "Page",
-    "list_conversations",
-    "list_messages",
-    "mark_delivered",
-    "send_message",
-]
-
-MESSAGE_MAX_CHARS = 2000
-# Message ids are the database's 32-bit integers; a larger one names no message.
-MESSAGE_ID_MAX = 2**31 - 1
-CONVERSATION_ID_PATTERN = r"^cnv_[A-Za-z0-9_-]{22}$"
-RECIPIENTS_MAX = 20
-PAGE_LIMIT_DEFAULT = 50
-PAGE_LIMIT_MAX = 100
+__all__ = ["Page", "add_message", "list_conversations", "list_messages", "mark_delivered"]
 
 T = TypeVar("T")
 _CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
@@ -69,11 +56,12 @@ class Page(Generic[T]):
     more: bool
 
 
-def send_message(
+def add_message(
     db: Session, sender: UserRow, names: Sequence[str], text: str, now: datetime, fanout: Fanout
 ) -> MessageView:
-    """Send `text` to the users of the sender's application with these names (any case or
-    width); UnknownRecipients naming those none has. Checks first, writes after."""
+    """Add `text` from `sender` to their conversation with the users of their application who
+    have these names (any case or width); UnknownRecipients naming those none has. Checks first,
+    writes after."""
     recipients = _find_recipients(db, sender, names)
     participants = sorted([sender, *recipients], key=lambda user: user.id)
     conversation_id, new = _lock_conversation(db, participants, now)

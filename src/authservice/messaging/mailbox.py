@@ -22,9 +22,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from authservice.db import upsert
-from authservice.message_views import DeliveryView, MessageView, describe_messages
-from authservice.models import MailboxEventRow, MailboxRow, MessageRow
+from authservice.database.engine import upsert
+from authservice.database.tables import MailboxEventRow, MailboxRow, MessageRow
+from authservice.messaging.read_models import DeliveryView, MessageView, describe_messages
 
 __all__ = ["EventKind", "MailboxEvent", "NewEvent", "mailbox_head", "post_events", "read_mailbox"]
 

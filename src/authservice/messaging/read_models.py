@@ -1,5 +1,5 @@
-"""Messages, deliveries and conversations as the API shows them, read from their rows in a few
-queries per page (not a few per message)."""
+"""Read models: messages, deliveries and conversations as the API shows them, read from their rows
+in a few queries per page (not a few per message)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from authservice.models import DeliveryRow, MessageRow, ParticipantRow, UserRow
+from authservice.database.tables import DeliveryRow, MessageRow, ParticipantRow, UserRow
 
 __all__ = ["ConversationView", "DeliveryView", "Described", "MessageView", "describe_messages"]
 

@@ -1,43 +1,45 @@
-"""What the messaging routes do, without HTTP: each call authenticates the session as `GET /v1/me`
-does (AuthService.describe: the current secret, the proof of a bound session, refusals in the
-audit log), then does its work in a transaction of its own (messaging.py, mailbox.py). Every
-method is synchronous: the routes run them in a worker thread.
+"""What the messaging routes do, without HTTP (MessagingService). Each call first authenticates the
+session the request presents with the `authenticate` callable it was built with (the composition
+root hands it auth's check, as `GET /v1/me` makes it: the current secret, the proof of a bound
+session, refusals in the audit log), then does its work in a transaction of its own
+(conversations.py, mailbox.py). Every method is synchronous: the routes run them in a worker
+thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import anyio
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from authservice._time import utc_now
-from authservice.audit import AuditEvent, record_event
-from authservice.errors import AuthError, RateLimited, SessionRejected
-from authservice.keys import derive_key
-from authservice.mailbox import MailboxEvent, mailbox_head, read_mailbox
-from authservice.message_views import ConversationView, MessageView
-from authservice.messaging import (
+from authservice.auth.presented import PresentedSession
+from authservice.auth.sessions import SessionView, session_end
+from authservice.core.audit import AuditEvent, record_event
+from authservice.core.clock import utc_now
+from authservice.core.errors import AuthError, RateLimited, SessionRejected
+from authservice.core.keys import derive_key
+from authservice.database.rate_limits import Bucket, RateLimiter
+from authservice.database.tables import ApplicationRow, UserRow
+from authservice.messaging.conversations import (
     Page,
+    add_message,
     list_conversations,
     list_messages,
     mark_delivered,
-    send_message,
 )
-from authservice.models import ApplicationRow, UserRow
-from authservice.proofs import NO_PROOF, ProofRequest
-from authservice.ratelimit import Bucket, RateLimiter
-from authservice.sessions import SessionView, session_end
+from authservice.messaging.fanout import Fanout
+from authservice.messaging.mailbox import MailboxEvent, mailbox_head, read_mailbox
+from authservice.messaging.read_models import ConversationView, MessageView
 
-if TYPE_CHECKING:
-    from authservice.service import AuthService
+__all__ = ["STREAM_BATCH", "Authenticate", "MessagingService", "StreamPoll", "StreamStart"]
 
-__all__ = ["STREAM_BATCH", "MessagingService", "PresentedSession", "StreamPoll", "StreamStart"]
+# The session a request presents, checked: the session it is, or a SessionRejected.
+Authenticate = Callable[[PresentedSession], SessionView]
 
 # The send limit is per minute (Settings.messages_per_minute).
 _SEND_WINDOW_S = 60.0
@@ -68,23 +70,24 @@ class StreamPoll:
     events: list[MailboxEvent]
 
 
-@dataclass(frozen=True)
-class PresentedSession:
-    """The session a request presents, as `GET /v1/me` checks it."""
-
-    session_id: str
-    session_secret: str = field(repr=False)
-    client_address: str
-    proof: ProofRequest = NO_PROOF
-
-
 class MessagingService:
-    def __init__(self, auth: AuthService, server_key: bytes) -> None:
-        self._auth = auth
-        self._db = auth.database
-        self.fanout = auth.fanout
-        self._per_minute = auth.settings.messages_per_minute
-        self.ping_interval_s = auth.settings.stream_ping_interval_s
+    """Built once, by the composition root."""
+
+    def __init__(
+        self,
+        database: sessionmaker[Session],
+        fanout: Fanout,
+        server_key: bytes,
+        *,
+        authenticate: Authenticate,
+        messages_per_minute: int,
+        ping_interval_s: float,
+    ) -> None:
+        self._db = database
+        self.fanout = fanout
+        self._authenticate = authenticate
+        self._per_minute = messages_per_minute
+        self.ping_interval_s = ping_interval_s
         self.stream_reads = anyio.CapacityLimiter(_STREAM_READS)
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice message limits v1"), window_s=_SEND_WINDOW_S
@@ -93,7 +96,7 @@ class MessagingService:
     def __repr__(self) -> str:
         return f"MessagingService(messages_per_minute={self._per_minute})"
 
-    def send_message(
+    def send(
         self, presented: PresentedSession, recipients: Sequence[str], text: str
     ) -> MessageView:
         """A send counts against the limit even when it is refused for its recipients, so that
@@ -102,7 +105,7 @@ class MessagingService:
         with self._caller(presented) as (db, sender, view):
             self._limit(db, sender, view, presented.client_address)
             try:
-                return send_message(db, sender, recipients, text, utc_now(), self.fanout)
+                return add_message(db, sender, recipients, text, utc_now(), self.fanout)
             except AuthError as error:  # nothing written but the limit's count
                 refused = error
         raise refused
@@ -148,12 +151,7 @@ class MessagingService:
     ) -> Iterator[tuple[Session, UserRow, SessionView]]:
         """A transaction, with the user whose session `presented` is, once it is checked (in a
         transaction of its own, which records its use and spends a proof)."""
-        view = self._auth.describe(
-            presented.session_id,
-            presented.session_secret,
-            presented.client_address,
-            proof=presented.proof,
-        )
+        view = self._authenticate(presented)
         with self._db() as db, db.begin():
             user = db.scalars(
                 select(UserRow)

@@ -1,12 +1,13 @@
 """Alembic runs this for every command: the migrations run on the connection that
-`authservice.schema.migrate` hands over, inside its transaction (there is no alembic.ini)."""
+`authservice.database.schema_versions.migrate` hands over, inside its transaction (there is no
+alembic.ini)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from authservice.models import Base
-from authservice.schema import CONNECTION_ATTRIBUTE
+from authservice.database.schema_versions import CONNECTION_ATTRIBUTE
+from authservice.database.tables import Base
 
 if context.is_offline_mode():
     raise RuntimeError("the auth service's migrations run on a database, not as SQL scripts")

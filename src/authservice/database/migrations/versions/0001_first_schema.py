@@ -1,7 +1,7 @@
 """The first schema: applications, users, sessions and used ticket nonces.
 
 Revision 0001, the first. The tables as the first version of the service made them with
-`create_all`, constraints named by `models.NAMING_CONVENTION`.
+`create_all`, constraints named by `tables.NAMING_CONVENTION`.
 """
 
 from __future__ import annotations

@@ -2,26 +2,33 @@
 rate limits in the database, application secrets sealed.
 
 Revision 0002, after 0001. Each change carries its data:
-1. `users.username_key` = `rules.username_key(username)`, unique per application. Users whose
+1. `users.username_key` = `username_key(username)`, unique per application. Users whose
    names now collide are reported first, and nothing is changed.
 2. `retired_session_secrets`, filled with each session's `previous_secret_hash` (as generation
    `generation - 1`, retired at `rotated_at`), which then goes: theft detection and the grace
    window carry on for sessions that were live before.
 3. `rate_limits`, empty.
 4. Every application secret without the `v1:` prefix is sealed with the server key.
+
+Frozen: what this revision needs of the service (the username key, the sealing of secrets, the
+name under which the server key is handed over) is copied in below as the service had it when
+the revision was written, so that no later change to the service can change what it does.
 """
 
 from __future__ import annotations
 
+import base64
+import os
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import context, op
-
-from authservice.rules import username_key
-from authservice.schema import SERVER_KEY_ATTRIBUTE, MigrationRefused
-from authservice.sealing import SEALED_PREFIX, SecretSealer
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 revision = "0002"
 down_revision = "0001"
@@ -55,6 +62,17 @@ _retired = sa.table(
 )
 # How many colliding names a refusal lists.
 _SHOWN = 5
+# Where `python -m authservice migrate` hands over the server key (config.attributes).
+_SERVER_KEY_ATTRIBUTE = "server_key"
+# A sealed secret: this prefix, then base64url(nonce + AES-256-GCM ciphertext and tag), unpadded,
+# under a key derived from the server key for this purpose, the application key as associated data.
+_SEALED_PREFIX = "v1:"
+_SEALING_PURPOSE = b"authservice application secrets v1"
+_NONCE_BYTES = 12
+
+
+class MigrationRefused(ValueError):
+    """Something in the database stops this migration; nothing was changed."""
 
 
 def upgrade() -> None:
@@ -110,12 +128,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bucket", name="pk_rate_limits"),
     )
 
-    _rewrite_secrets(connection, SecretSealer.seal, sealed=False)
+    _rewrite_secrets(connection, _seal, sealed=False)
 
 
 def downgrade() -> None:
     connection = op.get_bind()
-    _rewrite_secrets(connection, SecretSealer.unseal, sealed=True)
+    _rewrite_secrets(connection, _unseal, sealed=True)
     op.drop_table("rate_limits")
 
     with op.batch_alter_table("sessions") as sessions:
@@ -147,7 +165,7 @@ def _username_keys(connection: sa.Connection) -> dict[int, str]:
     keys: dict[int, str] = {}
     by_key: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     for row_id, username, application_key in connection.execute(query):
-        keys[row_id] = username_key(username)
+        keys[row_id] = _username_key(username)
         by_key[(application_key, keys[row_id])].append(username)
     clashes = [(application, names) for (application, _), names in by_key.items() if len(names) > 1]
     if clashes:
@@ -165,26 +183,51 @@ def _username_keys(connection: sa.Connection) -> dict[int, str]:
 
 
 def _rewrite_secrets(
-    connection: sa.Connection, rewrite: Callable[[SecretSealer, str, str], str], *, sealed: bool
+    connection: sa.Connection, rewrite: Callable[[AESGCM, str, str], str], *, sealed: bool
 ) -> None:
     """Seal the plain application secrets (or, going down, open the sealed ones)."""
     rows = [
         row
         for row in connection.execute(sa.select(_applications))
-        if row.secret.startswith(SEALED_PREFIX) == sealed
+        if row.secret.startswith(_SEALED_PREFIX) == sealed
     ]
     if not rows:
         return
-    server_key = context.config.attributes.get(SERVER_KEY_ATTRIBUTE)
+    server_key = context.config.attributes.get(_SERVER_KEY_ATTRIBUTE)
     if server_key is None:
         raise MigrationRefused(
             "Sealing the application secrets needs the server key: migrate with "
             "`python -m authservice migrate` and the service's --data-dir."
         )
-    sealer = SecretSealer(server_key)
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEALING_PURPOSE)
+    aead = AESGCM(hkdf.derive(server_key))
     connection.execute(
         sa.update(_applications)
         .where(_applications.c.id == sa.bindparam("row_id"))
         .values(secret=sa.bindparam("rewritten")),
-        [{"row_id": row.id, "rewritten": rewrite(sealer, row.secret, row.key)} for row in rows],
+        [{"row_id": row.id, "rewritten": rewrite(aead, row.secret, row.key)} for row in rows],
     )
+
+
+def _username_key(name: str) -> str:
+    """What makes two usernames the same: NFKC(casefold(NFKC(name)))."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _seal(aead: AESGCM, secret: str, application_key: str) -> str:
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = nonce + aead.encrypt(nonce, secret.encode(), application_key.encode())
+    return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+
+def _unseal(aead: AESGCM, stored: str, application_key: str) -> str:
+    text = stored.removeprefix(_SEALED_PREFIX)
+    sealed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    try:
+        plain = aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], application_key.encode())
+    except InvalidTag:
+        raise MigrationRefused(
+            f"The secret of application {application_key!r} does not open with this server key; "
+            "nothing was changed."
+        ) from None
+    return plain.decode()

@@ -1,5 +1,5 @@
-"""Device-bound sessions (authservice/proofs.py): the device's public key on each session, and the
-`jti` of every accepted proof while it could be replayed.
+"""Device-bound sessions (authservice/auth/proofs.py): the device's public key on each session, and
+the `jti` of every accepted proof while it could be replayed.
 
 Revision 0004, after 0003. Sessions that were live before stay unbound (device_key NULL): they
 were made without a device key, and go on working as before.

@@ -1,4 +1,4 @@
-"""Messages between users of one application (authservice/messaging.py): conversations and their
+"""Messages between users of one application (authservice/messaging/): conversations and their
 participants, messages and their delivery to each recipient, and each user's mailbox, the
 numbered events that the stream sends.
 
