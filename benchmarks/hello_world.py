@@ -1,5 +1,6 @@
 """The baseline of benchmarks/service.py: FastAPI's hello-world and nothing else, served the way
-`python -m authservice serve` serves the auth service (authservice.serving, uvicorn, no access log).
+`python -m authservice serve` serves the auth service (authservice.admin.serving, uvicorn, no
+access log).
 
     python benchmarks/hello_world.py --port 8002 --workers 4
 """

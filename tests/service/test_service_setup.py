@@ -91,6 +91,16 @@ def test_serve_help_lists_every_setting_with_its_help_and_default() -> None:
     assert "--server-key" not in shown.stdout
 
 
+def test_the_authservice_command_is_the_command_line() -> None:
+    # What `pip install` puts on the PATH (docs/deploy.md runs the service with it).
+    command = Path(sys.executable).with_name("authservice")
+
+    shown = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "serve" in shown.stdout and "sign-ticket" in shown.stdout
+
+
 def test_each_flag_sets_its_setting_and_an_absent_one_keeps_the_default(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_setting_flags(parser)
