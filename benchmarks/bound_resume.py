@@ -24,10 +24,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from sitebuild.browser_pages import store_value, wait_until_ready
+from harness.browser_pages import store_value, wait_until_ready
+from harness.processes import Stack
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.paths import DIST
-from sitebuild.processes import Stack
 
 PASSWORD = "benchmark password"
 SIGNED_IN = "#app > [data-view=signed-in]"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from sitebuild.browser_pages import wait_until_ready
-from sitebuild.processes import Stack
+from harness.browser_pages import wait_until_ready
+from harness.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder

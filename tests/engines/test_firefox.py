@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from authclient import pending_revocations_key
-from sitebuild.firefox import FirefoxContext, FirefoxPage
-from sitebuild.processes import AuthServiceProcess, Stack
-from sitebuild.python_start import PythonDidNotStart
+from harness.firefox import FirefoxContext, FirefoxPage
+from harness.processes import AuthServiceProcess, Stack
+from harness.python_start import PythonDidNotStart
 from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
 from tests.support.builds import site_with_app_module
 

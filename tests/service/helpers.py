@@ -20,7 +20,7 @@ from typing import Any
 
 from authservice import Application
 from authservice.tickets import sign_ticket
-from sitebuild.processes import AuthServiceProcess, free_port
+from harness.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"
 _MISSING: Any = object()
