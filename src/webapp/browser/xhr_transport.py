@@ -3,7 +3,7 @@ browser's errors turned into the client's.
 
 In a worker a synchronous XHR blocks only Python, and its timeout works. On the page's main thread
 it freezes the whole page until the answer comes, and browsers refuse it a timeout: there the app
-uses `webapp.fetch_transport.FetchTransport`, and this transport only in a browser without JSPI
+uses `fetch_transport.FetchTransport`, and this transport only in a browser without JSPI
 (WebKitGTK 2.50), where nothing else can wait for an answer synchronously.
 
 Why not pyodide-http, which did this before: importing it in a cross-origin isolated page starts a
