@@ -24,6 +24,7 @@ MODULES = (
     "webapp.browser.device_key",
     "webapp.browser.fetch_stream",
     "webapp.browser.fetch_transport",
+    "webapp.browser.js_errors",
     "webapp.browser.timeline",
     "webapp.browser.xhr_transport",
     "webapp.config",

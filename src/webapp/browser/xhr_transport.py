@@ -18,8 +18,9 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from authclient import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse
-from authclient.errors import NetworkError, Timeout
 from authclient.transport import checked_timeout_s
+
+from .js_errors import client_error
 
 __all__ = ["XhrTransport"]
 
@@ -58,9 +59,7 @@ class XhrTransport:
             xhr.send(None if request.body is None else to_js(request.body))
         except JsException as exc:
             # A synchronous XHR throws a DOMException named after what went wrong.
-            if getattr(exc, "name", "") == "TimeoutError" or "TimeoutError" in str(exc):
-                raise Timeout(f"No answer from {request.origin} within {self.timeout_s} s") from exc
-            raise NetworkError(f"Could not reach {request.origin}: {exc}") from exc
+            raise client_error(exc, request.origin, timeout_s=self.timeout_s) from exc
         if self.in_worker:
             body = xhr.response.to_bytes()
         else:
