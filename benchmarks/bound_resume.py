@@ -7,8 +7,8 @@ its WebCrypto key: every resume signs a proof through the page's main thread), o
 made in CPython without a key (unbound: no proof). Each is reloaded in turn, warm (memory snapshot
 made first), and the time from navigation to the signed-in view is measured. Also measured in the
 page: one ECDSA P-256 signature by a non-extractable key, the work a proof adds; and, from Python's
-marks (webapp.timeline), the resume proof's whole round trip from the worker to the page's key and
-back.
+marks (webapp.browser.timeline), the resume proof's whole round trip from the worker to the page's
+key and back.
 
 Run it after `python3 build.py build`. It prints figures and asserts nothing.
 """

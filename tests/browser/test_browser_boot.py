@@ -38,7 +38,7 @@ def raising_entry_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def raising_app_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The site with an app that raises as it is imported, before it is ready."""
     folder = tmp_path_factory.mktemp("raising-app")
-    site = site_with_app_module(dist, folder, "webapp/main.py", RAISE)
+    site = site_with_app_module(dist, folder, "webapp/browser/main.py", RAISE)
     with Stack(site, folder / "data") as stack:
         yield stack
 

@@ -22,7 +22,7 @@ from tests.support.accounts import PASSWORD, new_username
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
 from webapp.config import PageConfig
 
-# What webapp.main logs where the page would freeze on every request.
+# What webapp.browser.main logs where the page would freeze on every request.
 NO_JSPI = "without JSPI"
 
 

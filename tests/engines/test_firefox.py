@@ -182,7 +182,7 @@ def test_an_error_in_python_before_the_app_is_ready_is_a_sentence_not_a_spinner(
     dist: Path, firefox_page: FirefoxPage, firefox_context: FirefoxContext, tmp_path: Path
 ) -> None:
     site = site_with_app_module(
-        dist, tmp_path, "webapp/main.py", 'raise RuntimeError("broken on purpose")\n'
+        dist, tmp_path, "webapp/browser/main.py", 'raise RuntimeError("broken on purpose")\n'
     )
     with Stack(site, tmp_path / "data") as stack:
         firefox_page.goto(stack.url + "/")
