@@ -30,7 +30,7 @@ from typing import Any, Self, TypeVar
 
 import argon2
 
-from sitebuild.processes import AuthServiceProcess
+from harness.processes import AuthServiceProcess
 
 PASSWORD = "benchmark password, long enough"
 CANDIDATES = [(19, 2), (32, 2), (46, 2), (64, 3)]  # (MiB, passes), one lane each

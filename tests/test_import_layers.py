@@ -1,7 +1,8 @@
 """The imports' architecture (pyproject.toml, `[tool.importlinter]`): the auth service's layers,
 auth apart from messaging, nothing below the HTTP layer importing it, and no import cycle anywhere
-in src/ (authservice, authclient, sitebuild, webapp), type-only imports included. Checked by import-linter's
-`lint-imports`; and each kind of wrong import, added to a copy of the tree, breaks its contract."""
+in src/ (authservice, authclient, sitebuild, webapp, harness), type-only imports included. Checked
+by import-linter's `lint-imports`; and each kind of wrong import, added to a copy of the tree,
+breaks its contract."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("authservice", "authclient", "sitebuild", "webapp")
+PACKAGES = ("authservice", "authclient", "sitebuild", "webapp", "harness")
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sitebuild.postgres import INSTALL_HINT, PostgresCluster, find_postgres_bin_dir
+from harness.postgres import INSTALL_HINT, PostgresCluster, find_postgres_bin_dir
 from tests.service.helpers import Api, RunningService, start_service
 from tests.support.tools import require_tool
 

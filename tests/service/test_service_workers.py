@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 
 from authservice.admin.serving import tcp_listener
-from sitebuild.postgres import PostgresCluster
+from harness.postgres import PostgresCluster
 from tests.service.conftest import Backend
 from tests.service.helpers import Reply, RunningService, assert_error, start_service
 from tests.support.loops import run_coroutine

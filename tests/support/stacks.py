@@ -9,7 +9,7 @@ from typing import Any
 
 from authservice import Settings, ensure_application
 from authservice.database.engine import migrate_database
-from sitebuild.processes import AuthServiceProcess, Stack, free_port
+from harness.processes import AuthServiceProcess, Stack, free_port
 from sitebuild.site import build
 from webapp.config import PageConfig
 

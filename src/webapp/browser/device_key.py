@@ -5,7 +5,7 @@ in IndexedDB. A worker asks for the public key and for signatures through PyScri
 blocks Python until the page's promise settles, so the client library stays synchronous. Python on
 the main thread calls the same functions and waits for their promises through JSPI
 (`AwaitedKeyFunctions`); without JSPI it cannot wait, and the app runs with no signer there, its
-sessions unbound (src/webapp/main.py).
+sessions unbound (`main`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class PageKeyFunctions(Protocol):
 class AwaitedKeyFunctions:
     """The page's key functions called from Python on the main thread, where they give promises:
     each is waited for through JSPI (only in a call that Pyodide entered with JSPI, as the app's
-    handlers are: see webapp.fetch_transport)."""
+    handlers are: see `fetch_transport`)."""
 
     def __init__(self, functions: Any) -> None:
         self._functions = functions

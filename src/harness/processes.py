@@ -24,9 +24,8 @@ from typing import Any, Self
 
 from authclient import MemoryStorage, SessionClient
 from authservice import Application, Settings, ensure_application
+from sitebuild.site import read_page_config
 from webapp.config import DEFAULT_AUTH_URL
-
-from .site import read_page_config
 
 __all__ = ["AuthServiceProcess", "ServerError", "ServerProcess", "Stack", "free_port"]
 

@@ -6,7 +6,7 @@ when the promise settles, and until then Python handles clicks and runs the app'
 the same code serves the worker and the page's main thread, in every engine. A synchronous XHR (the
 app's transport in the worker) would hold Python for as long as the stream stays open.
 
-The browser's errors become the client's `NetworkError`; an `AbortController` ends the request
+The browser's errors become the client's (`js_errors`); an `AbortController` ends the request
 when the app closes the stream or stops waiting for it.
 """
 
@@ -19,8 +19,9 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from authclient import DEFAULT_TIMEOUT_S, HttpRequest
-from authclient.errors import NetworkError
 from authclient.transport import checked_timeout_s
+
+from .js_errors import client_error
 
 __all__ = ["FetchStreamConnection", "FetchStreamOpener"]
 
@@ -48,7 +49,7 @@ class FetchStreamOpener:
             response = await js.fetch(request.url, options)
         except JsException as exc:
             controller.abort()
-            raise NetworkError(f"Could not reach {request.origin}: {exc}") from exc
+            raise client_error(exc, request.origin) from exc
         except BaseException:  # cancelled: nobody waits for this answer any more
             controller.abort()
             raise
@@ -85,7 +86,7 @@ class FetchStreamConnection:
         try:
             result = await self._reader.read()
         except JsException as exc:
-            raise NetworkError(f"The stream from {self._origin} broke off: {exc}") from exc
+            raise client_error(exc, self._origin, in_stream=True) from exc
         if result.done:
             return b""
         return bytes(result.value.to_bytes())

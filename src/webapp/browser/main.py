@@ -13,7 +13,7 @@ in how Python reaches the device key (`_signer`):
   so sessions signed in there are not bound to the device.
 
 The message stream is the same everywhere: `fetch()` awaited from an asyncio task
-(`webapp.fetch_stream`), which needs no JSPI and never holds Python.
+(`fetch_stream`), which needs no JSPI and never holds Python.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pyscript import RUNNING_IN_WORKER
 
 from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Transport
 
-from .app import App
+from ..app import App
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage, PageFunctions
 from .fetch_stream import FetchStreamOpener
@@ -87,8 +87,8 @@ def _timed(signer: DeviceSigner | None) -> DeviceSigner | None:
 
 
 def _signer(application_key: str) -> DeviceSigner | None:
-    """The device key that binds this page's sessions (webapp.device_key), where Python can wait
-    for WebCrypto: in a worker through PyScript's `sync`, on the main thread through JSPI."""
+    """The device key that binds this page's sessions (`device_key`), where Python can wait for
+    WebCrypto: in a worker through PyScript's `sync`, on the main thread through JSPI."""
     if RUNNING_IN_WORKER:
         from pyscript import sync
 

@@ -3,7 +3,7 @@ browser's errors turned into the client's.
 
 In a worker a synchronous XHR blocks only Python, and its timeout works. On the page's main thread
 it freezes the whole page until the answer comes, and browsers refuse it a timeout: there the app
-uses `webapp.fetch_transport.FetchTransport`, and this transport only in a browser without JSPI
+uses `fetch_transport.FetchTransport`, and this transport only in a browser without JSPI
 (WebKitGTK 2.50), where nothing else can wait for an answer synchronously.
 
 Why not pyodide-http, which did this before: importing it in a cross-origin isolated page starts a
@@ -18,8 +18,9 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from authclient import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse
-from authclient.errors import NetworkError, Timeout
 from authclient.transport import checked_timeout_s
+
+from .js_errors import client_error
 
 __all__ = ["XhrTransport"]
 
@@ -58,9 +59,7 @@ class XhrTransport:
             xhr.send(None if request.body is None else to_js(request.body))
         except JsException as exc:
             # A synchronous XHR throws a DOMException named after what went wrong.
-            if getattr(exc, "name", "") == "TimeoutError" or "TimeoutError" in str(exc):
-                raise Timeout(f"No answer from {request.origin} within {self.timeout_s} s") from exc
-            raise NetworkError(f"Could not reach {request.origin}: {exc}") from exc
+            raise client_error(exc, request.origin, timeout_s=self.timeout_s) from exc
         if self.in_worker:
             body = xhr.response.to_bytes()
         else:

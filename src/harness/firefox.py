@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from sitebuild.paths import NODE_MODULES
+
 from .page_records import ConsoleMessage, PageRecords, RecordedRequest
-from .paths import NODE_MODULES
 from .python_start import (
     PYTHON_DECIDED,
     READ_PYTHON_START,

@@ -1,4 +1,4 @@
-// Drives Firefox for Python over WebDriver BiDi, through puppeteer-core: sitebuild/firefox.py runs
+// Drives Firefox for Python over WebDriver BiDi, through puppeteer-core: harness/firefox.py runs
 // `node firefox_bridge.mjs <firefox executable> [profile dir]` and speaks JSON lines with it.
 //
 //   stdin:  {"id": 1, "method": "goto", "params": {"page": "p1", "url": "...", "timeoutMs": 60000}}

@@ -11,7 +11,7 @@ an `AbortSignal.timeout` bounds the wait.
 asyncio tasks, and callbacks of the event loop. That is why `DomPage` hands every event to the app
 through the event loop. `send()` refuses to run anywhere else rather than freeze the page.
 
-Where there is no JSPI (WebKitGTK 2.50), `webapp.main` uses `XhrTransport` on the main thread
+Where there is no JSPI (WebKitGTK 2.50), `main` uses `XhrTransport` on the main thread
 instead, and says so in the console: there each request freezes the page while it waits, and the
 browser's own network timeout is its only bound.
 """
@@ -22,8 +22,9 @@ import js
 from pyodide.ffi import JsException, can_run_sync, run_sync, to_js
 
 from authclient import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse
-from authclient.errors import NetworkError, Timeout
 from authclient.transport import checked_timeout_s
+
+from .js_errors import client_error
 
 __all__ = ["FetchTransport", "jspi_available"]
 
@@ -63,8 +64,6 @@ class FetchTransport:
         except JsException as exc:
             # fetch() rejects with a DOMException named TimeoutError once the signal fires, and
             # with a TypeError when no answer came at all.
-            if getattr(exc, "name", "") == "TimeoutError":
-                raise Timeout(f"No answer from {request.origin} within {self.timeout_s} s") from exc
-            raise NetworkError(f"Could not reach {request.origin}: {exc}") from exc
+            raise client_error(exc, request.origin, timeout_s=self.timeout_s) from exc
         headers = {str(name): str(value) for name, value in response.headers.entries()}
         return HttpResponse.build(int(response.status), headers, body)

@@ -192,7 +192,7 @@ class PostgresCluster:
         }
         lines = "".join(f"{name} = {value}\n" for name, value in settings.items())
         with (self.data_dir / "postgresql.conf").open("a") as conf:
-            conf.write("\n# set by sitebuild.postgres\n" + lines)
+            conf.write("\n# set by harness.postgres\n" + lines)
 
     def _pg_ctl(self, *args: str) -> None:
         self._run("pg_ctl", f"--pgdata={self.data_dir}", *args)

@@ -10,7 +10,7 @@ script in index.html collects the fields). Only the event listeners use `documen
 
 The app's handlers run one at a time, each from a callback of the event loop, never inside the
 browser's event dispatch. On the main thread that is what lets a request wait through JSPI without
-freezing the page (`webapp.fetch_transport`), and one at a time keeps the order a worker gives by
+freezing the page (`fetch_transport`), and one at a time keeps the order a worker gives by
 itself: there a request blocks Python, and later events wait for it.
 """
 
@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from pyscript import document, window
 from pyscript.ffi import create_proxy
 
-from .config import PageConfig
-from .page import Action
+from ..config import PageConfig
+from ..page import Action
 from .timeline import mark
 
 __all__ = ["ConsoleHandler", "DomPage", "PageFunctions", "PageStorage"]
