@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from authservice import Application
-from authservice.tickets import sign_ticket
+from authservice import Application, sign_ticket
 from harness.postgres import PostgresCluster
 from harness.processes import AuthServiceProcess
 

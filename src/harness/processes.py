@@ -159,7 +159,7 @@ class ServerProcess:
 class AuthServiceProcess(ServerProcess):
     """`python -m authservice serve --migrate` on a free port: it starts on a database migrated
     to this version's schema (SQLite in `data_dir`, or `database_url`). Keyword flags become
-    options, so `session_ttl_s=2` is `--session-ttl-s 2` and `cors_origin=["a", "b"]` repeats the
+    options, so `session_ttl_s=2` is `--session-ttl-s 2` and `cors_origins=["a", "b"]` repeats the
     option."""
 
     def __init__(
