@@ -7,8 +7,8 @@ its WebCrypto key: every resume signs a proof through the page's main thread), o
 made in CPython without a key (unbound: no proof). Each is reloaded in turn, warm (memory snapshot
 made first), and the time from navigation to the signed-in view is measured. Also measured in the
 page: one ECDSA P-256 signature by a non-extractable key, the work a proof adds; and, from Python's
-marks (webapp.timeline), the resume proof's whole round trip from the worker to the page's key and
-back.
+marks (webapp.browser.timeline), the resume proof's whole round trip from the worker to the page's
+key and back.
 
 Run it after `python3 build.py build`. It prints figures and asserts nothing.
 """
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from sitebuild.browser_pages import store_value, wait_until_ready
+from harness.browser_pages import store_value, wait_until_ready
+from harness.processes import Stack
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.paths import DIST
-from sitebuild.processes import Stack
 
 PASSWORD = "benchmark password"
 SIGNED_IN = "#app > [data-view=signed-in]"

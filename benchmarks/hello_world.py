@@ -1,5 +1,6 @@
 """The baseline of benchmarks/service.py: FastAPI's hello-world and nothing else, served the way
-`python -m authservice serve` serves the auth service (authservice.serving, uvicorn, no access log).
+`python -m authservice serve` serves the auth service (authservice.admin.serving, uvicorn, no
+access log).
 
     python benchmarks/hello_world.py --port 8002 --workers 4
 """
@@ -10,7 +11,7 @@ import argparse
 
 from fastapi import FastAPI
 
-from authservice.serving import run_server
+from authservice.admin.serving import run_server
 
 
 def create_app() -> FastAPI:

@@ -34,10 +34,10 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from sitebuild.browser_pages import wait_until_ready
+from harness.browser_pages import wait_until_ready
+from harness.processes import Stack, free_port
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
 from sitebuild.paths import DIST, NODE_MODULES, ROOT
-from sitebuild.processes import Stack, free_port
 
 LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")

@@ -5,7 +5,7 @@
 Two services, one after the other, on loopback, without an access log:
 - `python -m authservice serve` on SQLite with 1 worker (the in-process fan-out),
 - the same on PostgreSQL with 4 workers (NOTIFY/LISTEN), a throw-away cluster with its durable
-  settings (sitebuild.postgres), reached over a Unix socket.
+  settings (harness.postgres), reached over a Unix socket.
 For each, with 1 and with 200 streams open (200 users, each one stream), one sender sends
 `--messages` messages, one at a time over one kept-alive connection, each to one of the streamed
 users picked at random, and waits for it to arrive. The latency of a message runs from just before
@@ -36,10 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from authservice import Application
-from authservice.tickets import sign_ticket
-from sitebuild.postgres import PostgresCluster
-from sitebuild.processes import AuthServiceProcess
+from authservice import Application, sign_ticket
+from harness.postgres import PostgresCluster
+from harness.processes import AuthServiceProcess
 
 # No limit in the way: every sign-in is a ticket from 127.0.0.1, and one user sends them all.
 UNLIMITED: dict[str, Any] = {

@@ -24,7 +24,7 @@ the build's own Pyodide files). It prints:
 - `--reloads` reloads of one tab, each a second after the previous view, and how far each is from
   their median.
 
-Firefox (firefox-esr over WebDriver BiDi, src/sitebuild/firefox.py) gets its cold load, warm reloads
+Firefox (firefox-esr over WebDriver BiDi, src/harness/firefox.py) gets its cold load, warm reloads
 without and with the snapshot, and the time the snapshot took to make, in fresh profiles.
 
 Run it after `python3 build.py build` (or give `--dist`, e.g. an older build kept aside). It asserts
@@ -49,11 +49,11 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, Page, Playwright, Request, Worker, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from sitebuild.browser_pages import store_value
+from harness.browser_pages import store_value
+from harness.firefox import Firefox, FirefoxPage
+from harness.processes import Stack
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
-from sitebuild.firefox import Firefox, FirefoxPage
 from sitebuild.paths import DIST
-from sitebuild.processes import Stack
 from sitebuild.site import SNAPSHOT_DATABASE
 
 # Generous: a cold start on a busy machine, or the snapshot maker, can take a minute.

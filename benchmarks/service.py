@@ -12,7 +12,7 @@ One load generator, wrk (Debian: apt-get install wrk), at each concurrency (conn
 `--duration-s` each after a short warm-up; it prints each figure and the ratio of the service's
 throughput to the hello-world's with as many workers.
 
-PostgreSQL is a throw-away cluster (sitebuild.postgres) with its durable settings (fsync and
+PostgreSQL is a throw-away cluster (harness.postgres) with its durable settings (fsync and
 synchronous commit on), reached over a Unix socket. Everything shares the machine's cores: the
 load generator, the workers and PostgreSQL. It prints figures and asserts nothing.
 """
@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from authservice import Application
-from authservice.tickets import sign_ticket
-from sitebuild.postgres import PostgresCluster
-from sitebuild.processes import AuthServiceProcess, ServerProcess, free_port
+from authservice import Application, sign_ticket
+from harness.postgres import PostgresCluster
+from harness.processes import AuthServiceProcess, ServerProcess, free_port
 
 HERE = Path(__file__).resolve().parent
 RESUME_SCRIPT = HERE / "wrk_resume.lua"

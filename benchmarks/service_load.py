@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/service_load.py [--bursts 3] [--password-hash-workers N]
 
 First, how long one argon2id hash takes here for a few parameter sets at or above OWASP's minimum
-(m=19 MiB, t=2, p=1): the figures behind the parameters in src/authservice/passwords.py. Then a real
-service process (`python -m authservice serve`, SQLite in a temporary folder), with limits lifted:
+(m=19 MiB, t=2, p=1): the figures behind the parameters in src/authservice/auth/passwords.py. Then a
+real service process (`python -m authservice serve`, SQLite in a temporary folder), with limits lifted:
 sign-ins at concurrency 1, then bursts of 50 concurrent sign-ins, while one client asks /v1/health
 every 10 ms. It prints p50/p99 of both, the answers' statuses (503 is `busy`: the hashing queue was
 full) and the service's peak resident memory (sampled every 5 ms, and the kernel's high-water mark).
@@ -30,7 +30,7 @@ from typing import Any, Self, TypeVar
 
 import argon2
 
-from sitebuild.processes import AuthServiceProcess
+from harness.processes import AuthServiceProcess
 
 PASSWORD = "benchmark password, long enough"
 CANDIDATES = [(19, 2), (32, 2), (46, 2), (64, 3)]  # (MiB, passes), one lane each

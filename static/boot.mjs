@@ -3,8 +3,8 @@
 //
 // Where Python runs is decided here, from what the browser offers: in a worker where a worker can
 // reach the page (cross-origin isolation and SharedArrayBuffer), else on the page's main thread. The
-// app is the same in both; only its transport differs (src/webapp/main.py). <html data-python-thread>
-// says which was chosen.
+// app is the same in both; only its transport differs (src/webapp/browser/main.py).
+// <html data-python-thread> says which was chosen.
 //
 // <html data-python> goes from "loading" to "ready" (Python sets it) or to "failed": set here when
 // the browser cannot run the app, when a part of it fails to load, when Python has not started in
@@ -250,7 +250,7 @@ function snapshotStore() {
 // (device-key.mjs), with which it signs proofs. A worker calls them through PyScript's `sync`, which
 // waits for their promises: they are handed over as the worker is made, before its Python can ask.
 // Python on the main thread finds them on `window`, and waits for the key's promises through JSPI
-// (src/webapp/device_key.py).
+// (src/webapp/browser/device_key.py).
 function lendToPython(thread, hooks, deviceKey) {
   deviceKey.preload(pageConfig.applicationKey);
   const keyFunctions = { devicePublicKey: deviceKey.publicKey, deviceSign: deviceKey.sign };

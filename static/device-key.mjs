@@ -3,8 +3,8 @@
 // out: not by a script on the page, not by an extension, not from a copy of the profile's storage.
 // Sessions are bound to it (src/authclient/proofs.py, docs/api.md "Device-bound sessions").
 //
-// Python in the worker calls these through PyScript's `sync` (src/webapp/device_key.py), which
-// waits for their promises; boot.mjs hands them to the worker.
+// Python in the worker calls these through PyScript's `sync` (src/webapp/browser/device_key.py),
+// which waits for their promises; boot.mjs hands them to the worker.
 const DATABASE = "device-keys";
 const STORE = "keys";
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" };

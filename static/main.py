@@ -1,14 +1,15 @@
 # The page's Python entry point, run by PyScript (in a worker, or on the page's main thread where a
-# worker cannot reach the page); the app itself is in src/webapp.
+# worker cannot reach the page); the app itself is in src/webapp, wired to the page by
+# src/webapp/browser/main.py.
 #
 # If the app cannot start, the page must not go on saying "Starting Python…": the error's name goes
 # to <html data-python-error>, and static/boot.mjs puts a sentence in the page. The traceback still
 # goes to the console.
 try:
-    from webapp.timeline import mark
+    from webapp.browser.timeline import mark
 
     mark("main.py")
-    from webapp.main import main
+    from webapp.browser.main import main
 
     app = main()
 except BaseException as error:

@@ -1,4 +1,5 @@
-// What the app's Python asks of the page (src/webapp/dom_page.py), one call each, strings in and out.
+// What the app's Python asks of the page (src/webapp/browser/dom_page.py), one call each, strings
+// in and out.
 //
 // In a worker, every touch of the page through PyScript's `window` and `document` is a synchronous
 // round trip to this thread, and Pyodide makes dozens more to learn the type of each page object it
@@ -15,11 +16,11 @@ const LOG = {
   info: (text) => console.info(text),
 };
 
-// Python hears "app-visible" when the page comes back into view (src/webapp/dom_page.py). Not the
-// browser's own "visibilitychange": that fires as the page unloads too, and a worker's handler would
-// then read the page through round trips that no one answers any more. PyScript waits for an
-// answer by spinning, so the old worker kept a core busy until the browser killed it 2 s later,
-// slowing the next page's start by up to a third (docs/performance.md).
+// Python hears "app-visible" when the page comes back into view (src/webapp/browser/dom_page.py).
+// Not the browser's own "visibilitychange": that fires as the page unloads too, and a worker's
+// handler would then read the page through round trips that no one answers any more. PyScript
+// waits for an answer by spinning, so the old worker kept a core busy until the browser killed it
+// 2 s later, slowing the next page's start by up to a third (docs/performance.md).
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") document.dispatchEvent(new Event("app-visible"));
 });

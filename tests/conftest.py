@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import AuthServiceProcess, Stack
 from sitebuild.paths import DIST
-from sitebuild.processes import AuthServiceProcess, Stack
 from tests.support.stacks import running_split_stack
 
 

@@ -22,7 +22,7 @@ class WebStorage:
     Its methods raise what the browser raises (storage disabled, quota exceeded); the client catches
     that and keeps the session in memory. This app's own page does not use it: from a worker, each
     call through a JS proxy costs many round trips to the page, so the app goes through its page
-    functions instead (`webapp.dom_page.PageStorage`, one round trip per call).
+    functions instead (`webapp.browser.dom_page.PageStorage`, one round trip per call).
     """
 
     def __init__(self, js_storage: Any, name: str = "webStorage") -> None:

@@ -5,8 +5,8 @@ binds the session to it. Every later use of the session then carries a `Session-
 compact JWS (ES256) over the method, the path, the session id, a thumbprint of the secret
 presented (which names the session's generation), the time and a fresh `jti`. A copy of the
 session object is useless without the key, and the key never leaves the signer: in the browser it
-is a non-extractable WebCrypto key (src/webapp/device_key.py); in CPython, `authclient.ec_signer`
-(needs `cryptography`) shows the way.
+is a non-extractable WebCrypto key (src/webapp/browser/device_key.py); in CPython,
+`authclient.ec_signer` (needs `cryptography`) shows the way.
 
 The signing is all here, in the standard library; a signer only keeps a key and signs bytes.
 

@@ -1,10 +1,16 @@
-"""The reference auth service: applications, users and sessions over HTTP under /v1.
+"""The reference auth service: applications, users, sessions and messages over HTTP under /v1.
 
     from authservice import Settings, create_app, ensure_application
     settings = Settings(data_dir=Path(".data"))
     app = create_app(settings)  # ASGI
 
-Names load on first use, so `authservice.tickets` imports without FastAPI or SQLAlchemy installed.
+The public names are these five. Each loads on first use, so that a partner backend's
+`from authservice import sign_ticket` imports the standard library only (no FastAPI, no SQLAlchemy).
+
+The package, top to bottom (a part imports only the parts below it; tests/test_import_layers.py
+checks it): `admin` (the command line, serving, application management), `api` (HTTP),
+`composition` (builds the services once), `messaging`, `auth`, `database`, `core` (shared
+primitives: settings, clock, keys, errors).
 """
 
 from __future__ import annotations
@@ -13,19 +19,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from authservice.app import create_app
-    from authservice.applications import Application, ensure_application
-    from authservice.settings import Settings
-    from authservice.tickets import sign_ticket
+    from authservice.admin.applications import Application, ensure_application
+    from authservice.api.asgi import create_app
+    from authservice.auth.tickets import sign_ticket
+    from authservice.core.settings import Settings
 
 __all__ = ["Application", "Settings", "create_app", "ensure_application", "sign_ticket"]
 
 _HOMES = {
-    "Application": "authservice.applications",
-    "Settings": "authservice.settings",
-    "create_app": "authservice.app",
-    "ensure_application": "authservice.applications",
-    "sign_ticket": "authservice.tickets",
+    "Application": "authservice.admin.applications",
+    "Settings": "authservice.core.settings",
+    "create_app": "authservice.api.asgi",
+    "ensure_application": "authservice.admin.applications",
+    "sign_ticket": "authservice.auth.tickets",
 }
 
 

@@ -1,5 +1,7 @@
+"""`python -m authservice`: the command line (admin/cli.py)."""
+
 import sys
 
-from authservice.cli import main
+from authservice.admin.cli import main
 
 sys.exit(main())

@@ -2,8 +2,8 @@
 (static/snapshot-loader.mjs).
 
 Pyodide's own packages are not vendored by the npm package, and micropip would fetch from the
-network, so the pure-Python dependencies are taken from the venv (the versions pinned in
-requirements.txt) and zipped with our packages. PyScript's own Python package is in it too, as
+network, so the pure-Python dependencies are taken from the venv (the versions locked in
+requirements/dev.txt) and zipped with our packages. PyScript's own Python package is in it too, as
 PyScript writes it at every start: the snapshot maker compiles it with the rest, so that a start
 from the snapshot finds its bytecode (PyScript then writes the same sources over it).
 """

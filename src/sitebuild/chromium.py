@@ -1,4 +1,10 @@
-"""Finding a Chromium for the browser tests: Playwright cannot download its own on every machine."""
+"""Finding a Chromium for the browser tests (Playwright cannot download its own on every machine),
+and the arguments it is launched with.
+
+In the build, not the harness, since both need it: `python3 build.py test` finds it once, before
+pytest starts, and hands its path on in `CHROMIUM_PATH`; the browser tests and the benchmarks
+launch it with `LAUNCH_ARGS`.
+"""
 
 from __future__ import annotations
 

@@ -63,8 +63,8 @@ def main(argv: list[str]) -> int:
 def serve(args: argparse.Namespace) -> None:
     # The service (and its database) is needed here only: `build` runs without it.
     from authservice import Settings, ensure_application
-    from authservice.db import migrate_database
-    from authservice.schema import describe_migration
+    from authservice.database.engine import migrate_database
+    from authservice.database.schema_versions import describe_migration
 
     settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
     # A development stack migrates its database by itself.

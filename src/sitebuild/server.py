@@ -159,7 +159,7 @@ def run(
     """Serve the site in `dist` and the auth service (`settings`) until Ctrl-C or SIGTERM, in
     `workers` processes; print the URL once listening (the real port when `port` is 0)."""
     # Here, not at the top: `build` imports this module and runs without the service's packages.
-    from authservice.serving import run_server
+    from authservice.admin.serving import run_server
 
     os.environ[STACK_ENVIRONMENT] = json.dumps(
         {"dist": str(dist.resolve()), "isolation": isolation, "settings": settings.to_json()}
@@ -185,7 +185,7 @@ def create_stack_from_environment() -> ASGIApp:
     """uvicorn's factory in every process of `run`: the site and the auth service it configured.
     The service's security events (its audit log) go to the console, beside the access log."""
     from authservice import Settings, create_app
-    from authservice.audit import configure_audit_log
+    from authservice.core.audit import configure_audit_log
 
     configure_audit_log(None)
     configuration = json.loads(os.environ[STACK_ENVIRONMENT])

@@ -29,7 +29,7 @@ DEFAULT_AUTH_URL = "/v1"
 DEFAULT_START_TIMEOUT_S = 90.0
 # The auth service's rule for a new password, in characters (code points, after NFKC): what the
 # page tells a user as they type one, before the service is asked. The service's own rule
-# (authservice.rules, which the page does not bundle) decides; a test checks that they agree.
+# (authservice.auth.rules, which the page does not bundle) decides; a test checks that they agree.
 NEW_PASSWORD_MIN_CHARS = 12
 NEW_PASSWORD_MAX_CHARS = 128
 

@@ -1,16 +1,15 @@
 """The messages panel of the signed-in view: what "Send" does, the history, and the live stream.
 
 The panel follows the stream from an asyncio task: it opens the stream through a `StreamOpener`
-(`webapp.fetch_stream` in the browser) and awaits each piece of the body, so Python handles clicks
-while the stream is open. Each connection resumes after the last event id seen (`StreamCursor`),
-so a reconnection loses and repeats nothing; the first one starts after the newest event, and the
-history, read once its `ready` event has fixed that point, covers what came before (a stream that
-cannot open at first does not keep the history from showing: it is read then, and again once a
-stream starts). A connection
-that fails, breaks off or falls silent is made again after the app's backoff, then every
-`backoff.max_s` while the page is open, and at once when the browser comes back online. An `end`
-event, or a refusal of the session as the stream opens, rejects the session: the client drops it
-and the app shows the login form with the reason.
+(`webapp.browser.fetch_stream` in the browser) and awaits each piece of the body, so Python
+handles clicks while the stream is open. Each connection resumes after the last event id seen
+(`StreamCursor`), so a reconnection loses and repeats nothing; the first one starts after the
+newest event, and the history, read once its `ready` event has fixed that point, covers what came
+before (a stream that cannot open at first does not keep the history from showing: it is read
+then, and again once a stream starts). A connection that fails, breaks off or falls silent is
+made again after the app's backoff, then every `backoff.max_s` while the page is open, and at once
+when the browser comes back online. An `end` event, or a refusal of the session as the stream
+opens, rejects the session: the client drops it and the app shows the login form with the reason.
 
 Messages addressed to this user are marked delivered as they arrive (and, at load, those that
 arrived while no page of this user was open), so that their senders see the mark.

@@ -1,7 +1,7 @@
 """The page, as the app sees it: the `Page` interface and the form submissions it delivers.
 
-`webapp.dom_page.DomPage` is the real one (PyScript, in the worker or on the main thread); tests
-use one that records what the app shows.
+`webapp.browser.dom_page.DomPage` is the real one (PyScript, in the worker or on the main
+thread); tests use one that records what the app shows.
 """
 
 from __future__ import annotations

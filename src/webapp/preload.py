@@ -5,8 +5,8 @@ every source of the app archive.
 
 The snapshot is made in a plain worker, without PyScript's page (static/snapshot-maker.mjs calls
 `import_modules()` and `compile_sources()`), so a later visit starts with these imports done.
-`webapp.main` and `webapp.dom_page` need the page, and PyScript's `pyscript` package needs PyScript:
-they are left out, and imported from their bytecode.
+`webapp.browser.main` and `webapp.browser.dom_page` need the page, and PyScript's `pyscript`
+package needs PyScript: they are left out, and imported from their bytecode.
 """
 
 from __future__ import annotations
@@ -21,18 +21,19 @@ __all__ = ["MODULES", "PYSCRIPT_STDLIB", "compile_sources", "import_modules"]
 MODULES = (
     "authclient.browser",
     "webapp.app",
+    "webapp.browser.device_key",
+    "webapp.browser.fetch_stream",
+    "webapp.browser.fetch_transport",
+    "webapp.browser.js_errors",
+    "webapp.browser.timeline",
+    "webapp.browser.xhr_transport",
     "webapp.config",
-    "webapp.device_key",
-    "webapp.fetch_stream",
-    "webapp.fetch_transport",
     "webapp.inbox",
     "webapp.messages_panel",
     "webapp.page",
     "webapp.streaming",
     "webapp.tasks",
-    "webapp.timeline",
     "webapp.views",
-    "webapp.xhr_transport",
 )
 # What PyScript's `pyscript` package imports of the standard library (its sources are in the app
 # archive; tests/build checks this list against them).

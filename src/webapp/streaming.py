@@ -3,9 +3,9 @@ blocking Python.
 
 The app's other requests go through the client's `Transport`, which answers with a whole
 response; the stream never ends while the session lives, so it has an interface of its own. In
-the browser `webapp.fetch_stream.FetchStreamOpener` implements it with `fetch()` and the body's
-ReadableStream, awaited from an asyncio task, so Python stays free to handle clicks while the
-stream is open (in the worker as on the main thread, with or without JSPI). The app's CPython
+the browser `webapp.browser.fetch_stream.FetchStreamOpener` implements it with `fetch()` and the
+body's ReadableStream, awaited from an asyncio task, so Python stays free to handle clicks while
+the stream is open (in the worker as on the main thread, with or without JSPI). The app's CPython
 tests pass one that reads the real service over HTTP.
 """
 

@@ -27,9 +27,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from sitebuild.browser_pages import BOOT_TIMEOUT_MS
+from harness.browser_pages import BOOT_TIMEOUT_MS
+from harness.processes import Stack
 from sitebuild.chromium import LAUNCH_ARGS, find_chromium
-from sitebuild.processes import Stack
 from tests.support.browser import Recorder
 
 # A first assertion after a navigation waits for Python to boot.

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from sitebuild.browser_pages import wait_until_ready
-from sitebuild.processes import Stack
+from harness.browser_pages import wait_until_ready
+from harness.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
@@ -38,7 +38,7 @@ def raising_entry_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def raising_app_stack(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The site with an app that raises as it is imported, before it is ready."""
     folder = tmp_path_factory.mktemp("raising-app")
-    site = site_with_app_module(dist, folder, "webapp/main.py", RAISE)
+    site = site_with_app_module(dist, folder, "webapp/browser/main.py", RAISE)
     with Stack(site, folder / "data") as stack:
         yield stack
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from sitebuild.browser_pages import store_value, stored_value
-from sitebuild.processes import Stack
+from harness.browser_pages import store_value, stored_value
+from harness.processes import Stack
 from tests.browser.test_browser_sessions import create_account, login_form
 from tests.support.accounts import new_username
 from tests.support.browser import Recorder

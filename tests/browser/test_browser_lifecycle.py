@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from authclient import pending_revocations_key
-from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
-from sitebuild.processes import AuthServiceProcess, Stack
+from harness.browser_pages import store_value, stored_session, stored_value, wait_until_ready
+from harness.processes import AuthServiceProcess, Stack
 from tests.support.accounts import new_username
 from tests.support.browser import create_account, login_form, new_account, sign_in
 from tests.support.stacks import running_split_stack

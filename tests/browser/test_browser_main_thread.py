@@ -15,14 +15,14 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
-from sitebuild.processes import Stack
+from harness.browser_pages import store_value, stored_session, stored_value, wait_until_ready
+from harness.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD, new_username
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
 from webapp.config import PageConfig
 
-# What webapp.main logs where the page would freeze on every request.
+# What webapp.browser.main logs where the page would freeze on every request.
 NO_JSPI = "without JSPI"
 
 

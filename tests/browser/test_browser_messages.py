@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from authclient.messaging import Messenger
-from sitebuild.browser_pages import stored_session
-from sitebuild.processes import Stack
+from harness.browser_pages import stored_session
+from harness.processes import Stack
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder, login_form, new_account, sign_in
 
 LIVE = "Live: new messages appear as they arrive."

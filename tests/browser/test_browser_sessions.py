@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from authclient import SessionClient, errors
-from sitebuild.browser_pages import store_value, stored_session, stored_value, wait_until_ready
-from sitebuild.processes import AuthServiceProcess, Stack
+from harness.browser_pages import store_value, stored_session, stored_value, wait_until_ready
+from harness.processes import AuthServiceProcess, Stack
 from sitebuild.site import build
 from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
 from tests.support.browser import Recorder, create_account, login_form, new_account

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page
 
-from sitebuild.browser_pages import store_value, wait_until_ready
-from sitebuild.processes import Stack
+from harness.browser_pages import store_value, wait_until_ready
+from harness.processes import Stack
 from tests.support.browser import Recorder
 
 RUNTIME_FILES = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "/app-")

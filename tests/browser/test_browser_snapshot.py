@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from sitebuild.browser_pages import wait_until_ready
-from sitebuild.processes import Stack, free_port
+from harness.browser_pages import wait_until_ready
+from harness.processes import Stack, free_port
 from sitebuild.site import SNAPSHOT_DATABASE
 from tests.support.browser import Recorder
 from tests.support.builds import site_with_changed_app_archive

@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from authclient import MemoryStorage, SessionClient
-from sitebuild.processes import AuthServiceProcess, Stack
+from harness.processes import AuthServiceProcess, Stack
 from tests.support.accounts import PASSWORD, new_username
 from tests.support.axe import axe_violations
 from tests.support.browser import SIGNED_IN, focused_matches, tab_to

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import AuthServiceProcess
 from sitebuild.cli import DEVELOPMENT_APPLICATION_KEY
 from sitebuild.paths import ROOT
-from sitebuild.processes import AuthServiceProcess
 from sitebuild.site import WHEELS_DIR, read_page_config
 from tests.support.isolation import run_without
 
@@ -89,6 +89,31 @@ def test_the_client_library_imports_nothing_from_the_browser() -> None:
     browser = {"js", "pyscript", "pyodide", "pyodide_http"}
     for path in (ROOT / "src" / "authclient").glob("*.py"):
         assert not {name.split(".")[0] for name in imported_modules(path)} & browser, path
+
+
+def test_the_build_imports_nothing_from_the_harness() -> None:
+    """The harness drives the build (`python -m sitebuild serve`), never the reverse: the build and
+    the dev server run where the harness is not installed."""
+    for path in (ROOT / "src" / "sitebuild").rglob("*.py"):
+        assert "harness" not in {name.split(".")[0] for name in imported_modules(path)}, path
+
+
+def test_the_project_wheel_ships_the_app_the_service_and_the_build_but_not_the_harness(
+    tmp_path: Path,
+) -> None:
+    """What `pip install .` (docs/deploy.md) puts into a service's venv."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*command, "--quiet", "--wheel-dir", str(tmp_path), str(ROOT)], check=True)
+    (wheel,) = tmp_path.glob("session_resume-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        top_level = {name.split("/")[0] for name in archive.namelist()}
+
+    assert {name for name in top_level if not name.endswith(".dist-info")} == {
+        "authclient",
+        "authservice",
+        "sitebuild",
+        "webapp",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 import brotli
 import pytest
 
+from harness.processes import Stack
 from sitebuild.compression import ENCODINGS
-from sitebuild.processes import Stack
 from sitebuild.site import page_policy
 
 

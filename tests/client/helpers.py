@@ -13,7 +13,7 @@ from typing import Any
 
 from authclient import Event, SessionClient
 from authservice import Application
-from sitebuild.processes import AuthServiceProcess
+from harness.processes import AuthServiceProcess
 
 PASSWORD = "correct horse battery"
 

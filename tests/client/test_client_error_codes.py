@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-import authservice.errors as service_errors
+import authservice.core.errors as service_errors
 from authclient import ERROR_CODES, HttpResponse, errors, user_message
 from authclient.protocol import error_from_response
 from webapp.views import Notice

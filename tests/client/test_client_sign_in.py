@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from authclient import Event, MemoryStorage, SessionClient, errors
-from authservice.tickets import sign_ticket
+from authservice import sign_ticket
 from tests.client.helpers import PASSWORD, ClientFactory, Recorder, Stack
 from tests.support.contract import SESSION_FIELDS
 

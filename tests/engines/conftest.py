@@ -11,8 +11,8 @@ from contextlib import closing
 
 import pytest
 
-from sitebuild.firefox import Firefox, FirefoxContext, FirefoxPage, find_firefox, find_node
-from sitebuild.webkit import WebKit, WebKitTools, find_minibrowser, find_webkit_driver, find_xvfb
+from harness.firefox import Firefox, FirefoxContext, FirefoxPage, find_firefox, find_node
+from harness.webkit import WebKit, WebKitTools, find_minibrowser, find_webkit_driver, find_xvfb
 from tests.support.tools import require_tool
 
 

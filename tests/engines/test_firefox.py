@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from authclient import pending_revocations_key
-from sitebuild.firefox import FirefoxContext, FirefoxPage
-from sitebuild.processes import AuthServiceProcess, Stack
-from sitebuild.python_start import PythonDidNotStart
+from harness.firefox import FirefoxContext, FirefoxPage
+from harness.processes import AuthServiceProcess, Stack
+from harness.python_start import PythonDidNotStart
 from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
 from tests.support.builds import site_with_app_module
 
@@ -182,7 +182,7 @@ def test_an_error_in_python_before_the_app_is_ready_is_a_sentence_not_a_spinner(
     dist: Path, firefox_page: FirefoxPage, firefox_context: FirefoxContext, tmp_path: Path
 ) -> None:
     site = site_with_app_module(
-        dist, tmp_path, "webapp/main.py", 'raise RuntimeError("broken on purpose")\n'
+        dist, tmp_path, "webapp/browser/main.py", 'raise RuntimeError("broken on purpose")\n'
     )
     with Stack(site, tmp_path / "data") as stack:
         firefox_page.goto(stack.url + "/")

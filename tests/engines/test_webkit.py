@@ -17,9 +17,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from sitebuild.processes import Stack
-from sitebuild.python_start import READ_PYTHON_START, check_python_start
-from sitebuild.webkit import WebKit
+from harness.processes import Stack
+from harness.python_start import READ_PYTHON_START, check_python_start
+from harness.webkit import WebKit
 from tests.support.accounts import PASSWORD, new_username
 
 # Python starts on the page's main thread in WebKitGTK: about 20 s on 2 idle cores. Under a load

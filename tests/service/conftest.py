@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sitebuild.postgres import INSTALL_HINT, PostgresCluster, find_postgres_bin_dir
+from harness.postgres import INSTALL_HINT, PostgresCluster, find_postgres_bin_dir
 from tests.service.helpers import Api, RunningService, start_service
 from tests.support.tools import require_tool
 
@@ -48,7 +48,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """Default lifetimes, but a 1 s rotation grace window so that tests can outwait it."""
-    running = start_service(tmp_path_factory.mktemp("service"), grace_s=1, **QUIET_LIMITS)
+    running = start_service(tmp_path_factory.mktemp("service"), rotation_grace_s=1, **QUIET_LIMITS)
     yield running
     running.process.stop()
 
@@ -64,7 +64,7 @@ def backend_service(
     running = start_service(
         tmp_path_factory.mktemp("service-pg"),
         database_url=backend.new_database_url(),
-        grace_s=1,
+        rotation_grace_s=1,
         **QUIET_LIMITS,
     )
     yield running

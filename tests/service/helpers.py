@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from authservice import Application
-from authservice.tickets import sign_ticket
-from sitebuild.processes import AuthServiceProcess, free_port
+from authservice import Application, sign_ticket
+from harness.processes import AuthServiceProcess, free_port
 
 PASSWORD = "correct horse battery"
 _MISSING: Any = object()
@@ -199,7 +198,7 @@ def start_service(data_dir: Path, **flags: Any) -> RunningService:
 
 
 def make_ticket(payload: Any, secret: str, *, raw_payload: bytes | None = None) -> str:
-    """A ticket built from the format in docs/api.md, independently of authservice.tickets."""
+    """A ticket built from the format in docs/api.md, independently of authservice.auth.tickets."""
     body = _b64(raw_payload if raw_payload is not None else json.dumps(payload).encode())
     signature = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
     return f"{body}.{_b64(signature)}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from authservice.audit import AuditEvent
+from authservice.core.audit import AuditEvent
 from tests.service.devices import Device, bound_session, proved
 from tests.service.helpers import PASSWORD, RunningService, assert_error, start_service
 
@@ -36,7 +36,7 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
     service = start_service(
         data_dir,
         audit_log=log,
-        grace_s=0,
+        rotation_grace_s=0,
         login_attempts_per_user_address=2,
         password_hash_workers=1,
         password_hash_queue=0,

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authservice import Settings
-from authservice.db import open_database
-from authservice.models import SessionRow
-from authservice.proofs import NO_PROOF
-from authservice.sessions import LAST_USE_STEP, SessionManager
-from authservice.user_agents import describe_user_agent
+from authservice.auth import devices
+from authservice.auth.devices import describe_user_agent
+from authservice.auth.proofs import NO_PROOF
+from authservice.auth.sessions import LAST_USE_STEP, SessionManager
+from authservice.database.engine import open_database
+from authservice.database.tables import DEVICE_LABEL_MAX_CHARS, SessionRow
 from tests.service.helpers import Api, RunningService, assert_error, parse_time
 
 FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -113,7 +114,9 @@ def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwa
         data_dir=backend_service.data_dir, database_url=backend_service.database_url
     )
     engine = open_database(settings)
-    manager = SessionManager(server_key=bytes(32), lifetime_s=3600, idle_s=3600, grace_s=0)
+    manager = SessionManager(
+        server_key=bytes(32), session_ttl_s=3600, idle_ttl_s=3600, rotation_grace_s=0
+    )
     started = parse_time(session["createdAt"])
 
     def last_used_after_a_call_at(now: datetime) -> datetime:
@@ -238,3 +241,15 @@ def test_the_device_label_names_the_browser_and_the_system(
     user_agent: str | None, label: str | None
 ) -> None:
     assert describe_user_agent(user_agent) == label
+
+
+def test_every_device_label_fits_the_column_that_keeps_it() -> None:
+    # Every browser with every system: the longest labels there are (the lists are the module's).
+    labels = [
+        describe_user_agent(f"{browser_mark} ({system_mark})")
+        for browser_mark, _ in devices._BROWSERS
+        for system_mark, _ in devices._SYSTEMS
+    ]
+
+    assert all(labels)
+    assert max(len(label or "") for label in labels) <= DEVICE_LABEL_MAX_CHARS

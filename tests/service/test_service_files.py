@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from authservice.sealing import SEALED_PREFIX, SecretSealer
+from authservice.core.sealing import SEALED_PREFIX, SecretSealer
 from tests.service.helpers import start_service
 
 

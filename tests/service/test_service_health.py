@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sitebuild.postgres import PostgresCluster
+from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from authservice import Settings, create_app, ensure_application
-from authservice.app import describe_api
-from authservice.db import migrate_database
-from tests.service.helpers import Api, assert_error, bearer, serve_in_thread
+from authservice.api.asgi import describe_api
+from authservice.database.engine import migrate_database
+from tests.service.helpers import Api, RunningService, assert_error, bearer, serve_in_thread
 
 LIMIT_BYTES = 16 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -80,6 +81,16 @@ def test_a_chunked_body_over_16_kib_is_payload_too_large(api: Api) -> None:
     reply = api.request("POST", "/v1/users", body=body, headers=JSON, chunked=True)
 
     assert_error(reply, 413, "payload_too_large")
+
+
+def test_max_body_bytes_sets_the_limit(fresh_service: Callable[..., RunningService]) -> None:
+    api = fresh_service(max_body_bytes=1024).api
+    body = json.dumps({"padding": "x" * 1024}).encode()
+
+    reply = api.request("POST", "/v1/users", body=body, headers=JSON)
+
+    assert_error(reply, 413, "payload_too_large")
+    assert reply.body["message"] == "The request body is over 1024 bytes."
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])

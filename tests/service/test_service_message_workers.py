@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from sitebuild.postgres import PostgresCluster
+from harness.postgres import PostgresCluster
 from tests.service.conftest import QUIET_LIMITS, Backend
 from tests.service.helpers import RunningService, start_service
 from tests.service.streams import EventStream

@@ -14,7 +14,7 @@ from typing import Any
 import argon2
 import pytest
 
-from authservice.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasswordHasher
+from authservice.auth.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasswordHasher
 from tests.service.helpers import PASSWORD, Api, RunningService, assert_error
 from tests.support.loops import run_coroutine
 

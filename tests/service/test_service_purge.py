@@ -15,12 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from authservice import Settings, ensure_application
-from authservice._time import utc_now
-from authservice.db import migrate_database, open_database
-from authservice.purge import PurgeResult, purge_database
-from authservice.service import AuthService
-from authservice.tickets import sign_ticket
+from authservice import Settings, ensure_application, sign_ticket
+from authservice.auth.presented import PresentedSession
+from authservice.composition import open_services
+from authservice.core.clock import utc_now
+from authservice.database.engine import migrate_database, open_database
+from authservice.database.purge import PurgeResult, purge_database
 from tests.service.conftest import Backend
 from tests.service.helpers import RunningService, assert_error
 
@@ -83,13 +83,15 @@ def test_the_purge_command_prints_what_it_deleted(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     migrate_database(settings)
     application = ensure_application(settings)
-    service = AuthService(settings)  # in this process: no server needed to make a session
+    services = open_services(settings)  # in this process: no server needed to make a session
     try:
         ticket = sign_ticket(application.key, application.secret, "leaving-user")
-        session = service.sign_in_with_ticket(application.key, ticket, "127.0.0.1")
-        service.sign_out(session.session_id, session.session_secret, "127.0.0.1")
+        session = services.auth.sign_in_with_ticket(application.key, ticket, "127.0.0.1")
+        services.auth.sign_out(
+            PresentedSession(session.session_id, session.session_secret, "127.0.0.1")
+        )
     finally:
-        service.close()
+        services.close()
     command = [sys.executable, "-m", "authservice", "purge", "--data-dir", str(tmp_path)]
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)

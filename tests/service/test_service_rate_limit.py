@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from authservice.ratelimit import client_network
+from authservice.database.rate_limits import client_network
 from tests.service.helpers import (
     PASSWORD,
     Api,

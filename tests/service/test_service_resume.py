@@ -10,7 +10,7 @@ import pytest
 
 from tests.service.helpers import Api, RunningService, assert_error
 
-GRACE_S = 1  # the shared service runs with --grace-s 1
+GRACE_S = 1  # the shared service runs with --rotation-grace-s 1
 
 
 def test_resume_rotates_the_secret_and_keeps_the_session(backend_api: Api, username: str) -> None:

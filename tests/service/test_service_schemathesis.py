@@ -12,7 +12,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from authservice.app import describe_api
+from authservice.api.asgi import describe_api
 from tests.service.helpers import Api
 
 # The document as the service serves it (test_service_http checks that it is the same); loaded

@@ -1,18 +1,23 @@
-"""Setting the service up: applications (Python API and CLI), CORS."""
+"""Setting the service up: its settings and the flags made from them, applications (Python API and
+CLI), CORS."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from authservice import Application, Settings, ensure_application
-from authservice.db import migrate_database
+from authservice.admin.setting_flags import add_setting_flags, flag_name, given_settings
+from authservice.database.engine import migrate_database
 from tests.service.helpers import Api, RunningService, assert_error
 
 
@@ -64,6 +69,55 @@ def test_settings_refuse_nonsense(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, session_ttl_s=0)
 
 
+def test_serve_help_lists_every_setting_with_its_help_and_default() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "authservice", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "1000"},  # no help wrapped (it may break at a hyphen)
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    # One block per option: its flag, then its help (on the next line after a long flag).
+    options = [" ".join(block.split()) for block in shown.stdout.split("\n  -")]
+    for item in fields(Settings):
+        if not item.metadata["flag"]:
+            continue
+        (option,) = [text for text in options if text.startswith(flag_name(item.name)[1:] + " ")]
+        assert item.metadata["help"] in option and "; default: " in option, option
+    # The one setting without a flag: a key on a command line is visible to the whole machine.
+    assert [item.name for item in fields(Settings) if not item.metadata["flag"]] == ["server_key"]
+    assert "--server-key" not in shown.stdout
+
+
+def test_the_authservice_command_is_the_command_line() -> None:
+    # What `pip install` puts on the PATH (docs/deploy.md runs the service with it).
+    command = Path(sys.executable).with_name("authservice")
+
+    shown = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "serve" in shown.stdout and "sign-ticket" in shown.stdout
+
+
+def test_each_flag_sets_its_setting_and_an_absent_one_keeps_the_default(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_setting_flags(parser)
+    flags = ["--data-dir", str(tmp_path), "--rotation-grace-s", "2.5", "--max-body-bytes", "100"]
+    flags += ["--cors-origins", "https://a.example,https://b.example"]
+    flags += ["--cors-origins", "https://c.example", "--forwarded-allow-ips", "10.0.0.2"]
+
+    given = Settings(**given_settings(parser.parse_args(flags)))
+    defaults = Settings(**given_settings(parser.parse_args([])))
+
+    assert (given.data_dir, given.rotation_grace_s, given.max_body_bytes) == (tmp_path, 2.5, 100)
+    assert given.cors_origins == ("https://a.example", "https://b.example", "https://c.example")
+    assert given.forwarded_allow_ips == ("10.0.0.2",)
+    assert given.session_ttl_s == Settings().session_ttl_s
+    assert defaults == Settings()
+
+
 def test_create_app_prints_the_secret_once_and_list_apps_never(tmp_path: Path) -> None:
     data_dir = str(migrated(tmp_path).data_dir)
     created = run_cli("create-app", "--data-dir", data_dir, "--name", "shop", "--key", "app_shop")
@@ -98,7 +152,7 @@ def test_sign_ticket_without_a_secret_says_how_to_give_one() -> None:
 def test_cors_allows_configured_origins_only(
     fresh_service: Callable[..., RunningService],
 ) -> None:
-    api = fresh_service(cors_origin=["http://page.test"]).api
+    api = fresh_service(cors_origins=["http://page.test"]).api
     preflight = {
         "Origin": "http://page.test",
         "Access-Control-Request-Method": "POST",
@@ -121,7 +175,7 @@ def test_cors_allows_configured_origins_only(
 def test_a_refused_cors_preflight_gets_the_json_error(
     fresh_service: Callable[..., RunningService], origin: str, method: str
 ) -> None:
-    api = fresh_service(cors_origin=["http://page.test"]).api
+    api = fresh_service(cors_origins=["http://page.test"]).api
     preflight = {"Origin": origin, "Access-Control-Request-Method": method}
 
     reply = api.request("OPTIONS", "/v1/sessions", headers=preflight)

@@ -18,8 +18,8 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from authservice.serving import tcp_listener
-from sitebuild.postgres import PostgresCluster
+from authservice.admin.serving import tcp_listener
+from harness.postgres import PostgresCluster
 from tests.service.conftest import Backend
 from tests.service.helpers import Reply, RunningService, assert_error, start_service
 from tests.support.loops import run_coroutine
@@ -40,7 +40,7 @@ def workers(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Itera
         login_attempts_per_user_address=PER_USER_ADDRESS,
         login_attempts_per_ip=100_000,
         rate_window_s=600,  # one attempt drains every 120 s: none during a test
-        grace_s=60,  # wide enough for 200 requests on a busy machine to fall inside
+        rotation_grace_s=60,  # wide enough for 200 requests on a busy machine to fall inside
     )
     yield running
     running.process.stop()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import ConsoleMessage as PlaywrightConsoleMessage
 from playwright.sync_api import Locator, Page, Request
 
-from sitebuild.page_records import ConsoleMessage, PageRecords, RecordedRequest
-from sitebuild.processes import Stack
+from harness.page_records import ConsoleMessage, PageRecords, RecordedRequest
+from harness.processes import Stack
 from tests.support.accounts import PASSWORD, new_username
 
 SIGNED_IN = "#app > [data-view=signed-in]"

@@ -30,7 +30,7 @@ def site_with_entry(dist: Path, folder: Path, source: str) -> Path:
 
 
 def site_with_app_module(dist: Path, folder: Path, name: str, source: str) -> Path:
-    """The site with `source` as the module file `name` ("webapp/main.py") of its app archive."""
+    """The site with `source` as the app archive's module file `name` ("webapp/browser/main.py")."""
     site = _copy(dist, folder)
     (archive,) = (site / ASSETS_DIR).glob("app-*.zip")
     with zipfile.ZipFile(archive) as original:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from authservice import Settings, ensure_application
-from authservice.db import migrate_database
-from sitebuild.processes import AuthServiceProcess, Stack, free_port
+from authservice.database.engine import migrate_database
+from harness.processes import AuthServiceProcess, Stack, free_port
 from sitebuild.site import build
 from webapp.config import PageConfig
 
@@ -27,7 +27,7 @@ def running_split_stack(
     settings = Settings(data_dir=data_dir / "auth")
     migrate_database(settings)
     application = ensure_application(settings, name="split")
-    with AuthServiceProcess(data_dir / "auth", cors_origin=[page_origin], **service_flags) as auth:
+    with AuthServiceProcess(data_dir / "auth", cors_origins=[page_origin], **service_flags) as auth:
         dist = build(data_dir / "dist", PageConfig(application.key, auth_url=auth.url + "/v1"))
         with Stack(dist, data_dir / "page-data", port=page_port) as stack:
             yield stack, auth

@@ -19,7 +19,7 @@ import pytest
 
 from authclient import SessionClient
 from authservice import Settings, create_app, ensure_application
-from authservice.db import migrate_database
+from authservice.database.engine import migrate_database
 from tests.support.in_process import InProcessTransport
 from tests.webapp.fake_page import FakePage, Profile
 from tests.webapp.helpers import FAST_BACKOFF, OpenTab, Service, Tab

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from authclient import DEFAULT_TIMEOUT_S, SessionClient
-from authservice import rules
+from authservice.auth import rules
 from webapp.config import (
     DEFAULT_AUTH_URL,
     DEFAULT_START_TIMEOUT_S,

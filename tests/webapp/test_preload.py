@@ -12,14 +12,16 @@ from webapp.preload import MODULES, compile_sources
 from webapp.views import TEMPLATES, compile_templates
 
 # They need PyScript's page, which the worker that makes the snapshot does not have.
-NEED_THE_PAGE = {"webapp.dom_page", "webapp.main"}
+NEED_THE_PAGE = {"webapp.browser.dom_page", "webapp.browser.main"}
 # The flags of a .pyc's header (PEP 552).
 HASH_BASED = 0b01
 CHECK_SOURCE = 0b10
 
 
 def test_the_warm_up_imports_every_module_of_the_app_that_does_not_need_the_page() -> None:
-    modules = {f"webapp.{info.name}" for info in pkgutil.iter_modules(webapp.__path__)}
+    modules = {
+        info.name for info in pkgutil.walk_packages(webapp.__path__, "webapp.") if not info.ispkg
+    }
 
     assert set(MODULES) | NEED_THE_PAGE | {"webapp.preload"} == modules | {"authclient.browser"}
     assert not NEED_THE_PAGE & set(MODULES)

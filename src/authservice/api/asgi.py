@@ -1,0 +1,116 @@
+"""The ASGI application: `create_app` builds the services once (composition.py), adds the routes,
+the error handlers and the middleware; `describe_api` is its OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from authservice.api import auth_routes, message_routes
+from authservice.api.error_handlers import install_error_handlers
+from authservice.api.middleware import (
+    ApiHeadersMiddleware,
+    BodyLimitMiddleware,
+    InternalErrorMiddleware,
+    JsonCorsMiddleware,
+)
+from authservice.auth.proofs import PROOF_HEADER
+from authservice.composition import open_services
+from authservice.core.settings import Settings
+from authservice.database.purge import purge_periodically
+from authservice.messaging.fanout import streams_end_on_exit_signals
+
+__all__ = ["create_app", "describe_api"]
+
+_TITLE = "Auth service"
+_VERSION = "1"
+_DESCRIPTION = """Applications, users and sessions for browser apps.
+Every error is `{"error": "<code>", "message": "<sentence>"}`."""
+_ROUTERS = (auth_routes.router, message_routes.router)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Every route is under /v1. The database and server key are opened here, not in a lifespan,
+    so the app also works mounted inside another one (whose lifespan would not reach it).
+
+    The client address is the TCP peer's unless `settings.forwarded_allow_ips` names the proxy in
+    front: then its X-Forwarded-For is believed (uvicorn's ProxyHeadersMiddleware, applied here
+    rather than by the server, so that it holds however the app is served). Whatever serves this
+    app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
+
+    While a server that sends ASGI lifespan events runs the app, it purges the database every
+    `settings.purge_interval_s` (database/purge.py).
+    """
+    services = open_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purging = None
+        if settings.purge_interval_s > 0:
+            purging = asyncio.create_task(
+                purge_periodically(services.purge, settings.purge_interval_s)
+            )
+        try:
+            with streams_end_on_exit_signals(services.fanout.hub):
+                yield
+        finally:
+            if purging is not None:
+                purging.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purging
+            services.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title=_TITLE,
+        version=_VERSION,
+        description=_DESCRIPTION,
+        docs_url=None,  # the interactive docs load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/v1/openapi.json",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in _ROUTERS:
+        app.include_router(router)
+    app.openapi = describe_api  # type: ignore[method-assign]
+    # Added last is outermost: CORS and the API headers go on every answer, 413 and 500 included.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(InternalErrorMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            JsonCorsMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", PROOF_HEADER],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(ApiHeadersMiddleware)
+    if settings.forwarded_allow_ips:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
+    return app
+
+
+def describe_api() -> dict[str, Any]:
+    """The OpenAPI document that /v1/openapi.json serves, made without opening anything: FastAPI's,
+    less the 422 answers it adds by default (this service answers 400)."""
+    document = get_openapi(
+        title=_TITLE,
+        version=_VERSION,
+        description=_DESCRIPTION,
+        routes=[route for router in _ROUTERS for route in router.routes],
+    )
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

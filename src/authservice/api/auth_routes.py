@@ -1,0 +1,158 @@
+"""The auth routes under /v1 (sign-up, sign-in, resume, who am I, sign-out, the device list) and
+the health check: they translate between HTTP and AuthService, nothing more.
+
+Sign-up and sign-in are `async`: they wait for the password-hashing pool without holding one of
+the server's worker threads. /v1/health is `async` too, and asks the database in a thread of its
+own, so it answers even while every worker thread is busy.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from authservice.api.auth_bodies import (
+    Me,
+    ResumeRequest,
+    SessionList,
+    SessionObject,
+    SignInRequest,
+    SignUpRequest,
+    UserCreated,
+)
+from authservice.api.common_bodies import Health, error_responses
+from authservice.api.dependencies import (
+    Auth,
+    DatabaseHealth,
+    Presented,
+    Proof,
+    client_address,
+    device_label,
+)
+from authservice.auth.presented import PresentedSession
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Sign up",
+    responses=error_responses(400, 401, 409, 413, 429, 503),
+)
+async def sign_up(body: SignUpRequest, request: Request, auth: Auth) -> UserCreated:
+    user_id = await auth.sign_up(
+        body.application_key, body.username, body.password, client_address(request)
+    )
+    return UserCreated(user_id=user_id, username=body.username)
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Sign in with a password or a ticket",
+    responses=error_responses(400, 401, 413, 429, 503),
+)
+async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SessionObject:
+    address = client_address(request)
+    device_key = None if body.device_key is None else body.device_key.stored()
+    if body.user_ticket is not None:
+        issued = await run_in_threadpool(
+            partial(
+                auth.sign_in_with_ticket,
+                body.application_key,
+                body.user_ticket,
+                address,
+                device_label(request),
+                device_key=device_key,
+            )
+        )
+    else:
+        issued = await auth.sign_in_with_password(
+            body.application_key,
+            body.username or "",
+            body.password or "",
+            address,
+            device_label(request),
+            device_key=device_key,
+        )
+    return SessionObject.of(issued)
+
+
+@router.post(
+    "/sessions/resume",
+    summary="Resume a stored session; rotates its secret",
+    responses=error_responses(400, 401, 413, 503),
+)
+def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof) -> SessionObject:
+    # A resume presents its session in the body (the stored session object), not in a header.
+    presented = PresentedSession(
+        body.session_id, body.session_secret, client_address(request), proof
+    )
+    return SessionObject.of(auth.resume(body.application_key, body.user_id, presented))
+
+
+@router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
+def me(presented: Presented, auth: Auth) -> Me:
+    return Me.of(auth.describe(presented))
+
+
+@router.delete(
+    "/sessions/current",
+    status_code=204,
+    response_class=Response,
+    summary="Sign out: revoke this session",
+    responses=error_responses(401, 503),
+)
+def sign_out(presented: Presented, auth: Auth) -> None:
+    auth.sign_out(presented)
+
+
+@router.get(
+    "/users/me/sessions",
+    summary="The devices where this user is signed in: their live sessions",
+    responses=error_responses(401, 503),
+)
+def list_sessions(presented: Presented, auth: Auth) -> SessionList:
+    return SessionList.of(auth.list_sessions(presented))
+
+
+@router.delete(
+    "/users/me/sessions/{sessionId}",
+    status_code=204,
+    response_class=Response,
+    summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
+    responses=error_responses(401, 404, 503),
+)
+def revoke_session(
+    session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
+    presented: Presented,
+    auth: Auth,
+) -> None:
+    auth.revoke_session(presented, session_id)
+
+
+@router.delete(
+    "/users/me/sessions",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke every session of this user",
+    responses=error_responses(401, 503),
+)
+def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
+    auth.revoke_all(presented)
+
+
+@router.get(
+    "/health",
+    summary="Liveness: the service runs and its database answers",
+    responses=error_responses(503),
+)
+async def health(database: DatabaseHealth) -> Health:
+    await database.check()
+    return Health()

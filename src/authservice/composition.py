@@ -1,0 +1,66 @@
+"""The composition root: everything a running service holds, built once from its settings.
+
+`open_services` opens the database, makes the fan-out that wakes message streams, and builds the
+two use-case services. It is the one place that wires them together: sessions call the fan-out
+when they are revoked (so that a revoked session ends its streams), and messaging authenticates
+its callers with auth's check, handed to it as a callable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from authservice.auth.use_cases import AuthService
+from authservice.core.clock import utc_now
+from authservice.core.keys import load_server_key
+from authservice.core.settings import Settings
+from authservice.database.engine import connect_outside_pool, open_database
+from authservice.database.health import DatabaseCheck
+from authservice.database.purge import PurgeResult, purge_database
+from authservice.messaging.fanout import Fanout, open_fanout
+from authservice.messaging.use_cases import MessagingService
+
+__all__ = ["Services", "open_services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    # Wakes the message streams of users whose mailbox changed or whose session ended.
+    fanout: Fanout
+    auth: AuthService
+    messaging: MessagingService
+    database_check: DatabaseCheck
+
+    def __repr__(self) -> str:
+        return f"Services(database={self.engine.url!r}, auth={self.auth!r})"
+
+    def purge(self) -> PurgeResult:
+        return purge_database(self.engine, utc_now())
+
+    def close(self) -> None:
+        self.fanout.close()
+        self.auth.close()
+        self.engine.dispose()
+
+
+def open_services(settings: Settings) -> Services:
+    """SchemaNotCurrent if the database needs migrating first."""
+    engine = open_database(settings)
+    database = sessionmaker(engine, expire_on_commit=False)
+    fanout = open_fanout(engine, database, lambda: connect_outside_pool(settings, engine))
+    server_key = load_server_key(settings)
+    auth = AuthService(settings, database, server_key, on_revoke=fanout.notify)
+    messaging = MessagingService(
+        database,
+        fanout,
+        server_key,
+        authenticate=auth.describe,
+        messages_per_minute=settings.messages_per_minute,
+        ping_interval_s=settings.stream_ping_interval_s,
+    )
+    return Services(settings, engine, fanout, auth, messaging, DatabaseCheck(engine))

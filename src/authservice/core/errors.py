@@ -1,0 +1,276 @@
+"""The service's errors: one tree, each with an HTTP status and a stable `error` code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "CorsRefused",
+    "DatabaseUnavailable",
+    "InternalError",
+    "InvalidCredentials",
+    "InvalidRequest",
+    "InvalidTicket",
+    "MethodNotAllowed",
+    "NoSuchConversation",
+    "NoSuchSession",
+    "NotFound",
+    "PayloadTooLarge",
+    "ProofInvalid",
+    "ProofRefused",
+    "ProofRequired",
+    "RateLimited",
+    "ServiceBusy",
+    "SessionExpired",
+    "SessionRejected",
+    "SessionReuseDetected",
+    "SessionRevoked",
+    "SessionUnknown",
+    "UnknownApplication",
+    "UnknownRecipients",
+    "UsernameTaken",
+]
+
+
+class AuthError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Something went wrong on our side."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: `error` and `message`, and for a few errors what they are about."""
+        return {"error": self.code, "message": self.message}
+
+
+class InternalError(AuthError):
+    pass
+
+
+class InvalidRequest(AuthError):
+    """`field`: the request body's field the sentence is about, if it is about one."""
+
+    status_code = 400
+    code = "invalid_request"
+    default_message = "The request is malformed."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body = super().body
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class UnknownRecipients(InvalidRequest):
+    """A message to usernames that no user of the sender's application has. The answer names
+    them, as typed, in `usernames` too."""
+
+    code = "unknown_recipients"
+
+    def __init__(self, usernames: Sequence[str]) -> None:
+        quoted = ", ".join(f'"{name}"' for name in usernames)
+        super().__init__(f"No user named {quoted} in this application.")
+        self.usernames = list(usernames)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return {**super().body, "usernames": self.usernames}
+
+
+class UnknownApplication(AuthError):
+    status_code = 401
+    code = "unknown_application"
+    default_message = "No application has that applicationKey."
+
+
+class InvalidCredentials(AuthError):
+    status_code = 401
+    code = "invalid_credentials"
+    default_message = "Wrong username or password."
+
+
+class InvalidTicket(AuthError):
+    status_code = 401
+    code = "invalid_ticket"
+    default_message = "The ticket is not valid."
+
+
+class SessionRejected(AuthError):
+    """The presented session is definitely over: the client should forget it."""
+
+    status_code = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class SessionUnknown(SessionRejected):
+    code = "session_unknown"
+    default_message = "No such session, or the secret does not match."
+
+
+class SessionExpired(SessionRejected):
+    code = "session_expired"
+    default_message = "The session has expired."
+
+
+class SessionRevoked(SessionRejected):
+    code = "session_revoked"
+    default_message = "The session has been revoked."
+
+
+class SessionReuseDetected(SessionRevoked):
+    """A rotated-out secret came back: it was copied, so the session has just been revoked."""
+
+    default_message = "A rotated-out secret was presented again, so the session has been revoked."
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        user_id: str,
+        application_key: str,
+        generation: int,
+        current_generation: int,
+    ) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.user_id = user_id
+        self.application_key = application_key
+        self.generation = generation
+        self.current_generation = current_generation
+
+
+class ProofRefused(SessionRejected):
+    """A device-bound session used without a valid proof of possession (auth/proofs.py). The session
+    stays as it was: only this copy of it is useless here, so the client forgets it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason  # which check failed, for the audit log only
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'SessionProof algs="ES256"'}
+
+
+class ProofRequired(ProofRefused):
+    code = "proof_required"
+    default_message = (
+        "This session is bound to the device that signed in, and this request has no proof of it."
+    )
+
+    def __init__(self) -> None:
+        super().__init__("missing")
+
+
+class ProofInvalid(ProofRefused):
+    code = "proof_invalid"
+    default_message = "The proof of this device's key is not valid for this request."
+
+
+class NotFound(AuthError):
+    status_code = 404
+    code = "not_found"
+    default_message = "No such endpoint."
+
+
+class NoSuchSession(AuthError):
+    """No session of the caller's own user has that id: the same answer whether the id is another
+    user's, unknown or malformed, so that it tells nothing about anyone else."""
+
+    status_code = 404
+    code = "no_such_session"
+    default_message = "None of your sessions has that id."
+
+
+class NoSuchConversation(AuthError):
+    """The same answer for a conversation that does not exist and for one the caller is not in."""
+
+    status_code = 404
+    code = "no_such_conversation"
+    default_message = "You have no conversation with that id."
+
+
+class MethodNotAllowed(AuthError):
+    status_code = 405
+    code = "method_not_allowed"
+    default_message = "This endpoint does not accept that method."
+
+
+class UsernameTaken(AuthError):
+    status_code = 409
+    code = "username_taken"
+    default_message = "That username is taken in this application."
+
+
+class PayloadTooLarge(AuthError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class RateLimited(AuthError):
+    status_code = 429
+    code = "rate_limited"
+    default_message = "Too many attempts; try again later."
+
+    def __init__(self, retry_after_s: int, *, scope: str = "", message: str | None = None) -> None:
+        super().__init__(message or f"Too many attempts; try again in {retry_after_s} s.")
+        self.retry_after_s = retry_after_s
+        self.scope = scope  # which limit (ratelimit.Bucket.scope), for the audit log
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class _Unavailable(AuthError):
+    """A refusal for a moment only: `Retry-After` says how many seconds."""
+
+    status_code = 503
+    retry_after_s: ClassVar[int] = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class ServiceBusy(_Unavailable):
+    """Every password-hashing worker is busy and the queue is full: come back in a moment."""
+
+    code = "busy"
+    default_message = "The service is busy; try again in a moment."
+
+
+class DatabaseUnavailable(_Unavailable):
+    """The database does not answer (down, restarting, unreachable): come back in a moment."""
+
+    code = "database_unavailable"
+    default_message = "The service cannot reach its database right now; try again in a moment."
+    retry_after_s = 5
+
+
+class CorsRefused(AuthError):
+    status_code = 403
+    code = "cors_refused"
+    default_message = "This origin may not call the service."

@@ -1,0 +1,159 @@
+"""The database engine: SQLite in the data directory by default (WAL), or PostgreSQL
+(`postgresql+psycopg`), and what differs between the two.
+
+`open_database` is what the service and the application commands use: it refuses a database whose
+schema is not this version's (schema_versions.py). `migrate_database` brings it there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from authservice.core.files import ensure_private_dir, ensure_private_file
+from authservice.core.keys import load_server_key
+from authservice.core.settings import Settings
+from authservice.database.schema_versions import migrate, require_current_schema
+
+__all__ = [
+    "connect_outside_pool",
+    "describe_database",
+    "migrate_database",
+    "open_database",
+    "upsert",
+]
+
+_BACKENDS = ("sqlite", "postgresql")
+# The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
+_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+# How long a connection attempt to PostgreSQL may take before the request fails (503).
+_CONNECT_TIMEOUT_S = 5
+# How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
+# long as another process's migration may take (on PostgreSQL it waits on an advisory lock).
+_BUSY_TIMEOUT_MS = 5_000
+_MIGRATION_BUSY_TIMEOUT_MS = 120_000
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine for the configured database; SchemaNotCurrent if it needs migrating first."""
+    engine = _connect(settings)
+    try:
+        require_current_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the database to this version's schema (or to an older `revision`); (the revision
+    before, the revision now). MigrationRefused, with nothing changed, if its data stops a
+    migration."""
+    # SQLite enforces foreign keys while a migration rebuilds a table: dropping the old copy
+    # would cascade into the rows that point at it. PostgreSQL alters tables in place.
+    engine = _connect(settings, foreign_keys=False, busy_timeout_ms=_MIGRATION_BUSY_TIMEOUT_MS)
+    try:
+        return migrate(engine, server_key=load_server_key(settings), revision=revision)
+    finally:
+        engine.dispose()
+
+
+def upsert(db: Session, table: Any) -> Any:
+    """An INSERT into `table` for the session's backend, which takes `on_conflict_do_nothing` and
+    `on_conflict_do_update` (the same on SQLite and PostgreSQL)."""
+    insert = _INSERTS.get(db.get_bind().dialect.name)
+    if insert is None:
+        raise RuntimeError("the auth service runs on SQLite or PostgreSQL")
+    return insert(table)
+
+
+def connect_outside_pool(settings: Settings, engine: Engine) -> Any:
+    """A new psycopg connection to the engine's PostgreSQL database, of its own, in autocommit
+    mode: one that waits for notifications (messaging/fanout.py) must not hold a pooled one."""
+    import psycopg
+
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return psycopg.connect(
+        **options,
+        **_engine_options(settings)["connect_args"],
+        # Over TCP, a connection whose peer vanished (no FIN) is noticed within about 25 s.
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        autocommit=True,
+    )
+
+
+def describe_database(engine: Engine) -> str:
+    """The database's URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _connect(
+    settings: Settings, *, foreign_keys: bool = True, busy_timeout_ms: int = _BUSY_TIMEOUT_MS
+) -> Engine:
+    """The data folder is made private (0700) and a SQLite database file private (0600) before
+    SQLite first opens it."""
+    ensure_private_dir(settings.data_dir)
+    engine = create_engine(settings.database_url or "", **_engine_options(settings))
+    if engine.dialect.name not in _BACKENDS:
+        engine.dispose()
+        raise ValueError(
+            f"The auth service runs on SQLite or PostgreSQL (postgresql+psycopg://...), "
+            f"not {engine.dialect.name}."
+        )
+    if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            ensure_private_file(Path(engine.url.database))
+        _configure_sqlite(engine, foreign_keys=foreign_keys, busy_timeout_ms=busy_timeout_ms)
+    return engine
+
+
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if not (settings.database_url or "").startswith("postgresql"):
+        return {}
+    return {
+        # A connection the server dropped (a restart, a failover) is noticed when it is taken from
+        # the pool, and replaced, instead of failing the request that drew it.
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": _CONNECT_TIMEOUT_S,
+            # Shown in pg_stat_activity: which process of which machine holds a connection.
+            "application_name": f"authservice {socket.gethostname()} pid {os.getpid()}",
+        },
+    }
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below), not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new database to WAL waits for the others too.
+        for pragma in (
+            f"busy_timeout={busy_timeout_ms}",
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # Take the write lock up front: two transactions that read and then write the same
+        # session then queue (busy_timeout) instead of one failing with SQLITE_BUSY. Several
+        # processes on one database queue the same way.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

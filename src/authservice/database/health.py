@@ -1,0 +1,57 @@
+"""Whether the database answers: what `GET /v1/health` asks. The check has threads of its own,
+so that it never queues behind busy requests, and a time limit."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from anyio import to_thread
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from authservice.core.errors import DatabaseUnavailable
+
+__all__ = ["DatabaseCheck"]
+
+logger = logging.getLogger("authservice")
+
+# How long a check waits for the database, and how many checks may wait at once.
+_TIMEOUT_S = 3.0
+_CHECKS = 4
+
+
+class DatabaseCheck:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._checks = anyio.CapacityLimiter(_CHECKS)
+
+    def __repr__(self) -> str:
+        return f"DatabaseCheck(database={self._engine.url!r}, timeout_s={_TIMEOUT_S})"
+
+    async def check(self) -> None:
+        """DatabaseUnavailable unless the database answers a query within a few seconds."""
+        try:
+            with anyio.fail_after(_TIMEOUT_S):
+                await to_thread.run_sync(self._query, abandon_on_cancel=True, limiter=self._checks)
+        except (TimeoutError, SQLAlchemyError, self._driver_errors) as error:
+            reason = str(error) or f"no answer within {_TIMEOUT_S} s"
+            logger.warning("Health check: the database does not answer: %s", reason)
+            raise DatabaseUnavailable() from None
+
+    @property
+    def _driver_errors(self) -> type[Exception]:
+        """What the driver raises itself: a raw connection's errors are not SQLAlchemy's."""
+        error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        return error
+
+    def _query(self) -> None:
+        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read.
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()

@@ -1,0 +1,181 @@
+"""What the messaging routes do, without HTTP (MessagingService). Each call first authenticates the
+session the request presents with the `authenticate` callable it was built with (the composition
+root hands it auth's check, as `GET /v1/me` makes it: the current secret, the proof of a bound
+session, refusals in the audit log), then does its work in a transaction of its own
+(conversations.py, mailbox.py). Every method is synchronous: the routes run them in a worker
+thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from authservice.auth.presented import PresentedSession
+from authservice.auth.sessions import SessionView, session_end
+from authservice.core.audit import AuditEvent, record_event
+from authservice.core.clock import utc_now
+from authservice.core.errors import AuthError, RateLimited, SessionRejected
+from authservice.core.keys import derive_key
+from authservice.database.rate_limits import Bucket, RateLimiter
+from authservice.database.tables import ApplicationRow, UserRow
+from authservice.messaging.conversations import (
+    Page,
+    add_message,
+    list_conversations,
+    list_messages,
+    mark_delivered,
+)
+from authservice.messaging.fanout import Fanout
+from authservice.messaging.mailbox import MailboxEvent, mailbox_head, read_mailbox
+from authservice.messaging.read_models import ConversationView, MessageView
+
+__all__ = ["STREAM_BATCH", "Authenticate", "MessagingService", "StreamPoll", "StreamStart"]
+
+# The session a request presents, checked: the session it is, or a SessionRejected.
+Authenticate = Callable[[PresentedSession], SessionView]
+
+# The send limit is per minute (Settings.messages_per_minute).
+_SEND_WINDOW_S = 60.0
+# Mailbox events a stream reads at a time.
+STREAM_BATCH = 100
+# How many streams of one process may read the database at once: after a wake-up of every stream
+# (the LISTEN connection came back) they queue here, not for the threads and connections that
+# requests need.
+_STREAM_READS = 8
+
+
+@dataclass(frozen=True)
+class StreamStart:
+    """A stream that may open: whose, and the event number it starts after."""
+
+    session_id: str
+    user_id: int  # the user's row id
+    after: int
+
+
+@dataclass(frozen=True)
+class StreamPoll:
+    """What a stream finds when it looks: the session's end (None once it has ended, with
+    `ended` saying why) and the next events of the mailbox."""
+
+    ends_at: datetime | None
+    ended: SessionRejected | None
+    events: list[MailboxEvent]
+
+
+class MessagingService:
+    """Built once, by the composition root."""
+
+    def __init__(
+        self,
+        database: sessionmaker[Session],
+        fanout: Fanout,
+        server_key: bytes,
+        *,
+        authenticate: Authenticate,
+        messages_per_minute: int,
+        ping_interval_s: float,
+    ) -> None:
+        self._db = database
+        self.fanout = fanout
+        self._authenticate = authenticate
+        self._per_minute = messages_per_minute
+        self.ping_interval_s = ping_interval_s
+        self.stream_reads = anyio.CapacityLimiter(_STREAM_READS)
+        self._limiter = RateLimiter(
+            key=derive_key(server_key, "authservice message limits v1"), window_s=_SEND_WINDOW_S
+        )
+
+    def __repr__(self) -> str:
+        return f"MessagingService(messages_per_minute={self._per_minute})"
+
+    def send(
+        self, presented: PresentedSession, recipients: Sequence[str], text: str
+    ) -> MessageView:
+        """A send counts against the limit even when it is refused for its recipients, so that
+        nobody can try names faster than they could send."""
+        refused: AuthError
+        with self._caller(presented) as (db, sender, view):
+            self._limit(db, sender, view, presented.client_address)
+            try:
+                return add_message(db, sender, recipients, text, utc_now(), self.fanout)
+            except AuthError as error:  # nothing written but the limit's count
+                refused = error
+        raise refused
+
+    def mark_delivered(self, presented: PresentedSession, message_ids: Sequence[int]) -> None:
+        with self._caller(presented) as (db, recipient, _):
+            mark_delivered(db, recipient, message_ids, utc_now(), self.fanout)
+
+    def list_conversations(
+        self, presented: PresentedSession, before: int | None, limit: int
+    ) -> Page[ConversationView]:
+        with self._caller(presented) as (db, user, _):
+            return list_conversations(db, user, before, limit)
+
+    def list_messages(
+        self, presented: PresentedSession, conversation_id: str, before: int | None, limit: int
+    ) -> Page[MessageView]:
+        with self._caller(presented) as (db, user, _):
+            return list_messages(db, user, conversation_id, before, limit)
+
+    def open_stream(self, presented: PresentedSession, after: int | None) -> StreamStart:
+        """Where a stream starts: after event `after`, or after the newest event if None (or if
+        `after` is beyond it)."""
+        with self._caller(presented) as (db, user, view):
+            head = mailbox_head(db, user.id)
+        start = head if after is None else min(after, head)
+        return StreamStart(session_id=view.session_id, user_id=user.id, after=start)
+
+    def poll_stream(self, start: StreamStart, after: int) -> StreamPoll:
+        """The session checked by its id (a rotated secret does not end a stream), and the
+        mailbox events after `after`, at most STREAM_BATCH."""
+        with self._db() as db, db.begin():
+            try:
+                ends_at = session_end(db, start.session_id, utc_now())
+            except SessionRejected as ended:
+                return StreamPoll(ends_at=None, ended=ended, events=[])
+            events = read_mailbox(db, start.user_id, after, STREAM_BATCH)
+        return StreamPoll(ends_at=ends_at, ended=None, events=events)
+
+    @contextmanager
+    def _caller(
+        self, presented: PresentedSession
+    ) -> Iterator[tuple[Session, UserRow, SessionView]]:
+        """A transaction, with the user whose session `presented` is, once it is checked (in a
+        transaction of its own, which records its use and spends a proof)."""
+        view = self._authenticate(presented)
+        with self._db() as db, db.begin():
+            user = db.scalars(
+                select(UserRow)
+                .join(ApplicationRow, ApplicationRow.id == UserRow.application_id)
+                .where(ApplicationRow.key == view.application_key, UserRow.username == view.user_id)
+            ).one()
+            yield db, user, view
+
+    def _limit(self, db: Session, sender: UserRow, view: SessionView, client_address: str) -> None:
+        bucket = Bucket("messages", f"messages|{sender.id}", self._per_minute)
+        try:
+            self._limiter.acquire(db, [bucket])
+        except RateLimited as limited:
+            record_event(
+                AuditEvent.RATE_LIMITED,
+                action="send_message",
+                scope=limited.scope,
+                retry_after_s=limited.retry_after_s,
+                application=view.application_key,
+                user=view.user_id,
+                address=client_address,
+            )
+            raise RateLimited(
+                limited.retry_after_s,
+                scope=limited.scope,
+                message=f"Too many messages; try again in {limited.retry_after_s} s.",
+            ) from None
