@@ -72,6 +72,26 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
         errors.SessionRevoked,
         f"Your session was ended from another device. {_SIGN_IN_AGAIN}",
     ),
+    ErrorCode(
+        "password_changed",
+        errors.PasswordChanged,
+        f"The password of your account was changed, so you were signed out. {_SIGN_IN_AGAIN}",
+    ),
+    ErrorCode("account_deleted", errors.AccountDeleted, "Your account has been deleted."),
+    ErrorCode(
+        "reauthentication_required",
+        errors.ReauthenticationRequired,
+        "Enter your password again to do this.",
+    ),
+    ErrorCode("wrong_password", errors.WrongPassword, "That password is not right."),
+    # A device-bound session's proof judged by a clock that is far off: the client signs the
+    # service's nonce and tries once more; this is what is left if that failed too.
+    ErrorCode(
+        "use_proof_nonce",
+        errors.UnexpectedResponse,
+        "This device's clock is far off, and the sign-in service could not check this browser's "
+        "key. Please try again.",
+    ),
     # Its message names the usernames, as typed: 'No user named "bob" in this application.'
     ErrorCode("unknown_recipients", errors.UnknownRecipients, "{message}"),
     ErrorCode(

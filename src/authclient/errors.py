@@ -18,10 +18,14 @@ Callers tell "could not get an answer" from "the server said no" by type::
     │   ├── NoSuchSession         revoke_session(): none of the user's sessions has that id
     │   ├── UnknownRecipients     a message to usernames no user of the application has; .usernames
     │   ├── NoSuchConversation    the user is in no conversation with that id
+    │   ├── ReauthenticationRequired  what cannot be undone needs the password again (reauthenticate)
+    │   ├── WrongPassword         the password given to confirm who the user is is not theirs
     │   └── SessionRejected       the session is dead: sign in again
     │       ├── SessionUnknown
     │       ├── SessionExpired
     │       ├── SessionRevoked
+    │       │   ├── PasswordChanged   the password was changed on another device
+    │       │   └── AccountDeleted    the account was deleted
     │       └── ProofRejected     a device-bound session, without a proof of its key (a copy)
     ├── NotSignedIn               a call that needs a session, made without one
     └── InvalidArgument           (also a ValueError) bad input, refused before any request
@@ -33,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AccountDeleted",
     "AuthError",
     "InvalidArgument",
     "InvalidCredentials",
@@ -43,8 +48,10 @@ __all__ = [
     "NoSuchConversation",
     "NoSuchSession",
     "NotSignedIn",
+    "PasswordChanged",
     "ProofRejected",
     "RateLimited",
+    "ReauthenticationRequired",
     "Rejected",
     "ServerError",
     "ServiceUnavailable",
@@ -57,6 +64,7 @@ __all__ = [
     "UnknownApplication",
     "UnknownRecipients",
     "UsernameTaken",
+    "WrongPassword",
 ]
 
 
@@ -185,6 +193,20 @@ class NoSuchConversation(Rejected):
     default_code = "no_such_conversation"
 
 
+class ReauthenticationRequired(Rejected):
+    """Signing other devices out, changing the password or deleting the account needs a password
+    given in this session within the last minutes: `reauthenticate(password)`, then again."""
+
+    default_code = "reauthentication_required"
+
+
+class WrongPassword(Rejected):
+    """The password given to confirm who the signed-in user is (re-authentication, a password
+    change) is not theirs. The session stays."""
+
+    default_code = "wrong_password"
+
+
 class SessionRejected(Rejected):
     """The session can no longer be used: the user must sign in again."""
 
@@ -201,6 +223,18 @@ class SessionExpired(SessionRejected):
 
 class SessionRevoked(SessionRejected):
     default_code = "session_revoked"
+
+
+class PasswordChanged(SessionRevoked):
+    """Ended because the user's password was changed on another device."""
+
+    default_code = "password_changed"
+
+
+class AccountDeleted(SessionRevoked):
+    """Ended because the user's account was deleted."""
+
+    default_code = "account_deleted"
 
 
 class ProofRejected(SessionRejected):

@@ -2,8 +2,9 @@
 
 `open_services` opens the database, makes the fan-out that wakes message streams, and builds the
 two use-case services. It is the one place that wires them together: sessions call the fan-out
-when they are revoked (so that a revoked session ends its streams), and messaging authenticates
-its callers with auth's check, handed to it as a callable.
+when they are revoked (so that a revoked session ends its streams); messaging authenticates its
+callers with auth's check, and learns when a stream's session ends from auth, both handed to it
+as callables; and deleting an account asks messaging to forget the user, in its transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from authservice.auth.use_cases import AuthService
 from authservice.core.clock import utc_now
@@ -20,6 +21,7 @@ from authservice.core.settings import Settings
 from authservice.database.engine import connect_outside_pool, open_database
 from authservice.database.health import DatabaseCheck
 from authservice.database.purge import PurgeResult, purge_database
+from authservice.database.tables import UserRow
 from authservice.messaging.fanout import Fanout, open_fanout
 from authservice.messaging.use_cases import MessagingService
 
@@ -54,12 +56,22 @@ def open_services(settings: Settings) -> Services:
     database = sessionmaker(engine, expire_on_commit=False)
     fanout = open_fanout(engine, database, lambda: connect_outside_pool(settings, engine))
     server_key = load_server_key(settings)
-    auth = AuthService(settings, database, server_key, on_revoke=fanout.notify)
+    # Built after auth, which forgets a deleted user through it: looked up when that happens.
+    messaging: MessagingService | None = None
+
+    def forget_user(db: Session, user: UserRow) -> None:
+        if messaging is not None:
+            messaging.forget_user(db, user)
+
+    auth = AuthService(
+        settings, database, server_key, on_revoke=fanout.notify, on_delete_user=forget_user
+    )
     messaging = MessagingService(
         database,
         fanout,
         server_key,
         authenticate=auth.describe,
+        session_end=auth.session_end,
         messages_per_minute=settings.messages_per_minute,
         ping_interval_s=settings.stream_ping_interval_s,
     )

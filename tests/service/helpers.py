@@ -135,6 +135,23 @@ class Api:
     def list_sessions(self, session: Mapping[str, Any]) -> Reply:
         return self.request("GET", "/v1/users/me/sessions", headers=bearer(session))
 
+    def revoke_others(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("DELETE", "/v1/users/me/sessions/others", headers=bearer(session))
+
+    def reauthenticate(self, session: Mapping[str, Any], password: str = PASSWORD) -> Reply:
+        return self.post(
+            "/v1/sessions/current/reauthenticate", {"password": password}, bearer(session)
+        )
+
+    def change_password(
+        self, session: Mapping[str, Any], current_password: str, new_password: str
+    ) -> Reply:
+        body = {"currentPassword": current_password, "newPassword": new_password}
+        return self.post("/v1/users/me/password", body, bearer(session))
+
+    def delete_account(self, session: Mapping[str, Any]) -> Reply:
+        return self.request("DELETE", "/v1/users/me", headers=bearer(session))
+
     def revoke_session(self, session: Mapping[str, Any], session_id: str) -> Reply:
         path = "/v1/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
         return self.request("DELETE", path, headers=bearer(session))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +17,12 @@ import pytest
 
 from authservice.core.audit import AuditEvent
 from tests.service.devices import Device, bound_session, proved
-from tests.service.helpers import PASSWORD, RunningService, assert_error, start_service
+from tests.service.helpers import PASSWORD, Api, RunningService, assert_error, start_service
 
 WRONG = "not the password at all"
+NEW_PASSWORD = "a brand new passphrase"
+# Short, so that a session signed in at the start is no longer recent at the end.
+REAUTH_WINDOW_S = 5.0
 
 
 @dataclass
@@ -40,6 +44,7 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
         login_attempts_per_user_address=2,
         password_hash_workers=1,
         password_hash_queue=0,
+        reauth_window_s=REAUTH_WINDOW_S,
     )
     try:
         yield Audited(service, log, _provoke_every_event(service))
@@ -51,6 +56,9 @@ def _provoke_every_event(service: RunningService) -> list[str]:
     api = service.api
     assert api.sign_up("audited-user").status == 201
     session = api.sign_in("audited-user").body
+    assert api.sign_up("audited-account").status == 201
+    account = api.sign_in("audited-account").body
+    stale_at = time.monotonic() + REAUTH_WINDOW_S
     assert_error(api.sign_in("audited-user", WRONG), 401, "invalid_credentials")
     assert_error(api.sign_in("audited-user", WRONG), 401, "invalid_credentials")
     assert_error(api.sign_in("audited-user", WRONG), 429, "rate_limited")
@@ -80,8 +88,27 @@ def _provoke_every_event(service: RunningService) -> list[str]:
 
     with ThreadPoolExecutor(6) as pool:
         assert 503 in set(pool.map(sign_in, range(6)))
-    sessions = (session, resumed, other, device, last, bound)
-    return [ticket, *(each["sessionSecret"] for each in sessions)]
+    changed = _provoke_the_account_s_events(api, account, stale_at)
+    sessions = (session, resumed, other, device, last, bound, account, changed)
+    return [ticket, NEW_PASSWORD, *(each["sessionSecret"] for each in sessions)]
+
+
+def _provoke_the_account_s_events(
+    api: Api, account: dict[str, Any], stale_at: float
+) -> dict[str, Any]:
+    """Re-authentication, a password change and the account's deletion, each failing once;
+    `account` is no longer recently authenticated from `stale_at` on. The failures come between
+    successes: at most 2 attempts of one user from one address wait in the bucket."""
+    time.sleep(max(0.0, stale_at - time.monotonic()))
+    assert_error(api.reauthenticate(account, WRONG), 403, "wrong_password")
+    assert_error(api.revoke_others(account), 403, "reauthentication_required")
+    assert api.reauthenticate(account, PASSWORD).status == 204
+    assert api.revoke_others(account).status == 204
+    changed = api.change_password(account, PASSWORD, NEW_PASSWORD)
+    assert changed.status == 200, changed
+    assert_error(api.change_password(changed.body, WRONG, PASSWORD), 403, "wrong_password")
+    assert api.delete_account(changed.body).status == 204
+    return dict(changed.body)
 
 
 def lines(log: Path) -> list[dict[str, Any]]:
@@ -93,8 +120,8 @@ def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: A
 
     counts = Counter(event["event"] for event in events)
     assert set(counts) == {str(kind) for kind in AuditEvent}
+    assert counts["sign_up"] == 2  # the user who signs in, and the one who leaves
     for once in (
-        "sign_up",
         "rate_limited",
         "ticket.refused",
         "session.refused",
@@ -103,6 +130,13 @@ def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: A
         "sign_out",
         "revoke_all",
         "revoke_session",
+        "revoke_others",
+        "session.reauthentication_required",
+        "reauthenticate.failed",
+        "reauthenticate.succeeded",
+        "password.changed",
+        "password.change_failed",
+        "account.deleted",
     ):
         assert counts[once] == 1, (once, counts)
     # Two wrong passwords, then the unknown users of the burst that the pool let in.
@@ -140,6 +174,11 @@ def test_audit_lines_say_who_and_why(audited: Audited) -> None:
     proof = first["session.proof_refused"]
     assert (proof["error"], proof["reason"]) == ("proof_invalid", "signature")
     assert proof["session"].startswith("ses_")
+    for name in ("reauthenticate.failed", "password.change_failed"):
+        assert (first[name]["user"], first[name]["reason"]) == ("audited-account", "wrong_password")
+    assert first["password.changed"]["revoked"] == 0  # the other devices were signed out before
+    assert first["account.deleted"]["user"] == "audited-account"
+    assert first["session.reauthentication_required"]["session"].startswith("ses_")
 
 
 def test_the_audit_log_holds_no_secret_and_is_private(audited: Audited) -> None:

@@ -98,8 +98,6 @@ def test_a_replayed_proof_is_refused(backend_api: Api, username: str, device: De
         pytest.param(lambda: {"htu": "/v1/me"}, id="another path"),
         pytest.param(lambda: {"sid": "ses_" + "0" * 32}, id="another session"),
         pytest.param(lambda: {"sth": b64(hashlib.sha256(b"x" * 43).digest())}, id="another secret"),
-        pytest.param(lambda: {"iat": int(time.time()) - SKEW_S - 30}, id="too old"),
-        pytest.param(lambda: {"iat": int(time.time()) + SKEW_S + 30}, id="from the future"),
         pytest.param(lambda: {"iat": "now"}, id="iat not a number"),
         pytest.param(lambda: {"jti": "short"}, id="jti too short"),
     ],
@@ -110,6 +108,28 @@ def test_a_proof_for_anything_else_is_refused(
     session = bound_session(api, username, device)
 
     assert_error(resume(api, session, device, **claims()), 401, "proof_invalid")
+    assert resume(api, session, device).status == 200
+
+
+@pytest.mark.parametrize(
+    "iat",
+    [
+        pytest.param(lambda: int(time.time()) - SKEW_S - 30, id="too old"),
+        pytest.param(lambda: int(time.time()) + SKEW_S + 30, id="from the future"),
+    ],
+)
+def test_a_proof_refused_for_its_time_alone_asks_for_the_nonce_and_changes_nothing(
+    api: Api, username: str, device: Device, iat: Callable[[], int]
+) -> None:
+    session = bound_session(api, username, device)
+
+    refused = resume(api, session, device, iat=iat())
+
+    assert_error(refused, 401, "use_proof_nonce")
+    assert (
+        refused.headers["www-authenticate"] == 'SessionProof error="use_proof_nonce", algs="ES256"'
+    )
+    assert refused.headers["session-proof-nonce"]
     assert resume(api, session, device).status == 200
 
 
@@ -254,3 +274,36 @@ def test_two_tabs_of_one_profile_resuming_at_once_share_one_new_secret(
     assert [reply.status for reply in replies] == [200, 200], replies
     assert replies[0].body["sessionSecret"] == replies[1].body["sessionSecret"]
     assert resume(backend_api, replies[0].body, device).status == 200
+
+
+def test_a_device_whose_clock_is_two_hours_ahead_resumes_with_the_service_s_nonce(
+    backend_api: Api, username: str, device: Device
+) -> None:
+    session = bound_session(backend_api, username, device)
+    ahead = int(time.time()) + 2 * 3600
+
+    refused = resume(backend_api, session, device, iat=ahead)
+    assert_error(refused, 401, "use_proof_nonce")
+    nonce = refused.headers["session-proof-nonce"]
+    proof = device.proof("POST", RESUME, session, iat=ahead, nonce=nonce)
+    resumed = backend_api.post(RESUME, dict(session), headers=proved(proof))
+
+    assert resumed.status == 200, resumed
+    assert resumed.headers["session-proof-nonce"]
+    replayed = backend_api.post(RESUME, dict(session), headers=proved(proof))
+    assert_error(replayed, 401, "proof_invalid")
+
+
+def test_a_nonce_the_service_did_not_issue_or_issued_too_long_ago_is_refused(
+    api: Api, username: str, device: Device
+) -> None:
+    session = bound_session(api, username, device)
+    issued = resume(api, session, device, iat=int(time.time()) + 7200).headers[
+        "session-proof-nonce"
+    ]
+    seconds, mac = issued.split(".")
+    forged = f"{int(seconds) + 3600}.{mac}"
+
+    assert_error(resume(api, session, device, nonce=forged), 401, "proof_invalid")
+    assert_error(resume(api, session, device, nonce="not a nonce"), 401, "proof_invalid")
+    assert resume(api, session, device, nonce=issued).status == 200

@@ -115,7 +115,11 @@ def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwa
     )
     engine = open_database(settings)
     manager = SessionManager(
-        server_key=bytes(32), session_ttl_s=3600, idle_ttl_s=3600, rotation_grace_s=0
+        server_key=bytes(32),
+        session_ttl_s=3600,
+        idle_ttl_s=3600,
+        rotation_grace_s=0,
+        reauth_window_s=300,
     )
     started = parse_time(session["createdAt"])
 

@@ -46,6 +46,7 @@ def test_a_message_to_several_users_is_in_the_history_of_each_as_sent(
             {
                 "conversationId": message["conversationId"],
                 "participants": sorted(user["userId"] for user in (alice, bob, carol)),
+                "deletedAccounts": 0,
                 "lastMessage": message,
             }
         ]

@@ -258,7 +258,7 @@ def test_a_database_at_0004_gains_messaging_and_its_users_write_to_each_other_at
     migrated = run_cli("migrate", *database_options(settings))
 
     assert migrated.returncode == 0, migrated.stderr
-    assert "from schema revision 0004 to 0005" in migrated.stdout
+    assert f"from schema revision 0004 to {head_revision()}" in migrated.stdout
     (application,) = list_applications(settings)
     service = start_service(
         settings.data_dir, database_url=settings.database_url, rotation_grace_s=600
@@ -275,7 +275,7 @@ def test_a_database_at_0004_gains_messaging_and_its_users_write_to_each_other_at
         service.process.stop()
 
     # Back to 0004: the messages go, everything else stays.
-    assert migrate_database(settings, "0004") == ("0005", "0004")
+    assert migrate_database(settings, "0004") == (head_revision(), "0004")
     engine = plain_engine(settings)
     try:
         assert not MESSAGING_TABLES & set(inspect(engine).get_table_names())
@@ -419,7 +419,7 @@ def test_no_migration_imports_the_service() -> None:
         if name == "authservice" or name.startswith("authservice.")
     }
 
-    assert len(list(versions.glob("*.py"))) == 5
+    assert len(list(versions.glob("*.py"))) == int(head_revision())  # one file each, in order
     assert imported == set()
 
 

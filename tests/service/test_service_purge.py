@@ -99,6 +99,7 @@ def test_the_purge_command_prints_what_it_deleted(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
         "sessions": 1,
+        "session_tombstones": 0,
         "ticket_nonces": 0,
         "proof_nonces": 0,
         "rate_limits": 1,  # the ticket's address bucket, poured and taken back

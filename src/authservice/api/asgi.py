@@ -19,8 +19,9 @@ from authservice.api.middleware import (
     BodyLimitMiddleware,
     InternalErrorMiddleware,
     JsonCorsMiddleware,
+    ProofNonceMiddleware,
 )
-from authservice.auth.proofs import PROOF_HEADER
+from authservice.auth.proofs import NONCE_HEADER, PROOF_HEADER
 from authservice.composition import open_services
 from authservice.core.settings import Settings
 from authservice.database.purge import purge_periodically
@@ -89,9 +90,10 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", PROOF_HEADER],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", NONCE_HEADER],
             max_age=600,
         )
+    app.add_middleware(ProofNonceMiddleware, nonces=services.auth.proof_nonces)
     app.add_middleware(ApiHeadersMiddleware)
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))

@@ -1,5 +1,5 @@
 """The auth routes' request and response bodies as they are on the wire (camelCase JSON): sign-up,
-sign-in, the session object, who am I, the device list."""
+sign-in, the session object, who am I, the device list, re-authentication and a password change."""
 
 from __future__ import annotations
 
@@ -42,11 +42,14 @@ from authservice.core.clock import format_time
 
 __all__ = [
     "UNKNOWN_DEVICE",
+    "ChangePasswordRequest",
     "DeviceKey",
     "Me",
+    "ReauthenticateRequest",
     "ResumeRequest",
     "SessionList",
     "SessionObject",
+    "SignInAnswer",
     "SignInRequest",
     "SignUpRequest",
     "UserCreated",
@@ -213,6 +216,18 @@ class ResumeRequest(RequestBody):
     session_secret: SessionSecret
 
 
+class ReauthenticateRequest(RequestBody):
+    password: Password
+
+
+class ChangePasswordRequest(RequestBody):
+    """The current password, and the new one: checked against the policy of sign-up (with the
+    username), its refusal naming `newPassword`."""
+
+    current_password: Password
+    new_password: NewPassword
+
+
 class UserCreated(ResponseBody):
     user_id: str
     username: str
@@ -246,6 +261,25 @@ class SessionObject(ResponseBody):
     @classmethod
     def of(cls, issued: IssuedSession) -> SessionObject:
         return cls(**_session_fields(issued), session_secret=issued.session_secret)
+
+
+class SignInAnswer(SessionObject):
+    """The session object, and beside it (not part of it: a client does not store it) whether
+    the password should be changed first."""
+
+    password_change_required: Literal[True] | None = Field(
+        default=None,
+        description="present (true) after a password sign-in with a password that the policy "
+        "would now refuse (one of the most common, or too short): ask for a new one first",
+    )
+
+    @classmethod
+    def of(cls, issued: IssuedSession) -> SignInAnswer:
+        return cls(
+            **_session_fields(issued),
+            session_secret=issued.session_secret,
+            password_change_required=True if issued.password_change_required else None,
+        )
 
 
 def _session_fields(view: SessionView) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""The auth routes under /v1 (sign-up, sign-in, resume, who am I, sign-out, the device list) and
-the health check: they translate between HTTP and AuthService, nothing more.
+"""The auth routes under /v1 (sign-up, sign-in, resume, who am I, sign-out, the device list, the
+account: re-authentication, a password change, its deletion) and the health check: they translate
+between HTTP and AuthService, nothing more.
 
-Sign-up and sign-in are `async`: they wait for the password-hashing pool without holding one of
-the server's worker threads. /v1/health is `async` too, and asks the database in a thread of its
-own, so it answers even while every worker thread is busy.
+The routes that check a password are `async`: they wait for the password-hashing pool without
+holding one of the server's worker threads. /v1/health is `async` too, and asks the database in a
+thread of its own, so it answers even while every worker thread is busy.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from authservice.api.auth_bodies import (
+    ChangePasswordRequest,
     Me,
+    ReauthenticateRequest,
     ResumeRequest,
     SessionList,
     SessionObject,
+    SignInAnswer,
     SignInRequest,
     SignUpRequest,
     UserCreated,
@@ -57,8 +61,9 @@ async def sign_up(body: SignUpRequest, request: Request, auth: Auth) -> UserCrea
     status_code=201,
     summary="Sign in with a password or a ticket",
     responses=error_responses(400, 401, 413, 429, 503),
+    response_model_exclude_none=True,
 )
-async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SessionObject:
+async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SignInAnswer:
     address = client_address(request)
     device_key = None if body.device_key is None else body.device_key.stored()
     if body.user_ticket is not None:
@@ -81,7 +86,7 @@ async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SessionO
             device_label(request),
             device_key=device_key,
         )
-    return SessionObject.of(issued)
+    return SignInAnswer.of(issued)
 
 
 @router.post(
@@ -122,12 +127,61 @@ def list_sessions(presented: Presented, auth: Auth) -> SessionList:
     return SessionList.of(auth.list_sessions(presented))
 
 
+@router.post(
+    "/sessions/current/reauthenticate",
+    status_code=204,
+    response_class=Response,
+    summary="Give the password again: this session is recently authenticated from now",
+    responses=error_responses(400, 401, 403, 413, 429, 503),
+)
+async def reauthenticate(body: ReauthenticateRequest, presented: Presented, auth: Auth) -> None:
+    await auth.reauthenticate(presented, body.password)
+
+
+@router.post(
+    "/users/me/password",
+    summary="Change the password: every other session ends; this one goes on, rotated",
+    responses=error_responses(400, 401, 403, 413, 429, 503),
+)
+async def change_password(
+    body: ChangePasswordRequest, presented: Presented, auth: Auth
+) -> SessionObject:
+    issued = await auth.change_password(presented, body.current_password, body.new_password)
+    return SessionObject.of(issued)
+
+
+@router.delete(
+    "/users/me",
+    status_code=204,
+    response_class=Response,
+    summary="Delete the account: the user, their sessions, and all that names them "
+    "(needs a recent authentication)",
+    responses=error_responses(401, 403, 503),
+)
+def delete_account(presented: Presented, auth: Auth) -> None:
+    auth.delete_account(presented)
+
+
+# Before "/users/me/sessions/{sessionId}", which would take "others" for an id.
+@router.delete(
+    "/users/me/sessions/others",
+    status_code=204,
+    response_class=Response,
+    summary="Sign the other devices out: revoke every session of this user but this one "
+    "(needs a recent authentication)",
+    responses=error_responses(401, 403, 503),
+)
+def revoke_other_sessions(presented: Presented, auth: Auth) -> None:
+    auth.revoke_all(presented, keep_this_one=True)
+
+
 @router.delete(
     "/users/me/sessions/{sessionId}",
     status_code=204,
     response_class=Response,
-    summary="Sign one device out: revoke one session of this user (204 also if it had ended)",
-    responses=error_responses(401, 404, 503),
+    summary="Sign one device out: revoke one session of this user (204 also if it had ended); "
+    "another device's needs a recent authentication",
+    responses=error_responses(401, 403, 404, 503),
 )
 def revoke_session(
     session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
@@ -141,8 +195,8 @@ def revoke_session(
     "/users/me/sessions",
     status_code=204,
     response_class=Response,
-    summary="Revoke every session of this user",
-    responses=error_responses(401, 503),
+    summary="Revoke every session of this user (needs a recent authentication)",
+    responses=error_responses(401, 403, 503),
 )
 def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
     auth.revoke_all(presented)

@@ -32,8 +32,13 @@ RULE_ERROR = "rule"
 ERRORS = {
     400: "`invalid_request`: malformed JSON, a missing or wrongly typed field, a broken rule",
     401: "`unknown_application`, `invalid_credentials`, `invalid_ticket`, `session_unknown`, "
-    "`session_expired`, `session_revoked`, or for a device-bound session `proof_required` or "
-    "`proof_invalid`",
+    "`session_expired`, `session_revoked`, `password_changed`, `account_deleted`, or for a "
+    "device-bound session `proof_required` or `proof_invalid` (the session is over), or "
+    "`use_proof_nonce` (not a refusal of the session: sign the `Session-Proof-Nonce` this answer "
+    "carries into a new proof, and try again)",
+    403: "`reauthentication_required`: give the password again first "
+    "(`POST /v1/sessions/current/reauthenticate`); `wrong_password`: the password given is not "
+    "the user's (counted as a failed sign-in)",
     404: "`no_such_session`: none of this user's sessions has that id (whoever else's it is)",
     409: "`username_taken`",
     413: "`payload_too_large`: the body is over the limit (16 KiB by default)",

@@ -101,8 +101,14 @@ class DeliveredRequest(RequestBody):
 class MessageBody(ResponseBody):
     id: int = Field(description="unique in the service, increasing with time")
     conversation_id: str
-    sender: str = Field(serialization_alias="from")
-    to: list[str] = Field(description="everyone in the conversation but the sender, sorted")
+    sender: str | None = Field(
+        serialization_alias="from",
+        description="null for a message of an account since deleted (docs/api.md, Messages)",
+    )
+    to: list[str] = Field(
+        description="everyone in the conversation but the sender, sorted (deleted accounts left "
+        "out)"
+    )
     text: str
     sent_at: Time
     delivered_to: dict[str, Time] = Field(
@@ -143,7 +149,12 @@ class MessagePage(ResponseBody):
 
 class ConversationBody(ResponseBody):
     conversation_id: str
-    participants: list[str] = Field(description="everyone in it, the caller too, sorted")
+    participants: list[str] = Field(
+        description="everyone in it, the caller too, sorted (deleted accounts left out)"
+    )
+    deleted_accounts: int = Field(
+        description="how many others it had whose account has since been deleted"
+    )
     last_message: MessageBody
 
     @classmethod
@@ -151,6 +162,7 @@ class ConversationBody(ResponseBody):
         return cls(
             conversation_id=conversation.conversation_id,
             participants=list(conversation.participants),
+            deleted_accounts=conversation.deleted_accounts,
             last_message=MessageBody.of(conversation.last_message),
         )
 

@@ -1,5 +1,6 @@
-"""ASGI middleware: the headers of every API response, CORS refusals as JSON errors, a request body
-limit, and a last line of defence for unexpected errors."""
+"""ASGI middleware: the headers of every API response, a fresh proof nonce for every request that
+carries a device proof, CORS refusals as JSON errors, a request body limit, and a last line of
+defence for unexpected errors."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authservice.api.error_handlers import error_response
+from authservice.auth.proofs import NONCE_HEADER, PROOF_HEADER, ProofNonces
+from authservice.core.clock import utc_now
 from authservice.core.errors import CorsRefused, InternalError, PayloadTooLarge
 
 __all__ = [
@@ -19,6 +22,7 @@ __all__ = [
     "BodyLimitMiddleware",
     "InternalErrorMiddleware",
     "JsonCorsMiddleware",
+    "ProofNonceMiddleware",
 ]
 
 # On every answer: session objects must not be kept by any cache (ASVS 8.1.1, 8.2.1), a JSON
@@ -48,6 +52,28 @@ class ApiHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ProofNonceMiddleware:
+    """Every answer to a request that carries a `Session-Proof` (a device-bound session's) carries
+    a fresh `Session-Proof-Nonce` (auth/proofs.py): a device whose clock is off signs it into its
+    next proof. Errors too: `use_proof_nonce` is one."""
+
+    def __init__(self, app: ASGIApp, nonces: ProofNonces) -> None:
+        self.app = app
+        self.nonces = nonces
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or PROOF_HEADER.lower() not in Headers(scope=scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_nonce(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[NONCE_HEADER] = self.nonces.issue(utc_now())
+            await send(message)
+
+        await self.app(scope, receive, send_with_nonce)
 
 
 class JsonCorsMiddleware(CORSMiddleware):

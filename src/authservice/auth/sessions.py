@@ -1,6 +1,7 @@
 """Sessions: started, resumed with secret rotation and theft detection, described, listed as the
-user's devices, revoked. Every revocation calls a hook (the composition root wakes the message
-streams of the user with it, so that a revoked session ends its streams)."""
+user's devices, revoked; re-authenticated, and ended by a password change or the account's
+deletion. Every revocation calls a hook (the composition root wakes the message streams of the
+user with it, so that a revoked session ends its streams)."""
 
 from __future__ import annotations
 
@@ -11,23 +12,32 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from authservice.auth.proofs import ProofRequest, check_proof, nonce_expiry
+from authservice.auth.proofs import ProofNonces, ProofRequest, check_proof, nonce_expiry
 from authservice.core.errors import (
+    AccountDeleted,
+    AuthError,
     NoSuchSession,
+    PasswordChanged,
     ProofInvalid,
+    ReauthenticationRequired,
+    ServiceBusy,
     SessionExpired,
+    SessionRejected,
     SessionReuseDetected,
     SessionRevoked,
     SessionUnknown,
     UnknownApplication,
+    WrongPassword,
 )
 from authservice.core.keys import (
+    derive_key,
     derive_rotated_secret,
     hash_secret,
+    keyed_digest,
     new_secret,
     new_session_id,
     secret_matches,
@@ -37,17 +47,19 @@ from authservice.database.tables import (
     ProofNonceRow,
     RetiredSecretRow,
     SessionRow,
+    SessionTombstoneRow,
     UserRow,
 )
 
 __all__ = [
     "LAST_USE_STEP",
+    "AccountHolder",
     "DeviceSession",
+    "ForgetUser",
     "IssuedSession",
     "RevocationHook",
     "SessionManager",
     "SessionView",
-    "session_end",
 ]
 
 # How precisely a session's last use is kept where recording it is the only write (a Bearer call,
@@ -56,6 +68,13 @@ LAST_USE_STEP = timedelta(minutes=1)
 
 # Called in the transaction that revokes sessions, with the ids of their users.
 RevocationHook = Callable[[Session, Iterable[int]], None]
+# Called in the transaction that deletes an account, before its user row goes: delete whatever
+# else names the user (messaging, rate limits).
+ForgetUser = Callable[[Session, UserRow], None]
+
+# Why a session was revoked (sessions.revoked_reason), where it is not the plain SessionRevoked.
+_REVOKED_BECAUSE: dict[str | None, type[SessionRevoked]] = {"password_changed": PasswordChanged}
+_ACCOUNT_DELETED = "account_deleted"
 
 # Every answer names the user and the application: one query, not three. Inner joins, as
 # PostgreSQL locks no row on the nullable side of an outer join.
@@ -72,11 +91,23 @@ class SessionView:
     created_at: datetime
     expires_at: datetime
     idle_expires_at: datetime
+    user_row_id: int  # the user's row: a new account of the same name is another one
 
 
 @dataclass(frozen=True)
 class IssuedSession(SessionView):
     session_secret: str = field(repr=False)
+    # Said beside the session object at a password sign-in, never kept with it: the password is
+    # one the policy would refuse now, and the page asks for a new one first.
+    password_change_required: bool = False
+
+
+@dataclass(frozen=True)
+class AccountHolder:
+    """The session a request presents, checked, and what a password check needs of its user."""
+
+    view: SessionView
+    password_hash: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,15 @@ class DeviceSession:
 class _Match(enum.Enum):
     CURRENT = "current"
     PREVIOUS = "previous"  # the generation just before the current one, within the grace window
+
+
+class _RefusedAfterUse(Exception):
+    """A refusal that must not undo what checking the session did (its proof's `jti` spent, its
+    use recorded): raised inside a transaction, raised again after the commit."""
+
+    def __init__(self, error: AuthError) -> None:
+        super().__init__(error.code)
+        self.error = error
 
 
 class _SecretReused(Exception):
@@ -121,7 +161,21 @@ class SessionManager:
     that rotates writes the row anyway, and the time with it; any other use only when the time
     recorded is `LAST_USE_STEP` old, so that Bearer calls do not each add a write.
 
+    What cannot be undone (signing other devices out, deleting the account) needs the session
+    recently authenticated: a password (or a ticket) given in it within `reauth_window_s`
+    (`authenticated_at`, set at sign-in and by `mark_authenticated`). Otherwise
+    ReauthenticationRequired, once the check of the session itself is committed.
+
+    Locks, on PostgreSQL (SQLite runs one writer at a time): whatever locks a user's row locks it
+    before any of their sessions, and sessions in id order; a resume locks its one session. So
+    no two transactions wait on each other in a circle, and a password change or an account's
+    deletion, which lock the user and then every session of theirs, decide against every sign-in
+    and resume of that user at once: each of those either commits before (and is then undone
+    with the rest) or waits and finds the change.
+
     Every revocation calls `on_revoke` in its transaction, with the user whose sessions it ends.
+    A deleted account's sessions leave a tombstone each (a keyed hash of the id, never the id),
+    until their latest possible end, so that their pages hear `account_deleted`.
     """
 
     def __init__(
@@ -131,16 +185,23 @@ class SessionManager:
         session_ttl_s: float,
         idle_ttl_s: float,
         rotation_grace_s: float,
+        reauth_window_s: float,
         on_revoke: RevocationHook | None = None,
     ) -> None:
         self._server_key = server_key
+        self._tombstone_key = derive_key(server_key, "authservice session tombstones v1")
+        self.proof_nonces = ProofNonces(derive_key(server_key, "authservice proof nonces v1"))
         self._lifetime = timedelta(seconds=session_ttl_s)
         self._idle = timedelta(seconds=idle_ttl_s)
         self._grace = timedelta(seconds=rotation_grace_s)
+        self._recent = timedelta(seconds=reauth_window_s)
         self._on_revoke = on_revoke
 
     def __repr__(self) -> str:
-        return f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace})"
+        return (
+            f"SessionManager(lifetime={self._lifetime}, idle={self._idle}, grace={self._grace}, "
+            f"reauth_window={self._recent})"
+        )
 
     def start(
         self,
@@ -151,6 +212,8 @@ class SessionManager:
         *,
         device_key: str | None = None,
     ) -> IssuedSession:
+        """A new session, in the caller's transaction. Every sign-in (a password, or a ticket the
+        application's backend signed just now) is an authentication: the session starts recent."""
         secret = new_secret()
         expires_at = now + self._lifetime
         row = SessionRow(
@@ -164,6 +227,7 @@ class SessionManager:
             device_label=device_label,
             last_used_at=now,
             device_key=device_key,
+            authenticated_at=now,
         )
         db.add(row)
         return _issued(row, secret)
@@ -196,21 +260,7 @@ class SessionManager:
                 if not secret_matches(current, row.secret_hash):
                     raise SessionUnknown()
                 return _issued(row, current)
-            db.add(
-                RetiredSecretRow(
-                    session_id=row.id,
-                    generation=row.generation,
-                    secret_hash=row.secret_hash,
-                    retired_at=now,
-                )
-            )
-            row.generation += 1
-            current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
-            row.secret_hash = hash_secret(current)
-            row.rotated_at = now
-            row.last_used_at = max(row.last_used_at, now)  # the row is written anyway
-            row.idle_expires_at = min(now + self._idle, row.expires_at)
-            return _issued(row, current)
+            return self._rotate(db, row, secret, now)
 
     def describe(
         self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
@@ -218,6 +268,15 @@ class SessionManager:
         with self._transaction(db, now):
             row, _ = self._find(db, session_id, secret, proof, now, grace=False)
             return _view(row)
+
+    def holder(
+        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+    ) -> AccountHolder:
+        """The session, checked as `describe` checks it, with its user's row id and password
+        hash: what a check of the user's password needs (re-authentication, a password change)."""
+        with self._transaction(db, now):
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
+            return AccountHolder(_view(row), row.user.password_hash)
 
     def sign_out(
         self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
@@ -228,15 +287,24 @@ class SessionManager:
             return _view(row)
 
     def revoke_all(
-        self, db: Session, session_id: str, secret: str, proof: ProofRequest, now: datetime
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        proof: ProofRequest,
+        now: datetime,
+        *,
+        keep_this_one: bool = False,
     ) -> tuple[SessionView, int]:
-        """Revoke every session of the user who holds this one; how many were live."""
+        """Revoke every session of the user who holds this one (but this one, if
+        `keep_this_one`); how many were live. Needs this one recently authenticated."""
         with self._transaction(db, now):
             _lock_sessions_of_holder(db, session_id)
-            row, _ = self._find(db, session_id, secret, proof, now, grace=False)
-            revoked = self._revoke(
-                db, SessionRow.user_id == row.user_id, row.user_id, now, "revoked_by_user"
-            )
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False, recent=True)
+            which = SessionRow.user_id == row.user_id
+            if keep_this_one:
+                which = which & (SessionRow.id != row.id)
+            revoked = self._revoke(db, which, row.user_id, now, "revoked_by_user")
             return _view(row), revoked
 
     def list_sessions(
@@ -267,7 +335,8 @@ class SessionManager:
         now: datetime,
     ) -> tuple[SessionView, bool]:
         """Revoke one session of the user who holds this one (this one too, if named); whether
-        it was still live. NoSuchSession for any id that is not one of that user's sessions."""
+        it was still live. NoSuchSession for any id that is not one of that user's sessions.
+        Another device's needs this one recently authenticated; this one's own does not."""
         with self._transaction(db, now):
             # Both rows, in id order: two devices signing each other out at once would otherwise
             # each hold its own row's lock (`_find`) and wait for the other's.
@@ -285,10 +354,173 @@ class SessionManager:
             ).first()
             if target is None:
                 raise NoSuchSession()
+            if target.id != row.id:
+                self._require_recent(row, now)
             revoked = self._revoke(
                 db, SessionRow.id == target.id, row.user_id, now, "revoked_by_user"
             )
             return _view(row), revoked == 1
+
+    def mark_authenticated(
+        self,
+        db: Session,
+        session_id: str,
+        user_row_id: int,
+        checked_hash: str,
+        new_hash: str | None,
+        now: datetime,
+    ) -> SessionView:
+        """The password checked against `checked_hash` was right: the session is recently
+        authenticated from `now` (and the hash replaced by `new_hash`, if one is given). In a
+        transaction of the caller's. WrongPassword if the password changed since it was read;
+        the session's refusal if it has ended meanwhile."""
+        user = _lock_user(db, user_row_id)
+        if user is None or user.password_hash != checked_hash:
+            raise WrongPassword()
+        row = self._live(db, session_id, now)
+        row.authenticated_at = now
+        if new_hash is not None:
+            user.password_hash = new_hash
+        return _view(row)
+
+    def change_password(
+        self,
+        db: Session,
+        *,
+        session_id: str,
+        secret: str,
+        user_row_id: int,
+        checked_hash: str,
+        new_hash: str,
+        now: datetime,
+    ) -> tuple[IssuedSession, int]:
+        """The password checked against `checked_hash` was right: replace it by `new_hash`, end
+        every other session of the user (`password_changed`), and rotate this one, which counts
+        as recently authenticated; the rotated session and how many others were live. In a
+        transaction of the caller's, the session checked before (`holder`).
+
+        Decided under the locks of the user and of all their sessions: of two changes at once
+        one wins, and the other finds its password no longer the one it checked (WrongPassword)
+        or its session ended (PasswordChanged). ServiceBusy if this session's secret was rotated
+        meanwhile (another tab resumed it): the client tries again with the new one."""
+        user = _lock_user(db, user_row_id)
+        if user is None or user.password_hash != checked_hash:
+            raise WrongPassword()
+        _lock_sessions_of_holder(db, session_id)
+        row = self._live(db, session_id, now)
+        if not secret_matches(secret, row.secret_hash):
+            raise ServiceBusy()
+        user.password_hash = new_hash
+        others = self._revoke(
+            db,
+            (SessionRow.user_id == user.id) & (SessionRow.id != row.id),
+            user.id,
+            now,
+            "password_changed",
+        )
+        row.authenticated_at = now
+        return self._rotate(db, row, secret, now), others
+
+    def delete_account(
+        self,
+        db: Session,
+        session_id: str,
+        secret: str,
+        proof: ProofRequest,
+        now: datetime,
+        *,
+        forget: ForgetUser,
+    ) -> SessionView:
+        """Delete the user who holds this session, with every session of theirs (each leaves a
+        tombstone) and, through `forget`, whatever else names them. Needs this session recently
+        authenticated."""
+        with self._transaction(db, now):
+            holder = select(SessionRow.user_id).where(SessionRow.id == session_id)
+            db.execute(select(UserRow.id).where(UserRow.id.in_(holder)).with_for_update())
+            _lock_sessions_of_holder(db, session_id)
+            row, _ = self._find(db, session_id, secret, proof, now, grace=False, recent=True)
+            view, user, user_row_id = _view(row), row.user, row.user_id
+            ended = db.execute(
+                select(SessionRow.id, SessionRow.expires_at).where(
+                    SessionRow.user_id == user_row_id, SessionRow.expires_at > now
+                )
+            ).all()
+            db.add_all(
+                SessionTombstoneRow(
+                    id_hash=self._tombstone_name(ended_id),
+                    reason=_ACCOUNT_DELETED,
+                    purge_after=expires_at,
+                )
+                for ended_id, expires_at in ended
+            )
+            forget(db, user)
+            # Their retired secrets go with them (ON DELETE CASCADE).
+            db.execute(delete(SessionRow).where(SessionRow.user_id == user_row_id))
+            db.execute(delete(UserRow).where(UserRow.id == user_row_id))
+            if self._on_revoke is not None:
+                self._on_revoke(db, [user_row_id])
+            return view
+
+    def session_end(self, db: Session, session_id: str, now: datetime) -> datetime:
+        """When the session will end, unless a resume moves it; its SessionRejected if it has.
+        By id alone, for a caller that checked the credentials before (a message stream): a
+        rotation of the secret since then changes nothing."""
+        row = db.execute(
+            select(
+                SessionRow.revoked_at,
+                SessionRow.revoked_reason,
+                SessionRow.expires_at,
+                SessionRow.idle_expires_at,
+            ).where(SessionRow.id == session_id)
+        ).first()
+        if row is None:
+            raise self._unknown(db, session_id)
+        if row.revoked_at is not None:
+            raise _revoked(row.revoked_reason)
+        ends_at: datetime = min(row.expires_at, row.idle_expires_at)
+        if now >= ends_at:
+            raise SessionExpired()
+        return ends_at
+
+    def _rotate(self, db: Session, row: SessionRow, secret: str, now: datetime) -> IssuedSession:
+        """Rotate the session's secret, `secret` being its current one."""
+        db.add(
+            RetiredSecretRow(
+                session_id=row.id,
+                generation=row.generation,
+                secret_hash=row.secret_hash,
+                retired_at=now,
+            )
+        )
+        row.generation += 1
+        current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
+        row.secret_hash = hash_secret(current)
+        row.rotated_at = now
+        row.last_used_at = max(row.last_used_at, now)  # the row is written anyway
+        row.idle_expires_at = min(now + self._idle, row.expires_at)
+        return _issued(row, current)
+
+    def _live(self, db: Session, session_id: str, now: datetime) -> SessionRow:
+        """The session, locked, checked before by its credentials: its refusal if it has ended
+        since."""
+        row = db.scalars(
+            select(SessionRow)
+            .options(_WITH_USER_AND_APPLICATION)
+            .where(SessionRow.id == session_id)
+            .with_for_update(of=SessionRow)
+        ).first()
+        if row is None:
+            raise self._unknown(db, session_id)
+        if row.revoked_at is not None:
+            raise _revoked(row.revoked_reason)
+        if now >= row.expires_at or now >= row.idle_expires_at:
+            raise SessionExpired()
+        return row
+
+    def _require_recent(self, row: SessionRow, now: datetime) -> None:
+        authenticated_at = row.authenticated_at
+        if authenticated_at is None or now - authenticated_at > self._recent:
+            raise _RefusedAfterUse(ReauthenticationRequired())
 
     def _find(
         self,
@@ -300,14 +532,18 @@ class SessionManager:
         *,
         grace: bool,
         application_key: str | None = None,
+        recent: bool = False,
     ) -> tuple[SessionRow, _Match]:
         """The session these credentials open, locked, its use recorded; or the error that
-        refuses it (see `_match`)."""
+        refuses it (see `_match`), and with `recent` ReauthenticationRequired (after the commit)
+        unless it was authenticated recently."""
         row, match = self._match(
             db, session_id, secret, proof, now, grace=grace, application_key=application_key
         )
         if now - row.last_used_at >= LAST_USE_STEP:
             row.last_used_at = now
+        if recent:
+            self._require_recent(row, now)
         return row, match
 
     def _match(
@@ -340,9 +576,9 @@ class SessionManager:
         ):
             raise UnknownApplication()
         if row is None:
-            raise SessionUnknown()
+            raise self._unknown(db, session_id)
         if row.device_key is not None:
-            _use_proof(db, row.device_key, row.id, secret, proof, now)
+            self._use_proof(db, row.device_key, row.id, secret, proof, now)
         retired = None
         if not secret_matches(secret, row.secret_hash):
             retired = db.scalars(
@@ -354,7 +590,7 @@ class SessionManager:
             if retired is None:
                 raise SessionUnknown()
         if row.revoked_at is not None:
-            raise SessionRevoked()
+            raise _revoked(row.revoked_reason)
         if now >= row.expires_at or now >= row.idle_expires_at:
             raise SessionExpired()
         if retired is None:
@@ -367,11 +603,52 @@ class SessionManager:
             return row, _Match.PREVIOUS
         raise _SecretReused(row, retired.generation)
 
+    def _unknown(self, db: Session, session_id: str) -> SessionRejected:
+        """Why there is no session with this id: its account was deleted (a tombstone says so),
+        else none such (or purged)."""
+        tombstone = db.get(SessionTombstoneRow, self._tombstone_name(session_id))
+        if tombstone is not None and tombstone.reason == _ACCOUNT_DELETED:
+            return AccountDeleted()
+        return SessionUnknown()
+
+    def _tombstone_name(self, session_id: str) -> str:
+        return keyed_digest(self._tombstone_key, session_id)
+
+    def _use_proof(
+        self,
+        db: Session,
+        device_key: str,
+        session_id: str,
+        secret: str,
+        proof: ProofRequest,
+        now: datetime,
+    ) -> None:
+        """Check the proof for a bound session and spend its `jti`. Two workers given one proof
+        at once both insert: the second waits for the first to commit, then fails on the primary
+        key."""
+        claims = check_proof(
+            proof,
+            device_key=device_key,
+            session_id=session_id,
+            secret=secret,
+            now=now,
+            nonces=self.proof_nonces,
+        )
+        try:
+            with db.begin_nested():
+                db.add(ProofNonceRow(jti=claims.jti, expires_at=nonce_expiry(claims)))
+        except IntegrityError:
+            raise ProofInvalid("replayed") from None
+
     @contextmanager
     def _transaction(self, db: Session, now: datetime) -> Iterator[None]:
+        refused: AuthError | None = None
         try:
             with db.begin():
-                yield
+                try:
+                    yield
+                except _RefusedAfterUse as after:
+                    refused = after.error  # committed all the same: then raised
         except _SecretReused as reuse:
             with db.begin():
                 self._revoke(
@@ -382,6 +659,8 @@ class SessionManager:
                     "secret_reused",
                 )
             raise reuse.detected from None
+        if refused is not None:
+            raise refused
 
     def _revoke(
         self, db: Session, which: ColumnElement[bool], user_id: int, now: datetime, reason: str
@@ -398,43 +677,12 @@ class SessionManager:
         return int(cast("CursorResult[Any]", result).rowcount)
 
 
-def session_end(db: Session, session_id: str, now: datetime) -> datetime:
-    """When the session will end, unless a resume moves it; SessionUnknown, SessionRevoked or
-    SessionExpired if it has. By id alone, for a caller that checked the credentials before (a
-    message stream): a rotation of the secret since then changes nothing."""
-    row = db.execute(
-        select(SessionRow.revoked_at, SessionRow.expires_at, SessionRow.idle_expires_at).where(
-            SessionRow.id == session_id
-        )
-    ).first()
-    if row is None:
-        raise SessionUnknown()
-    if row.revoked_at is not None:
-        raise SessionRevoked()
-    ends_at: datetime = min(row.expires_at, row.idle_expires_at)
-    if now >= ends_at:
-        raise SessionExpired()
-    return ends_at
+def _revoked(reason: str | None) -> SessionRevoked:
+    return _REVOKED_BECAUSE.get(reason, SessionRevoked)()
 
 
-def _use_proof(
-    db: Session,
-    device_key: str,
-    session_id: str,
-    secret: str,
-    proof: ProofRequest,
-    now: datetime,
-) -> None:
-    """Check the proof for a bound session and spend its `jti`. Two workers given one proof at
-    once both insert: the second waits for the first to commit, then fails on the primary key."""
-    claims = check_proof(
-        proof, device_key=device_key, session_id=session_id, secret=secret, now=now
-    )
-    try:
-        with db.begin_nested():
-            db.add(ProofNonceRow(jti=claims.jti, expires_at=nonce_expiry(claims)))
-    except IntegrityError:
-        raise ProofInvalid("replayed") from None
+def _lock_user(db: Session, user_row_id: int) -> UserRow | None:
+    return db.scalars(select(UserRow).where(UserRow.id == user_row_id).with_for_update()).first()
 
 
 def _lock_sessions_of_holder(db: Session, session_id: str) -> None:
@@ -457,6 +705,7 @@ def _view(row: SessionRow) -> SessionView:
         created_at=row.created_at,
         expires_at=row.expires_at,
         idle_expires_at=row.idle_expires_at,
+        user_row_id=row.user_id,
     )
 
 

@@ -2,28 +2,43 @@
 refusal. A call about an existing session takes the session the request presents
 (presented.PresentedSession).
 
-Sign-up and password sign-in are coroutines: they wait for the password-hashing pool without
-holding a thread. Their database work, like every other method here, is synchronous and runs in
-a worker thread. Each records its security events in the audit log (core/audit.py).
+Sign-up, password sign-in, re-authentication and a password change are coroutines: they wait for
+the password-hashing pool without holding a thread. Their database work, like every other method
+here, is synchronous and runs in a worker thread. Each records its security events in the audit
+log (core/audit.py).
+
+A password given to confirm who the signed-in user is (re-authentication, the current password of
+a change) is checked exactly as at sign-in: the same three rate-limit buckets, the same hashing
+pool, and a wrong one is a failed attempt.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 from anyio import to_thread
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice.auth.applications import require_application
 from authservice.auth.passwords import PasswordHasher
 from authservice.auth.presented import PresentedSession
-from authservice.auth.proofs import ProofRequest
-from authservice.auth.rules import SESSION_ID_PATTERN, username_key
+from authservice.auth.proofs import ProofNonces, ProofRequest
+from authservice.auth.rules import (
+    SESSION_ID_PATTERN,
+    RuleBroken,
+    check_new_password,
+    username_key,
+)
 from authservice.auth.sessions import (
+    AccountHolder,
     DeviceSession,
+    ForgetUser,
     IssuedSession,
     RevocationHook,
     SessionManager,
@@ -35,14 +50,18 @@ from authservice.core.audit import AuditEvent, record_event
 from authservice.core.clock import utc_now
 from authservice.core.errors import (
     InvalidCredentials,
+    InvalidRequest,
     InvalidTicket,
     NoSuchSession,
     ProofRefused,
     RateLimited,
+    ReauthenticationRequired,
     ServiceBusy,
     SessionRejected,
     SessionReuseDetected,
+    UseProofNonce,
     UsernameTaken,
+    WrongPassword,
 )
 from authservice.core.keys import derive_key, keyed_digest
 from authservice.core.sealing import SecretSealer
@@ -50,14 +69,18 @@ from authservice.core.settings import Settings
 from authservice.database.rate_limits import Bucket, RateLimiter, client_network
 from authservice.database.tables import ApplicationRow, TicketNonceRow, UserRow
 
-__all__ = ["AuthService"]
+# The field of a password change that holds the new password (its refusal names it).
+NEW_PASSWORD_FIELD = "newPassword"
+
+__all__ = ["NEW_PASSWORD_FIELD", "AuthService"]
 
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
 
 class AuthService:
     """Built once, by the composition root; `on_revoke` is called in every transaction that
-    revokes sessions (sessions.RevocationHook)."""
+    revokes sessions (sessions.RevocationHook), `on_delete_user` in the one that deletes an
+    account (sessions.ForgetUser: what other parts hold of the user)."""
 
     def __init__(
         self,
@@ -66,9 +89,11 @@ class AuthService:
         server_key: bytes,
         *,
         on_revoke: RevocationHook | None = None,
+        on_delete_user: ForgetUser | None = None,
     ) -> None:
         self.settings = settings
         self._db = database
+        self._on_delete_user = on_delete_user
         self._sealer = SecretSealer(server_key)
         self._audit_key = derive_key(server_key, "authservice audit usernames v1")
         self._passwords = PasswordHasher(
@@ -79,6 +104,7 @@ class AuthService:
             session_ttl_s=settings.session_ttl_s,
             idle_ttl_s=settings.idle_ttl_s,
             rotation_grace_s=settings.rotation_grace_s,
+            reauth_window_s=settings.reauth_window_s,
             on_revoke=on_revoke,
         )
         self._limiter = RateLimiter(
@@ -91,6 +117,16 @@ class AuthService:
 
     def close(self) -> None:
         self._passwords.close()
+
+    @property
+    def proof_nonces(self) -> ProofNonces:
+        """What makes the `Session-Proof-Nonce` of each answer to a request with a proof."""
+        return self._sessions.proof_nonces
+
+    def session_end(self, db: Session, session_id: str, now: datetime) -> datetime:
+        """When the session (by id) ends, in the caller's transaction; its SessionRejected if it
+        has ended (a message stream checks it so)."""
+        return self._sessions.session_end(db, session_id, now)
 
     # -- passwords ------------------------------------------------------------------------
 
@@ -121,7 +157,9 @@ class AuthService:
         *,
         device_key: str | None = None,
     ) -> IssuedSession:
-        """A new session; bound to `device_key` (proofs.device_key_json) if one is given."""
+        """A new session; bound to `device_key` (proofs.device_key_json) if one is given. With
+        `password_change_required` when the password is one the policy would refuse now (a
+        common one, or too short for an account older than the rule)."""
         audit = {
             "application": application_key,
             "user_hash": self._user_hash(username),
@@ -140,14 +178,21 @@ class AuthService:
         if user_id is None or not check.matched:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
-        issued = await to_thread.run_sync(
-            self._finish_password_sign_in,
-            user_id,
-            buckets,
-            check.new_hash,
-            device_label,
-            device_key,
-        )
+        try:
+            issued = await to_thread.run_sync(
+                self._finish_password_sign_in,
+                user_id,
+                buckets,
+                stored_hash,
+                check.new_hash,
+                device_label,
+                device_key,
+            )
+        except InvalidCredentials:  # the password was changed meanwhile
+            record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
+            raise
+        if _breaks_policy(password, username):
+            issued = dataclasses.replace(issued, password_change_required=True)
         self._record_sign_in(issued, "password", client_address)
         return issued
 
@@ -178,13 +223,20 @@ class AuthService:
         self,
         user_id: int,
         buckets: Sequence[Bucket],
+        checked_hash: str | None,
         new_hash: str | None,
         device_label: str | None,
         device_key: str | None,
     ) -> IssuedSession:
         with self._db() as db, db.begin():
+            # Locked before anything else (sessions.SessionManager, "Locks"): a password changed
+            # or an account deleted while the password was checked is seen here.
+            user = db.scalars(
+                select(UserRow).where(UserRow.id == user_id).with_for_update()
+            ).first()
+            if user is None or user.password_hash != checked_hash:
+                raise InvalidCredentials()
             self._limiter.release(db, buckets)  # a sign-in that succeeds does not count
-            user = db.get_one(UserRow, user_id)
             if new_hash is not None:
                 user.password_hash = new_hash
             return self._sessions.start(db, user, utc_now(), device_label, device_key=device_key)
@@ -291,17 +343,149 @@ class AuthService:
             **audit,
         )
 
-    def revoke_all(self, presented: PresentedSession) -> None:
+    def revoke_all(self, presented: PresentedSession, *, keep_this_one: bool = False) -> None:
+        """Revoke every session of the user (but this one, if `keep_this_one`: signing the other
+        devices out). Needs this one recently authenticated."""
         with self._db() as db, self._auditing_session(presented):
-            view, revoked = self._sessions.revoke_all(db, *_credentials(presented), utc_now())
+            view, revoked = self._sessions.revoke_all(
+                db, *_credentials(presented), utc_now(), keep_this_one=keep_this_one
+            )
+        event = AuditEvent.REVOKE_OTHERS if keep_this_one else AuditEvent.REVOKE_ALL
+        record_event(event, revoked=revoked, **_session_audit(view, presented))
+
+    # -- the account ----------------------------------------------------------------------
+
+    async def reauthenticate(self, presented: PresentedSession, password: str) -> None:
+        """The user gave their password again in this session: it is recently authenticated
+        from now (SessionManager: what cannot be undone needs that). WrongPassword if it is not
+        theirs, which counts as a failed sign-in."""
+        holder, checked = await self._check_holder_password(
+            presented, password, AuditEvent.REAUTHENTICATE_FAILED, action="reauthenticate"
+        )
+        view = await to_thread.run_sync(self._mark_authenticated, presented, holder, checked)
         record_event(
-            AuditEvent.REVOKE_ALL,
+            AuditEvent.REAUTHENTICATED,
             application=view.application_key,
             user=view.user_id,
             session=view.session_id,
-            revoked=revoked,
             address=presented.client_address,
         )
+
+    async def change_password(
+        self, presented: PresentedSession, current_password: str, new_password: str
+    ) -> IssuedSession:
+        """Replace the user's password: `current_password` must be theirs (checked as a sign-in
+        is; a wrong one is a failed attempt) and `new_password` must pass the policy of sign-up
+        (InvalidRequest naming `newPassword`, with the same sentences). Every other session of
+        the user ends (`password_changed`); this one goes on, rotated: the new session object."""
+        holder = await to_thread.run_sync(self._holder, presented)
+        try:
+            check_new_password(new_password, holder.view.user_id)
+        except RuleBroken as broken:
+            raise InvalidRequest(str(broken), field=NEW_PASSWORD_FIELD) from None
+        holder, checked = await self._check_holder_password(
+            presented,
+            current_password,
+            AuditEvent.PASSWORD_CHANGE_FAILED,
+            action="change_password",
+            holder=holder,
+        )
+        audit = _session_audit(holder.view, presented)
+        with self._auditing_busy(audit):
+            new_hash = await self._passwords.hash(new_password)
+        issued, others = await to_thread.run_sync(
+            self._replace_password, presented, holder, checked, new_hash
+        )
+        record_event(AuditEvent.PASSWORD_CHANGED, revoked=others, **audit)
+        return issued
+
+    def delete_account(self, presented: PresentedSession) -> None:
+        """Delete the user who holds this session, and everything that names them: every
+        session (each leaves a tombstone, so their pages hear `account_deleted`), the rate-limit
+        buckets about them, and, through `on_delete_user`, their messaging (their messages stay
+        for the others, from no one). Needs the session recently authenticated."""
+        with self._db() as db, self._auditing_session(presented):
+            view = self._sessions.delete_account(
+                db, *_credentials(presented), utc_now(), forget=self._forget_user
+            )
+        record_event(AuditEvent.ACCOUNT_DELETED, **_session_audit(view, presented))
+
+    async def _check_holder_password(
+        self,
+        presented: PresentedSession,
+        password: str,
+        failed: AuditEvent,
+        *,
+        action: str,
+        holder: AccountHolder | None = None,
+    ) -> tuple[AccountHolder, str]:
+        """The session's holder and the hash their password matched, once `password` is checked
+        as a sign-in's is (the same buckets, the hashing pool); WrongPassword otherwise. The
+        buckets are released at once if the password matched (a success does not count)."""
+        if holder is None:
+            holder = await to_thread.run_sync(self._holder, presented)
+        view = holder.view
+        audit = _session_audit(view, presented)
+        buckets = self._sign_in_buckets(
+            view.application_key, view.user_id, presented.client_address
+        )
+        await to_thread.run_sync(
+            self._admit_in_a_transaction, view.application_key, buckets, audit, action
+        )
+        try:
+            with self._auditing_busy(audit):
+                check = await self._passwords.check(holder.password_hash, password)
+        except ServiceBusy:
+            await to_thread.run_sync(self._release, buckets)  # not an attempt: it never ran
+            raise
+        if holder.password_hash is None or not check.matched:
+            record_event(failed, reason=WrongPassword.code, **audit)
+            raise WrongPassword()
+        await to_thread.run_sync(self._release, buckets)
+        return holder, holder.password_hash
+
+    def _holder(self, presented: PresentedSession) -> AccountHolder:
+        with self._db() as db, self._auditing_session(presented):
+            return self._sessions.holder(db, *_credentials(presented), utc_now())
+
+    def _admit_in_a_transaction(
+        self, application_key: str, buckets: Sequence[Bucket], audit: dict[str, str], action: str
+    ) -> None:
+        with self._db() as db:
+            self._admit(db, application_key, buckets, audit, action=action)
+
+    def _mark_authenticated(
+        self, presented: PresentedSession, holder: AccountHolder, checked_hash: str
+    ) -> SessionView:
+        with self._db() as db, self._auditing_session(presented), db.begin():
+            return self._sessions.mark_authenticated(
+                db, presented.session_id, holder.view.user_row_id, checked_hash, None, utc_now()
+            )
+
+    def _replace_password(
+        self,
+        presented: PresentedSession,
+        holder: AccountHolder,
+        checked_hash: str,
+        new_hash: str,
+    ) -> tuple[IssuedSession, int]:
+        with self._db() as db, self._auditing_session(presented), db.begin():
+            return self._sessions.change_password(
+                db,
+                session_id=presented.session_id,
+                secret=presented.session_secret,
+                user_row_id=holder.view.user_row_id,
+                checked_hash=checked_hash,
+                new_hash=new_hash,
+                now=utc_now(),
+            )
+
+    def _forget_user(self, db: Session, user: UserRow) -> None:
+        """What deleting `user` deletes besides their sessions: their sign-in buckets, and what
+        the other parts hold (`on_delete_user`)."""
+        self._limiter.forget(db, _sign_in_subject(user.application.key, user.username))
+        if self._on_delete_user is not None:
+            self._on_delete_user(db, user)
 
     @contextmanager
     def _auditing_session(self, presented: PresentedSession) -> Iterator[None]:
@@ -326,6 +510,20 @@ class AuthService:
                 error=refused.code,
                 reason=refused.reason,
                 address=address,
+            )
+            raise
+        except UseProofNonce as refused:
+            record_event(
+                AuditEvent.PROOF_REFUSED,
+                session=presented.session_id,
+                error=refused.code,
+                reason="clock",
+                address=address,
+            )
+            raise
+        except ReauthenticationRequired:
+            record_event(
+                AuditEvent.REAUTHENTICATION_REQUIRED, session=presented.session_id, address=address
             )
             raise
         except SessionRejected as refused:
@@ -374,13 +572,15 @@ class AuthService:
     ) -> list[Bucket]:
         user = f"{application_key}|{username_key(username)}"
         network = client_network(client_address)
+        subject = _sign_in_subject(application_key, username)
         return [
             Bucket(
                 "user_address",
                 f"sign_in|user_address|{user}|{network}",
                 self.settings.login_attempts_per_user_address,
+                subject,
             ),
-            Bucket("user", f"sign_in|user|{user}", self.settings.login_attempts_per_user),
+            Bucket("user", f"sign_in|user|{user}", self.settings.login_attempts_per_user, subject),
             self._address_bucket(client_address),
         ]
 
@@ -400,6 +600,31 @@ class AuthService:
             session=issued.session_id,
             address=client_address,
         )
+
+
+def _breaks_policy(password: str, username: str) -> bool:
+    """Whether the policy would refuse this password now (the list of common passwords grew, or
+    the account is older than a rule)."""
+    try:
+        check_new_password(password, username)
+    except RuleBroken:
+        return True
+    return False
+
+
+def _sign_in_subject(application_key: str, username: str) -> str:
+    """Whom a sign-in bucket is about (rate_limits.Bucket.subject)."""
+    return f"username|{application_key}|{username_key(username)}"
+
+
+def _session_audit(view: SessionView, presented: PresentedSession) -> dict[str, str]:
+    """Who, in the audit log: the signed-in user and the session, from where."""
+    return {
+        "application": view.application_key,
+        "user": view.user_id,
+        "session": view.session_id,
+        "address": presented.client_address,
+    }
 
 
 def _credentials(presented: PresentedSession) -> tuple[str, str, ProofRequest]:

@@ -36,12 +36,19 @@ class AuditEvent(enum.StrEnum):
     SESSION_REFUSED = "session.refused"
     REUSE_DETECTED = "session.reuse_detected"
     PROOF_REFUSED = "session.proof_refused"
+    REAUTHENTICATION_REQUIRED = "session.reauthentication_required"
     SIGN_OUT = "sign_out"
     REVOKE_ALL = "revoke_all"
+    REVOKE_OTHERS = "revoke_others"
     REVOKE_SESSION = "revoke_session"
+    REAUTHENTICATED = "reauthenticate.succeeded"
+    REAUTHENTICATE_FAILED = "reauthenticate.failed"
+    PASSWORD_CHANGED = "password.changed"
+    PASSWORD_CHANGE_FAILED = "password.change_failed"
+    ACCOUNT_DELETED = "account.deleted"
 
 
-def record_event(event: AuditEvent, **fields: str | int | None) -> None:
+def record_event(event: AuditEvent, **fields: str | int | bool | None) -> None:
     """One line: the time, the event, then the fields that are not None."""
     if not _logger.isEnabledFor(logging.INFO):
         return

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountDeleted",
     "AuthError",
     "CorsRefused",
     "DatabaseUnavailable",
@@ -17,11 +18,13 @@ __all__ = [
     "NoSuchConversation",
     "NoSuchSession",
     "NotFound",
+    "PasswordChanged",
     "PayloadTooLarge",
     "ProofInvalid",
     "ProofRefused",
     "ProofRequired",
     "RateLimited",
+    "ReauthenticationRequired",
     "ServiceBusy",
     "SessionExpired",
     "SessionRejected",
@@ -30,7 +33,9 @@ __all__ = [
     "SessionUnknown",
     "UnknownApplication",
     "UnknownRecipients",
+    "UseProofNonce",
     "UsernameTaken",
+    "WrongPassword",
 ]
 
 
@@ -138,6 +143,20 @@ class SessionRevoked(SessionRejected):
     default_message = "The session has been revoked."
 
 
+class PasswordChanged(SessionRevoked):
+    """Ended because the user's password was changed on another device."""
+
+    code = "password_changed"
+    default_message = "The password of this account was changed, so this session has ended."
+
+
+class AccountDeleted(SessionRevoked):
+    """Ended because the account was deleted: its page is told so (auth/sessions.py, tombstones)."""
+
+    code = "account_deleted"
+    default_message = "This account has been deleted."
+
+
 class SessionReuseDetected(SessionRevoked):
     """A rotated-out secret came back: it was copied, so the session has just been revoked."""
 
@@ -186,6 +205,40 @@ class ProofRequired(ProofRefused):
 class ProofInvalid(ProofRefused):
     code = "proof_invalid"
     default_message = "The proof of this device's key is not valid for this request."
+
+
+class UseProofNonce(AuthError):
+    """A proof refused for its time only (the device's clock is off): the answer carries a nonce
+    (`Session-Proof-Nonce`, auth/proofs.py) to sign into the proof, which is then judged by the
+    service's clock. Not a rejection: the session stays, and the client tries again, once."""
+
+    status_code = 401
+    code = "use_proof_nonce"
+    default_message = (
+        "This device's clock is too far off to check its proof: sign the nonce this answer carries."
+    )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'SessionProof error="use_proof_nonce", algs="ES256"'}
+
+
+class ReauthenticationRequired(AuthError):
+    """What was asked cannot be undone, and no password was given in this session recently
+    (`Settings.reauth_window_s`): give it again (`POST /v1/sessions/current/reauthenticate`)."""
+
+    status_code = 403
+    code = "reauthentication_required"
+    default_message = "Enter your password again to do this."
+
+
+class WrongPassword(AuthError):
+    """The password given to confirm who the signed-in user is (re-authentication, a password
+    change) is not theirs. The session stays; the attempt counts like a failed sign-in."""
+
+    status_code = 403
+    code = "wrong_password"
+    default_message = "That password is not right."
 
 
 class NotFound(AuthError):

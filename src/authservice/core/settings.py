@@ -73,6 +73,15 @@ class Settings:
             bound="not negative",
         ),
     )
+    # Firebase and Supabase ask again after about five minutes too.
+    reauth_window_s: float = field(
+        default=5 * 60.0,
+        metadata=_about(
+            "how long after a password was given in a session it may sign other devices out, "
+            "change the password or delete the account without asking again",
+            bound="positive",
+        ),
+    )
     # Sign-in limits, each "at most N attempts per rate_window_s" (docs/api.md, "Rate limits").
     login_attempts_per_user_address: int = field(
         default=10,

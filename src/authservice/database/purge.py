@@ -1,7 +1,8 @@
 """Purging what the service no longer needs: sessions that are over (expired, idle too long, or
-revoked; their retired secrets go with them, ON DELETE CASCADE), the nonces of used tickets once
-those tickets have expired, and rate-limit buckets that have drained (an empty bucket and no row
-mean the same).
+revoked; their retired secrets go with them, ON DELETE CASCADE), the tombstones of a deleted
+account's sessions once those sessions could no longer have been used, the nonces of used tickets
+once those tickets have expired, and rate-limit buckets that have drained (an empty bucket and no
+row mean the same).
 
 A purged session is unknown afterwards: presenting it gets `session_unknown` instead of
 `session_expired` or `session_revoked`, which the client treats the same way.
@@ -23,7 +24,13 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Result, delete, func, or_, select
 
-from authservice.database.tables import ProofNonceRow, RateLimitRow, SessionRow, TicketNonceRow
+from authservice.database.tables import (
+    ProofNonceRow,
+    RateLimitRow,
+    SessionRow,
+    SessionTombstoneRow,
+    TicketNonceRow,
+)
 
 __all__ = ["PurgeResult", "purge_database", "purge_periodically"]
 
@@ -38,6 +45,7 @@ class PurgeResult:
     """Rows deleted; `skipped` when another process was purging at that moment."""
 
     sessions: int = 0
+    session_tombstones: int = 0
     ticket_nonces: int = 0
     proof_nonces: int = 0
     rate_limits: int = 0
@@ -56,17 +64,22 @@ def purge_database(engine: Engine, now: datetime) -> PurgeResult:
             SessionRow.idle_expires_at <= now,
             SessionRow.revoked_at.is_not(None),
         )
-        sessions, nonces, proofs, limits = (
+        sessions, tombstones, nonces, proofs, limits = (
             _count(connection.execute(statement))
             for statement in (
                 delete(SessionRow).where(over),
+                delete(SessionTombstoneRow).where(SessionTombstoneRow.purge_after <= now),
                 delete(TicketNonceRow).where(TicketNonceRow.expires_at <= now),
                 delete(ProofNonceRow).where(ProofNonceRow.expires_at <= now),
                 delete(RateLimitRow).where(RateLimitRow.empty_at_s <= now.timestamp()),
             )
         )
     return PurgeResult(
-        sessions=sessions, ticket_nonces=nonces, proof_nonces=proofs, rate_limits=limits
+        sessions=sessions,
+        session_tombstones=tombstones,
+        ticket_nonces=nonces,
+        proof_nonces=proofs,
+        rate_limits=limits,
     )
 
 

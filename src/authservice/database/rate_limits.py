@@ -7,7 +7,8 @@ when there is room for one again. After a burst of `limit`, one more attempt get
 minutes, not the whole window.
 
 A bucket is one row holding one number, the time at which it will have drained empty, named by a
-keyed hash of what it limits (no username or address is stored). Pouring is one
+keyed hash of what it limits (no username or address is stored), and, when it is about someone
+(a username), a keyed hash of whom: deleting an account deletes the buckets about it (`forget`). Pouring is one
 `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` statement, atomic on PostgreSQL (the
 row is locked until commit) as on SQLite (the engine takes the write lock at BEGIN). The buckets
 of one attempt are poured in a fixed order, so two transactions never wait on each other in a
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from authservice.core.errors import RateLimited
@@ -45,6 +46,7 @@ class Bucket:
     scope: str
     name: str
     limit: int
+    subject: str | None = None  # whom it is about, if anyone (hashed before it is stored)
 
 
 class RateLimiter:
@@ -81,13 +83,18 @@ class RateLimiter:
                 .values(empty_at_s=RateLimitRow.empty_at_s - self._interval_s(bucket))
             )
 
+    def forget(self, db: Session, subject: str) -> None:
+        """Delete every bucket about `subject` (an account that is deleted)."""
+        db.execute(delete(RateLimitRow).where(RateLimitRow.subject == self._name(subject)))
+
     def _pour(self, db: Session, row_key: str, bucket: Bucket, now_s: float) -> float | None:
         """None if the attempt fits; else the seconds until it would."""
         interval_s = self._interval_s(bucket)
         drained_at_s = case((_TABLE.c.empty_at_s > now_s, _TABLE.c.empty_at_s), else_=now_s)
+        subject = None if bucket.subject is None else self._name(bucket.subject)
         statement = (
             upsert(db, _TABLE)
-            .values(bucket=row_key, empty_at_s=now_s + interval_s)
+            .values(bucket=row_key, empty_at_s=now_s + interval_s, subject=subject)
             .on_conflict_do_update(
                 index_elements=[_TABLE.c.bucket],
                 set_={"empty_at_s": drained_at_s + interval_s},
@@ -107,8 +114,11 @@ class RateLimiter:
         return self.window_s / bucket.limit
 
     def _ordered(self, buckets: Sequence[Bucket]) -> list[tuple[str, Bucket]]:
-        named = [(keyed_digest(self._key, bucket.name), bucket) for bucket in buckets]
+        named = [(self._name(bucket.name), bucket) for bucket in buckets]
         return sorted(named, key=lambda item: item[0])
+
+    def _name(self, text: str) -> str:
+        return keyed_digest(self._key, text)
 
 
 def client_network(address: str) -> str:

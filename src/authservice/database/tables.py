@@ -38,6 +38,7 @@ __all__ = [
     "RateLimitRow",
     "RetiredSecretRow",
     "SessionRow",
+    "SessionTombstoneRow",
     "TicketNonceRow",
     "UserRow",
 ]
@@ -141,6 +142,9 @@ class SessionRow(Base):
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The public JWK of the device key the session is bound to (auth/proofs.py); None: not bound.
     device_key: Mapped[str | None] = mapped_column(String(256))
+    # When a password (or a ticket) was last given in this session: what cannot be undone needs it
+    # recent (auth/sessions.py). None in sessions older than the column.
+    authenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[UserRow] = relationship()
 
@@ -164,6 +168,17 @@ class RetiredSecretRow(Base):
 
     def __repr__(self) -> str:
         return f"RetiredSecretRow(session_id={self.session_id!r}, generation={self.generation})"
+
+
+class SessionTombstoneRow(Base):
+    """What is left of a session of a deleted account: a keyed hash of its id (never the id), why it
+    ended, and when it may go (its latest possible end). Its page is told why at its next call."""
+
+    __tablename__ = "session_tombstones"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    purge_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class TicketNonceRow(Base):
@@ -195,6 +210,9 @@ class RateLimitRow(Base):
     bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Unix time (s) at which the bucket will have drained empty; in the past when it is empty.
     empty_at_s: Mapped[float] = mapped_column(Double)
+    # A keyed hash of whom the bucket is about (a username, a user), if anyone: deleting an
+    # account deletes its buckets by it.
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
 
     def __repr__(self) -> str:
         return f"RateLimitRow(bucket={self.bucket[:12]!r}…, empty_at_s={self.empty_at_s})"
@@ -206,9 +224,12 @@ class ConversationRow(Base):
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # cnv_ and 22 url-safe characters
-    # SHA-256 hex of the participants' user ids, sorted: what makes two sets the same.
+    # SHA-256 hex of the participants' user ids, sorted: what makes two sets the same. A random
+    # one once someone in it deleted their account: no new set of users is ever this one again.
     participants_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How many of its people have deleted their account (their messages stay, from no one).
+    deleted_accounts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"ConversationRow(id={self.id!r})"
@@ -235,7 +256,8 @@ class MessageRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
-    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None once the sender deleted their account: the message stays for the others.
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)  # as sent: never trimmed or altered
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -6,11 +6,14 @@ always the same conversation, found by the hash of its sorted user ids (`partici
 message is one row, with a delivery row per recipient and a `message` event in the mailbox of
 every participant (mailbox.py); a delivery receipt adds a `delivered` event to the sender's.
 
-Locks, on PostgreSQL (SQLite runs one writer at a time): adding a message locks its conversation's
-row before it inserts the message, so that the messages of one conversation commit in the order
-of their ids; then the participants' mailboxes, in user id order. A receipt locks its delivery
-rows, in message id order, then the senders' mailboxes. No two transactions can wait on each
-other in a circle.
+Locks, on PostgreSQL (SQLite runs one writer at a time): adding a message locks its recipients'
+user rows against deletion (FOR SHARE, in id order; the sender's is locked so by the caller), then
+its conversation's row before it inserts the message, so that the messages of one conversation
+commit in the order of their ids; then the participants' mailboxes, in user id order. A receipt
+locks its delivery rows, in message id order, then its senders' user rows (FOR SHARE), then their
+mailboxes. Deleting an account (deleted_accounts.py) locks its user row first, then its
+conversations. No two transactions can wait on each other in a circle, and nothing is added for a
+user whose deletion has committed.
 """
 
 from __future__ import annotations
@@ -115,6 +118,13 @@ def mark_delivered(
     ).all()
     if not pending:
         return
+    # A sender whose account is deleted (now, or before: None) is told nothing.
+    senders = db.scalars(
+        select(UserRow.id)
+        .where(UserRow.id.in_({sender_id for _, sender_id in pending if sender_id is not None}))
+        .order_by(UserRow.id)
+        .with_for_update(read=True)
+    ).all()
     db.execute(
         update(DeliveryRow)
         .where(
@@ -123,14 +133,16 @@ def mark_delivered(
         )
         .values(delivered_at=now)
     )
+    told = set(senders)
     post_events(
         db,
         [
             NewEvent(sender_id, "delivered", message_id, recipient.id)
             for message_id, sender_id in pending
+            if sender_id in told
         ],
     )
-    fanout.notify(db, {sender_id for _, sender_id in pending})
+    fanout.notify(db, told)
 
 
 def list_conversations(
@@ -153,6 +165,7 @@ def list_conversations(
             ConversationView(
                 conversation_id=message.conversation_id,
                 participants=described.participants[message.conversation_id],
+                deleted_accounts=described.deleted_accounts[message.conversation_id],
                 last_message=message,
             )
         )
@@ -190,10 +203,13 @@ def _find_recipients(db: Session, sender: UserRow, names: Sequence[str]) -> list
     if not wanted:
         raise InvalidRequest("Name at least one recipient other than yourself.")
     found = db.scalars(
-        select(UserRow).where(
+        select(UserRow)
+        .where(
             UserRow.application_id == sender.application_id,
             UserRow.username_key.in_(list(wanted)),
         )
+        .order_by(UserRow.id)
+        .with_for_update(read=True)
     ).all()
     known = {user.username_key for user in found}
     unknown = [name for key, name in wanted.items() if key not in known]

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice.auth.presented import PresentedSession
-from authservice.auth.sessions import SessionView, session_end
+from authservice.auth.sessions import SessionView
 from authservice.core.audit import AuditEvent, record_event
 from authservice.core.clock import utc_now
-from authservice.core.errors import AuthError, RateLimited, SessionRejected
+from authservice.core.errors import AccountDeleted, AuthError, RateLimited, SessionRejected
 from authservice.core.keys import derive_key
 from authservice.database.rate_limits import Bucket, RateLimiter
-from authservice.database.tables import ApplicationRow, UserRow
+from authservice.database.tables import UserRow
 from authservice.messaging.conversations import (
     Page,
     add_message,
@@ -32,14 +32,24 @@ from authservice.messaging.conversations import (
     list_messages,
     mark_delivered,
 )
+from authservice.messaging.deleted_accounts import forget_user
 from authservice.messaging.fanout import Fanout
 from authservice.messaging.mailbox import MailboxEvent, mailbox_head, read_mailbox
 from authservice.messaging.read_models import ConversationView, MessageView
 
-__all__ = ["STREAM_BATCH", "Authenticate", "MessagingService", "StreamPoll", "StreamStart"]
+__all__ = [
+    "STREAM_BATCH",
+    "Authenticate",
+    "MessagingService",
+    "SessionEnd",
+    "StreamPoll",
+    "StreamStart",
+]
 
 # The session a request presents, checked: the session it is, or a SessionRejected.
 Authenticate = Callable[[PresentedSession], SessionView]
+# When a session (by id) ends, in the caller's transaction; its SessionRejected if it has.
+SessionEnd = Callable[[Session, str, datetime], datetime]
 
 # The send limit is per minute (Settings.messages_per_minute).
 _SEND_WINDOW_S = 60.0
@@ -80,12 +90,14 @@ class MessagingService:
         server_key: bytes,
         *,
         authenticate: Authenticate,
+        session_end: SessionEnd,
         messages_per_minute: int,
         ping_interval_s: float,
     ) -> None:
         self._db = database
         self.fanout = fanout
         self._authenticate = authenticate
+        self._session_end = session_end
         self._per_minute = messages_per_minute
         self.ping_interval_s = ping_interval_s
         self.stream_reads = anyio.CapacityLimiter(_STREAM_READS)
@@ -139,29 +151,38 @@ class MessagingService:
         mailbox events after `after`, at most STREAM_BATCH."""
         with self._db() as db, db.begin():
             try:
-                ends_at = session_end(db, start.session_id, utc_now())
+                ends_at = self._session_end(db, start.session_id, utc_now())
             except SessionRejected as ended:
                 return StreamPoll(ends_at=None, ended=ended, events=[])
             events = read_mailbox(db, start.user_id, after, STREAM_BATCH)
         return StreamPoll(ends_at=ends_at, ended=None, events=events)
+
+    def forget_user(self, db: Session, user: UserRow) -> None:
+        """The account of `user` is being deleted, in `db`'s transaction: take them out of
+        messaging (deleted_accounts.py), and forget their send limit."""
+        forget_user(db, user.id)
+        self._limiter.forget(db, _subject(user.id))
 
     @contextmanager
     def _caller(
         self, presented: PresentedSession
     ) -> Iterator[tuple[Session, UserRow, SessionView]]:
         """A transaction, with the user whose session `presented` is, once it is checked (in a
-        transaction of its own, which records its use and spends a proof)."""
+        transaction of its own, which records its use and spends a proof). Their row is locked
+        against the account's deletion meanwhile (FOR SHARE); AccountDeleted if it came first."""
         view = self._authenticate(presented)
         with self._db() as db, db.begin():
             user = db.scalars(
-                select(UserRow)
-                .join(ApplicationRow, ApplicationRow.id == UserRow.application_id)
-                .where(ApplicationRow.key == view.application_key, UserRow.username == view.user_id)
-            ).one()
+                select(UserRow).where(UserRow.id == view.user_row_id).with_for_update(read=True)
+            ).first()
+            if user is None:
+                raise AccountDeleted()
             yield db, user, view
 
     def _limit(self, db: Session, sender: UserRow, view: SessionView, client_address: str) -> None:
-        bucket = Bucket("messages", f"messages|{sender.id}", self._per_minute)
+        bucket = Bucket(
+            "messages", f"messages|{sender.id}", self._per_minute, subject=_subject(sender.id)
+        )
         try:
             self._limiter.acquire(db, [bucket])
         except RateLimited as limited:
@@ -179,3 +200,8 @@ class MessagingService:
                 scope=limited.scope,
                 message=f"Too many messages; try again in {limited.retry_after_s} s.",
             ) from None
+
+
+def _subject(user_id: int) -> str:
+    """Whom a send limit is about (rate_limits.Bucket.subject)."""
+    return f"user|{user_id}"
