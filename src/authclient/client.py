@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,13 +18,14 @@ from .errors import (
     InvalidStoredSession,
     NetworkError,
     NotSignedIn,
+    ReauthenticationRequired,
     Rejected,
     ServiceUnavailable,
     SessionRejected,
 )
 from .events import Callback, Event, EventEmitter
 from .keepalive import KeepAlive, KeepAliveOutcome, KeepAlivePlan, KeepAliveResult, utc_now
-from .proofs import PROOF_HEADER, DeviceSigner, make_proof
+from .proofs import NONCE_HEADER, PROOF_HEADER, DeviceSigner, make_proof
 from .revocation import Revocation, pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
@@ -83,7 +85,15 @@ class SessionClient:
 
     With a `signer` (authclient.proofs.DeviceSigner) every sign-in binds the session to the
     signer's key, and every use of the session proves possession of it: a copy of the session
-    object is then useless anywhere else. Without one, sessions are not bound.
+    object is then useless anywhere else. Without one, sessions are not bound. The proofs take
+    their time from `clock_s` (Unix seconds; default `time.time`), and carry the last
+    `Session-Proof-Nonce` the service sent (kept in memory), so that a device whose clock is far
+    off is judged by the service's clock.
+
+    Signing the other devices out, signing out everywhere, ending another device's session and
+    deleting the account need a recent authentication: a sign-in with the password (or a ticket)
+    or `reauthenticate(password)` within the service's window (5 minutes by default); otherwise
+    `ReauthenticationRequired`, and nothing changed.
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class SessionClient:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         keep_alive: KeepAlive | None = None,
         signer: DeviceSigner | None = None,
+        clock_s: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(application_key, str) or not application_key.strip():
             raise InvalidArgument("application_key must be a non-empty string")
@@ -120,6 +131,9 @@ class SessionClient:
         self._transport = transport if transport is not None else UrllibTransport(timeout_s)
         self._keep_alive = keep_alive if keep_alive is not None else KeepAlive()
         self._signer = signer
+        self._clock_s = clock_s
+        self._proof_nonce: str | None = None  # the last one the service sent
+        self._password_change_required = False
         self._events = EventEmitter()
         self._session: Session | None = None
         self._place: Storage = self._lasting  # where the current session is kept
@@ -169,6 +183,13 @@ class SessionClient:
     def is_signed_in(self) -> bool:
         return self._session is not None
 
+    @property
+    def password_change_required(self) -> bool:
+        """True after a password sign-in with a password the service's policy now refuses (one of
+        the most common): ask for a new one (`change_password`) before anything else. Never
+        stored: it holds for this sign-in, until the password is changed or the session ends."""
+        return self._password_change_required and self._session is not None
+
     def on(self, event: Event | None, callback: Callback) -> Callable[[], None]:
         """Call `callback(event, payload)` on `event` (or on every event if None).
 
@@ -202,9 +223,15 @@ class SessionClient:
         if device_key is not None:
             body["deviceKey"] = device_key
         response = self._send(self._request("POST", "/sessions", json_body=body))
+        self._note_nonce(response)
         session = protocol.read_session(response, 201, self._application_key)
+        change_required = protocol.read_json(response, 201).get("passwordChangeRequired") is True
         self._keep(session, place)
-        self._emit(Event.SIGNED_IN, session=session.to_dict(), method=method)
+        self._password_change_required = change_required
+        payload: dict[str, Any] = {"session": session.to_dict(), "method": method}
+        if change_required:
+            payload["password_change_required"] = True
+        self._emit(Event.SIGNED_IN, **payload)
         return session.to_dict()
 
     def new_user(self, credentials: Mapping[str, Any]) -> dict[str, str]:
@@ -244,10 +271,18 @@ class SessionClient:
             return "not_signed_in"
         session, place = held
         revocation = Revocation(session.session_id, session.session_secret, everywhere)
-        # Saved before anything is sent: a page closed during the request still revokes later.
-        self._update_pending(place, add=[revocation])
+        settled = None
+        if everywhere and self._session is not None:
+            # Asked first: the service may want the password again (ReauthenticationRequired,
+            # raised with nothing changed here). Unreachable: signed out here all the same.
+            settled = self._settle(revocation, asking=True)
+        if not settled:
+            # Saved before anything is sent: a page closed during the request still revokes.
+            self._update_pending(place, add=[revocation])
         self._sign_out(session, place, reason="terminate")
-        if not self._settle(revocation):
+        if settled is None:
+            settled = self._settle(revocation)
+        if not settled:
             return "pending"
         for kept_in in (place, self._unsaved):
             self._update_pending(kept_in, remove=[revocation])
@@ -279,11 +314,17 @@ class SessionClient:
                 outcome = "revoked"
         return outcome
 
-    def _settle(self, revocation: Revocation) -> bool:
-        """Send one revocation; True once the service has answered for good."""
-        request = self._session_request("DELETE", revocation.path, revocation)
+    def _settle(self, revocation: Revocation, *, asking: bool = False) -> bool:
+        """Send one revocation; True once the service has answered for good. A sign-out
+        everywhere that needs a recent authentication raises it when `asking` (the session is
+        still here); else, it is too late to ask, and this session alone is revoked."""
         try:
-            protocol.read_no_content(self._send(request))
+            protocol.read_no_content(self._send_with_session("DELETE", revocation.path, revocation))
+        except ReauthenticationRequired:
+            if asking:
+                raise
+            logger.info("A sign-out everywhere needed the password again: this session only")
+            return self._settle(Revocation(revocation.session_id, revocation.session_secret))
         except Rejected as exc:
             logger.info("A sign-out was moot: the service said %s", exc.code)
         except ServiceUnavailable as exc:
@@ -319,6 +360,51 @@ class SessionClient:
             return
         path = "/users/me/sessions/" + urllib.parse.quote(session_id, safe="")
         self.session_call("DELETE", path)
+
+    def sign_out_others(self) -> None:
+        """Sign every other device out (revoke every session of the user but this one); this one
+        goes on. Needs a recent authentication. Emits OTHERS_SIGNED_OUT."""
+        session = self._require_session()
+        self.session_call("DELETE", "/users/me/sessions/others")
+        self._emit(Event.OTHERS_SIGNED_OUT, user_id=session.user_id)
+
+    # -- the account ---------------------------------------------------------------------
+
+    def reauthenticate(self, password: str) -> None:
+        """Give the password again: this session counts as recently authenticated from now
+        (what cannot be undone needs it). `WrongPassword` if it is not the user's (a failed
+        attempt, as at sign-in). Emits REAUTHENTICATED."""
+        if not isinstance(password, str) or not password:
+            raise InvalidArgument("password must be a non-empty string")
+        session = self._require_session()
+        self.session_call("POST", "/sessions/current/reauthenticate", {"password": password})
+        self._emit(Event.REAUTHENTICATED, user_id=session.user_id)
+
+    def change_password(self, current_password: str, new_password: str) -> dict[str, Any]:
+        """Replace the user's password: every other session of the user ends (their pages hear
+        `password_changed`); this one goes on, rotated, and counts as recently authenticated.
+        Returns the rotated session object (saved where this one was). `WrongPassword` if
+        `current_password` is not the user's; `InvalidRequest` (field "newPassword") if the new
+        one breaks the policy of sign-up. Emits PASSWORD_CHANGED."""
+        for name, value in (("current_password", current_password), ("new_password", new_password)):
+            if not isinstance(value, str) or not value:
+                raise InvalidArgument(f"{name} must be a non-empty string")
+        body = {"currentPassword": current_password, "newPassword": new_password}
+        response = self.session_call("POST", "/users/me/password", body)
+        session = protocol.read_session(response, 200, self._application_key)
+        self._keep(session, self._place)
+        self._password_change_required = False
+        self._emit(Event.PASSWORD_CHANGED, session=session.to_dict())
+        return session.to_dict()
+
+    def delete_account(self) -> None:
+        """Delete the user's account, with every session and device, and everything of theirs
+        that names them; what they wrote stays for the others, from "a deleted account". Needs
+        a recent authentication. The session is gone here too: SIGNED_OUT, reason
+        "account_deleted"."""
+        session = self._require_session()
+        self.session_call("DELETE", "/users/me")
+        self._sign_out(session, self._place, reason="account_deleted")
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -449,11 +535,11 @@ class SessionClient:
     def _resume(
         self, session: Session, place: Storage, *, event: Event = Event.RESUMED
     ) -> dict[str, Any]:
-        request = self._session_request(
-            "POST", "/sessions/resume", session, json_body=session.resume_body(), bearer=False
-        )
         try:
-            rotated = protocol.read_session(self._send(request), 200, self._application_key)
+            response = self._send_with_session(
+                "POST", "/sessions/resume", session, json_body=session.resume_body(), bearer=False
+            )
+            rotated = protocol.read_session(response, 200, self._application_key)
         except ServiceUnavailable as exc:
             self._emit(Event.SERVICE_UNREACHABLE, error=exc, code=exc.code)
             raise
@@ -490,8 +576,7 @@ class SessionClient:
         self.sync_from_storage()
         session = self._require_session()
         try:
-            request = self._session_request(method, path, session, json_body=json_body)
-            response = self._send(request)
+            response = self._send_with_session(method, path, session, json_body=json_body)
             if not 200 <= response.status < 300:
                 raise protocol.error_from_response(response)
             return response
@@ -556,6 +641,40 @@ class SessionClient:
             headers=headers,
         )
 
+    def _send_with_session(
+        self,
+        method: str,
+        path: str,
+        held: Session | Revocation,
+        *,
+        json_body: dict[str, Any] | None = None,
+        bearer: bool = True,
+    ) -> HttpResponse:
+        """Send a request that uses the session `held`; if its proof is refused for its time
+        alone (`use_proof_nonce`: this device's clock is off), once more, with the nonce the
+        answer carries."""
+        for attempt in range(2):
+            request = self._session_request(method, path, held, json_body=json_body, bearer=bearer)
+            response = self._send(request)
+            renewed = self._note_nonce(response)
+            if not (
+                attempt == 0
+                and renewed
+                and self._signer is not None
+                and response.status == 401
+                and protocol.error_code(response) == "use_proof_nonce"
+            ):
+                break
+        return response
+
+    def _note_nonce(self, response: HttpResponse) -> bool:
+        """Keep the proof nonce the answer carries, if any; whether it did."""
+        nonce = response.headers.get(NONCE_HEADER.lower())
+        if not nonce:
+            return False
+        self._proof_nonce = nonce
+        return True
+
     def _device_key(self) -> dict[str, str] | None:
         """The public key to bind a new session to; None without a signer, or when it fails
         (storage for keys blocked): then the session is not bound, rather than not started."""
@@ -580,6 +699,8 @@ class SessionClient:
                 self._auth_url + path,
                 held.session_id,
                 held.session_secret,
+                nonce=self._proof_nonce,
+                now_s=self._clock_s(),
             )
         except Exception as exc:  # a key that vanished: the service's answer will say so
             logger.warning(
@@ -623,6 +744,7 @@ class SessionClient:
     def _clear_session(self) -> None:
         self._session = None
         self._plan = None
+        self._password_change_required = False
 
     def _keep(self, session: Session, place: Storage) -> None:
         try:

@@ -18,14 +18,20 @@ class Event(StrEnum):
     # Once per client, when its first resume_stored() has settled: signed_in (bool), outcome
     # ("resumed" | "login_needed" | "unreachable"), reason (None when resumed), session, user_id.
     INITIAL_SESSION = "initial_session"
-    SIGNED_IN = "signed_in"  # session, method ("password" | "ticket")
+    # session, method ("password" | "ticket"); password_change_required (True), when the password
+    # is one the service's policy now refuses: ask for a new one first
+    SIGNED_IN = "signed_in"
     RESUMED = "resumed"  # session
     REFRESHED = "refreshed"  # session: rotated by the keep-alive while the page stays open
     SESSION_UPDATED = "session_updated"  # session, source ("storage"): adopted from another tab
     # user_id, ends_at (ISO time), refreshable (False: the absolute end; True: refreshing failed)
     SESSION_EXPIRING = "session_expiring"
-    SIGNED_OUT = "signed_out"  # user_id, reason ("terminate" | "forget" | "storage")
+    # user_id, reason ("terminate" | "forget" | "storage" | "account_deleted")
+    SIGNED_OUT = "signed_out"
     SESSION_REJECTED = "session_rejected"  # user_id, error, code
+    REAUTHENTICATED = "reauthenticated"  # user_id: the password was given again in this session
+    PASSWORD_CHANGED = "password_changed"  # session (rotated): every other session has ended
+    OTHERS_SIGNED_OUT = "others_signed_out"  # user_id: every other session has ended
     SERVICE_UNREACHABLE = "service_unreachable"  # error, code
 
 
@@ -40,6 +46,7 @@ _PUBLIC_FIELDS = {
     "code": "code",
     "ends_at": "endsAt",
     "refreshable": "refreshable",
+    "password_change_required": "passwordChangeRequired",
 }
 
 

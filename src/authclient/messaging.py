@@ -73,7 +73,7 @@ def parse_recipients(text: str) -> list[str]:
 class Message:
     message_id: int
     conversation_id: str
-    sender: str
+    sender: str | None  # None: an account deleted since (docs/api.md, "Messages")
     recipients: tuple[str, ...]
     text: str
     sent_at: datetime
@@ -86,7 +86,7 @@ class Message:
         return cls(
             message_id=_int(item.get("id"), "message"),
             conversation_id=_str(item.get("conversationId"), "message"),
-            sender=_str(item.get("from"), "message"),
+            sender=None if item.get("from", "") is None else _str(item.get("from"), "message"),
             recipients=tuple(_str(name, "message") for name in _list(item.get("to"), "message")),
             text=_str(item.get("text"), "message", empty=True),
             sent_at=_time(item.get("sentAt"), "message"),
@@ -104,7 +104,9 @@ class Message:
 
     @property
     def participants(self) -> tuple[str, ...]:
-        return tuple(sorted({self.sender, *self.recipients}))
+        return tuple(
+            sorted({*([self.sender] if self.sender is not None else []), *self.recipients})
+        )
 
     def with_delivery(self, delivery: Delivery) -> Message:
         """This message with `delivery` recorded (a receipt that arrived on the stream)."""

@@ -8,6 +8,11 @@ session object is useless without the key, and the key never leaves the signer: 
 is a non-extractable WebCrypto key (src/webapp/browser/device_key.py); in CPython,
 `authclient.ec_signer` (needs `cryptography`) shows the way.
 
+A device whose clock is far off is not shut out: the service's answers to a request with a proof
+carry a `Session-Proof-Nonce` (its own time, under its MAC); a proof that carries the last one as
+its `nonce` claim is judged by the service's clock instead of the device's. A proof refused for its
+time alone is answered `use_proof_nonce` with a fresh nonce: the client signs it and tries once more.
+
 The signing is all here, in the standard library; a signer only keeps a key and signs bytes.
 
     >>> claims = proof_claims("POST", "https://a.example/v1/me", "ses_1", "s3cret", 1.5, "j1")
@@ -25,9 +30,10 @@ import time
 import urllib.parse
 from typing import Any, Protocol
 
-__all__ = ["PROOF_HEADER", "DeviceSigner", "make_proof", "proof_claims"]
+__all__ = ["NONCE_HEADER", "PROOF_HEADER", "DeviceSigner", "make_proof", "proof_claims"]
 
 PROOF_HEADER = "Session-Proof"
+NONCE_HEADER = "Session-Proof-Nonce"
 _HEADER = {"typ": "session-proof+jwt", "alg": "ES256"}
 
 
@@ -47,10 +53,21 @@ class DeviceSigner(Protocol):
 
 
 def make_proof(
-    signer: DeviceSigner, method: str, url: str, session_id: str, secret: str
+    signer: DeviceSigner,
+    method: str,
+    url: str,
+    session_id: str,
+    secret: str,
+    *,
+    nonce: str | None = None,
+    now_s: float | None = None,
 ) -> str | None:
-    """The Session-Proof header's value for one request, or None if the signer has no key."""
-    claims = proof_claims(method, url, session_id, secret, time.time(), secrets.token_urlsafe(24))
+    """The Session-Proof header's value for one request, or None if the signer has no key; with
+    the service's last `nonce`, if there is one, and the time `now_s` (default: this clock's)."""
+    now_s = time.time() if now_s is None else now_s
+    claims = proof_claims(method, url, session_id, secret, now_s, secrets.token_urlsafe(24))
+    if nonce is not None:
+        claims["nonce"] = nonce
     signing_input = f"{_b64json(_HEADER)}.{_b64json(claims)}"
     signature = signer.sign(signing_input.encode("ascii"))
     return None if signature is None else f"{signing_input}.{_b64(signature)}"

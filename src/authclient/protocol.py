@@ -13,6 +13,7 @@ from .transport import HttpRequest, HttpResponse
 
 __all__ = [
     "build_request",
+    "error_code",
     "error_from_response",
     "read_json",
     "read_no_content",
@@ -99,6 +100,12 @@ def read_session_list(response: HttpResponse) -> list[dict[str, Any]]:
 def read_no_content(response: HttpResponse) -> None:
     if not 200 <= response.status < 300:
         raise error_from_response(response)
+
+
+def error_code(response: HttpResponse) -> str | None:
+    """The `error` code of an error answer, if it has one."""
+    code = (_json_object(response) or {}).get("error")
+    return code if isinstance(code, str) else None
 
 
 def error_from_response(response: HttpResponse) -> errors.AuthError:

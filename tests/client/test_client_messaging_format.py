@@ -141,11 +141,20 @@ def test_a_receipt_updates_its_message_only() -> None:
         {"sentAt": "2026-11-27T20:00:00"},
         {"deliveredTo": {"bob": None}},
         {"text": None},
+        {"from": ""},
+        {"from": 7},
     ],
 )
 def test_a_malformed_message_is_an_unexpected_response(change: dict[str, object]) -> None:
     with pytest.raises(UnexpectedResponse):
         Message.from_json({**MESSAGE, **change})
+
+
+def test_a_message_of_a_deleted_account_is_from_no_one() -> None:
+    message = Message.from_json({**MESSAGE, "from": None})
+
+    assert message.sender is None
+    assert message.participants == ("bob", "carol")
 
 
 def test_message_repr_shows_no_text() -> None:
