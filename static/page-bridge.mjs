@@ -28,7 +28,8 @@ document.addEventListener("visibilitychange", () => {
 // Focus after a redraw (WCAG 2.4.3): a keyboard or screen-reader user must not be dropped at the
 // top of the page. A new view starts at its refused field, else its notice, else its heading (the
 // signed-in view's first field is the message's "To", whose keyboard would cover a phone's screen).
-const VIEW_START = ['[aria-invalid="true"]', ".notice", "h1"];
+// A step drawn in a region (the account's confirmations) marks where it starts: data-focus-start.
+const VIEW_START = ['[aria-invalid="true"]', "[data-focus-start]", ".notice", "h1"];
 
 function focusStart(within) {
   const target = VIEW_START.map((selector) => within.querySelector(selector)).find(Boolean);
@@ -98,7 +99,9 @@ export const pageFunctions = {
     if (!element) return;
     const focused = focusedIn(element);
     element.innerHTML = html;
-    if (focused && !refocus(element, focused)) focusStart(app());
+    // A region that starts somewhere of its own (a step asking to confirm) is where focus goes.
+    const within = VIEW_START.some((selector) => element.querySelector(selector)) ? element : app();
+    if (focused && !refocus(element, focused)) focusStart(within);
   },
   pageSetField(form, name, value) {
     for (const element of forms(form)) if (element.elements[name]) element.elements[name].value = value;

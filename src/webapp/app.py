@@ -29,7 +29,7 @@ from .messages_panel import MessagesPanel
 from .page import Action, Page
 from .streaming import StreamOpener
 from .tasks import cancel, sleep_or_wake
-from .views import FieldError, Notice
+from .views import AccountView, FieldError, Notice
 
 __all__ = ["RETRY_BACKOFF", "App"]
 
@@ -47,8 +47,23 @@ NOT_TOLD_YET = (
 )
 SIGNED_OUT_IN_ANOTHER_TAB = "You signed out in another tab."
 DEVICE_SIGNED_OUT = "That device is signed out."
+OTHERS_SIGNED_OUT = "Your other devices are signed out. This one stays signed in."
+PASSWORD_CHANGED = "Your password is changed, and your other devices are signed out."
+ACCOUNT_DELETED = "Your account has been deleted."
+PASSWORD_CHANGE_REQUIRED = (
+    "Your password is one of the most common passwords, which are guessed first. "
+    "Choose a new one before going on."
+)
+# What asks for the password again when it was not given recently (the service's
+# `reauthentication_required`), and how the prompt names it: "To <doing>, confirm that it is you."
+REAUTHENTICATE_TO = {
+    "sign-out-others": "sign out the other devices",
+    "sign-out-everywhere": "sign out on every device",
+    "revoke-session": "sign that device out",
+    "delete-account": "delete your account",
+}
 # Forms named otherwise than the view they are part of (most forms are named after their view).
-FORM_VIEWS = {"messages": "signed-in"}
+FORM_VIEWS = {"messages": "signed-in", "account": "signed-in"}
 
 
 class App:
@@ -163,6 +178,14 @@ class App:
                 fields.get("conversation", "")
             ),
             "older-messages": lambda: self.messages.show_older(fields.get("conversation", "")),
+            "ask-change-password": lambda: self.show_account(AccountView("change-password")),
+            "ask-sign-out-others": lambda: self.show_account(AccountView("sign-out-others")),
+            "ask-delete-account": lambda: self.show_account(AccountView("delete-account")),
+            "account-cancel": lambda: self.show_account(AccountView()),
+            "change-password": lambda: self.change_password(fields),
+            "sign-out-others": self.sign_out_others,
+            "delete-account": self.delete_account,
+            "reauthenticate": lambda: self.reauthenticate(fields),
         }
         handler = handlers.get(action.name)
         if handler is None:
@@ -196,6 +219,9 @@ class App:
             notice = None if field_error else Notice.for_error(exc)
             self.show_login(notice, username, keep_signed_in=keep, field_error=field_error)
             return
+        if self.client.password_change_required:
+            self.show_password_required()
+            return
         self.show_signed_in(session, resumed=False)
 
     def sign_out(self, *, everywhere: bool = False) -> None:
@@ -211,6 +237,9 @@ class App:
         stop = self.client.on(Event.SIGNED_OUT, signed_out_here)
         try:
             outcome = self.client.terminate(everywhere=everywhere)
+        except errors.ReauthenticationRequired:
+            self.ask_password_again("sign-out-everywhere")  # nothing changed, here or there
+            return
         finally:
             stop()
         if outcome == "pending":
@@ -228,6 +257,9 @@ class App:
             return
         except errors.NotSignedIn:
             return  # another tab signed out: on_signed_out said so
+        except errors.ReauthenticationRequired:
+            self.ask_password_again("revoke-session", session_id)
+            return
         except errors.AuthError as exc:
             notice = Notice.for_error(exc)
         else:
@@ -241,6 +273,113 @@ class App:
     def retry(self) -> None:
         self.stop_retrying()
         self.resume()
+
+    # -- the account ----------------------------------------------------------------------
+
+    def change_password(self, fields: dict[str, str]) -> None:
+        """From the account's controls, or from the view that asks for a new password first."""
+        required = self.view == "change-password"
+        try:
+            session = self.client.change_password(
+                fields.get("current-password", ""), fields.get("new-password", "")
+            )
+        except errors.AuthError as exc:
+            if not self._ended(exc):
+                self._refused_password_change(exc, required=required)
+            return
+        done = Notice(PASSWORD_CHANGED, "info")
+        if required:
+            self.show_signed_in(session, resumed=False, notice=done)
+            return
+        self.show_account(AccountView(notice=done))
+        self.wake()  # planned again from the rotated session
+        self.list_devices()
+
+    def _refused_password_change(self, error: errors.AuthError, *, required: bool) -> None:
+        field_error = None
+        if isinstance(error, errors.WrongPassword):
+            field_error = FieldError("current-password", user_message(error))
+        elif isinstance(error, errors.InvalidRequest) and error.field == "newPassword":
+            field_error = FieldError("new-password", user_message(error))
+        notice = None if field_error else Notice.for_error(error)
+        if required:
+            self.show_password_required(
+                notice or Notice(PASSWORD_CHANGE_REQUIRED, "warning"), field_error
+            )
+        else:
+            self.show_account(AccountView("change-password", notice, field_error))
+
+    def sign_out_others(self) -> None:
+        try:
+            self.client.sign_out_others()
+        except errors.AuthError as exc:
+            self._account_refused(exc, "sign-out-others")
+            return
+        self.show_account(AccountView(notice=Notice(OTHERS_SIGNED_OUT, "info")))
+        self.list_devices()
+
+    def delete_account(self) -> None:
+        try:
+            self.client.delete_account()
+        except errors.AuthError as exc:
+            self._account_refused(exc, "delete-account")
+            return
+        self.show_login(Notice(ACCOUNT_DELETED, "info"))
+
+    def ask_password_again(self, then: str, session_id: str = "") -> None:
+        """The service wants the password again before `then`: ask for it in place."""
+        self.show_account(
+            AccountView(
+                "reauthenticate", then=then, doing=REAUTHENTICATE_TO[then], session=session_id
+            )
+        )
+
+    def reauthenticate(self, fields: dict[str, str]) -> None:
+        """The password given again: then do what asked for it."""
+        then, session_id = fields.get("then", ""), fields.get("session", "")
+        if then not in REAUTHENTICATE_TO:
+            logger.warning("Ignored a re-authentication for %r", then)
+            self.show_account(AccountView())
+            return
+        try:
+            self.client.reauthenticate(fields.get("reauth-password", ""))
+        except errors.AuthError as exc:
+            if self._ended(exc):
+                return
+            wrong = isinstance(exc, errors.WrongPassword | errors.InvalidArgument)
+            field_error = FieldError("reauth-password", user_message(exc)) if wrong else None
+            self.show_account(
+                AccountView(
+                    "reauthenticate",
+                    None if wrong else Notice.for_error(exc),
+                    field_error,
+                    then=then,
+                    doing=REAUTHENTICATE_TO[then],
+                    session=session_id,
+                )
+            )
+            return
+        actions: dict[str, Callable[[], None]] = {
+            "sign-out-others": self.sign_out_others,
+            "sign-out-everywhere": lambda: self.sign_out(everywhere=True),
+            "revoke-session": lambda: self.revoke_session(session_id),
+            "delete-account": self.delete_account,
+        }
+        actions[then]()
+
+    def _account_refused(self, error: errors.AuthError, then: str) -> None:
+        if isinstance(error, errors.ReauthenticationRequired):
+            self.ask_password_again(then)
+        elif not self._ended(error):
+            self.show_account(AccountView(notice=Notice.for_error(error)))
+
+    def _ended(self, error: errors.AuthError) -> bool:
+        """Whether `error` says the session is over here: then the login form says why (or,
+        signed out in another tab, already has)."""
+        if isinstance(error, errors.SessionRejected):
+            self.on_rejected(error)
+            return True
+        return isinstance(error, errors.NotSignedIn)
 
     # -- the device list ------------------------------------------------------------------
 
@@ -398,6 +537,18 @@ class App:
         cancel(self._listing)
         self._listing = asyncio.ensure_future(self._list_devices_soon())
         self.messages.start()
+
+    def show_password_required(
+        self, notice: Notice | None = None, field_error: FieldError | None = None
+    ) -> None:
+        """After a sign-in with a password the service's policy now refuses: a new one first."""
+        notice = notice or Notice(PASSWORD_CHANGE_REQUIRED, "warning")
+        self.show("change-password", views.render_password_required(notice, field_error))
+
+    def show_account(self, account: AccountView) -> None:
+        """Replace the signed-in view's account region."""
+        if self.view == "signed-in":
+            self.page.fill("account", views.render_account(account))
 
     def show_notice(self, notice: Notice | None) -> None:
         """Replace the notice of the signed-in view."""

@@ -106,8 +106,7 @@ class Inbox:
         it is the one open."""
         thread = self._threads.get(message.conversation_id)
         if thread is None:
-            participants = tuple(sorted({message.sender, *message.recipients}))
-            thread = Thread(message.conversation_id, participants)
+            thread = Thread(message.conversation_id, message.participants)
             self._threads[message.conversation_id] = thread
         held = thread.messages.get(message.message_id)
         self._take(thread, message)

@@ -24,6 +24,9 @@ StreamState = Literal["connecting", "live", "waiting"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
+# Who a message of an account deleted since is from (docs/api.md, "Messages": `"from": null`).
+DELETED_ACCOUNT = "a deleted account"
+
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     # Every value that reaches the page is escaped, whatever the template's name.
@@ -58,7 +61,7 @@ class Notice:
         return cls(user_message(error), kind)
 
 
-LoginField = Literal["username", "password"]
+LoginField = Literal["username", "password", "current-password", "new-password", "reauth-password"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,25 @@ class FieldError:
         return None
 
 
+AccountStep = Literal["change-password", "sign-out-others", "delete-account", "reauthenticate"]
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What the signed-in view's "account" region shows: its controls (`step` None), one of them
+    asking to confirm, or the password asked again before `then` (an action's name, with the
+    `session` it names, if any), which the prompt describes as `doing`. `required`: the
+    password must be changed before anything else (no Cancel)."""
+
+    step: AccountStep | None = None
+    notice: Notice | None = None
+    field_error: FieldError | None = None
+    then: str = ""
+    doing: str = ""
+    session: str = ""
+    required: bool = False
+
+
 def render_login(
     notice: Notice | None = None,
     username: str = "",
@@ -105,7 +127,11 @@ def render_resuming() -> Markup:
 
 
 def render_signed_in(
-    session: dict[str, Any], *, resumed: bool, notice: Notice | None = None
+    session: dict[str, Any],
+    *,
+    resumed: bool,
+    notice: Notice | None = None,
+    account: AccountView | None = None,
 ) -> Markup:
     """The signed-in view; its device list and messages panel are filled in later
     (`render_devices`, `render_stream_status`, `render_conversation_list`, ...)."""
@@ -122,6 +148,25 @@ def render_signed_in(
         retry_in_s=None,
         conversations=None,
         conversation=None,
+        account=account or AccountView(),
+        new_password_min_chars=NEW_PASSWORD_MIN_CHARS,
+    )
+
+
+def render_account(account: AccountView) -> Markup:
+    """The signed-in view's "account" region."""
+    return _render("account.html", account=account, new_password_min_chars=NEW_PASSWORD_MIN_CHARS)
+
+
+def render_password_required(notice: Notice, field_error: FieldError | None = None) -> Markup:
+    """The view that asks for a new password before anything else (the one signed in with is
+    one the service's policy now refuses)."""
+    account = AccountView("change-password", field_error=field_error, required=True)
+    return _render(
+        "password_required.html",
+        notice=notice,
+        account=account,
+        new_password_min_chars=NEW_PASSWORD_MIN_CHARS,
     )
 
 
@@ -194,7 +239,7 @@ def _message(message: Message, me: str) -> dict[str, Any]:
     return {
         "id": message.message_id,
         "own": message.sender == me,
-        "sender": message.sender,
+        "sender": DELETED_ACCOUNT if message.sender is None else message.sender,
         "text": message.text,
         "sent_at": message.sent_at.isoformat(),
         "sent_text": format_local_time(message.sent_at),

@@ -7,7 +7,8 @@ One walk, so that the views cost two page loads, not a browser start each. The v
 the login form; a refused sign-in; creating an account (the hint counting what the new password
 still needs, the password shown); a new password the service refused, said beside its field;
 "Resuming your session…" (the start of Python held back); "Cannot reach the sign-in service" (the
-browser refuses the service's address); signed in, with two devices and a conversation; the session
+browser refuses the service's address); signed in, with two devices and a conversation; changing
+the password (the account's controls ask in place, issue 25); the session
 about to end (the service gives every session SESSION_TTL_S seconds, so the warning comes three
 quarters of the way through, after the other views).
 
@@ -240,6 +241,16 @@ def test_every_view_passes_axe_in_light_and_dark_and_fits_from_320_px_walked_by_
     other_device = page.locator("button[value=revoke-session]")
     expect(other_device).to_have_count(1)
     walk.look(page, "signed in")
+
+    # Changing the password asks first, in place: the step's heading takes focus; Cancel goes back.
+    tab_to(page, "button[value=ask-change-password]")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("New password")).to_be_visible()
+    assert focused_matches(page, "#change-password-title")
+    walk.look(page, "change password")
+    tab_to(page, "button[value=account-cancel]")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("New password")).to_have_count(0)
 
     # Another device signed out from the list: the notice takes focus from the button gone.
     tab_to(page, "button[value=revoke-session]")
