@@ -194,8 +194,8 @@ class NoSuchConversation(Rejected):
 
 
 class ReauthenticationRequired(Rejected):
-    """Signing other devices out, changing the password or deleting the account needs a password
-    given in this session within the last minutes: `reauthenticate(password)`, then again."""
+    """Signing other devices out or deleting the account needs a password given in this session
+    within the last minutes: `reauthenticate(password)`, then try again."""
 
     default_code = "reauthentication_required"
 

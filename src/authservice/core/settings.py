@@ -77,8 +77,8 @@ class Settings:
     reauth_window_s: float = field(
         default=5 * 60.0,
         metadata=_about(
-            "how long after a password was given in a session it may sign other devices out, "
-            "change the password or delete the account without asking again",
+            "how long after a password was given in a session it may sign other devices out "
+            "or delete the account without asking again",
             bound="positive",
         ),
     )
