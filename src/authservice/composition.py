@@ -1,9 +1,9 @@
 """The composition root: everything a running service holds, built once from its settings.
 
 `open_services` opens the database, makes the fan-out that wakes message streams, and builds the
-two use-case services. It is the one place that wires them together: sessions call the fan-out
-when they are revoked (so that a revoked session ends its streams), and messaging authenticates
-its callers with auth's check, handed to it as a callable.
+use-case services. It is the one place that wires them together: sessions call the fan-out when
+they are revoked (so that a revoked session ends its streams), and messaging and tokens
+authenticate their callers with auth's check, handed to them as a callable.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from authservice.database.health import DatabaseCheck
 from authservice.database.purge import PurgeResult, purge_database
 from authservice.messaging.fanout import Fanout, open_fanout
 from authservice.messaging.use_cases import MessagingService
+from authservice.tokens.use_cases import TokenService
 
 __all__ = ["Services", "open_services"]
 
@@ -34,6 +35,7 @@ class Services:
     fanout: Fanout
     auth: AuthService
     messaging: MessagingService
+    tokens: TokenService
     database_check: DatabaseCheck
 
     def __repr__(self) -> str:
@@ -63,4 +65,5 @@ def open_services(settings: Settings) -> Services:
         messages_per_minute=settings.messages_per_minute,
         ping_interval_s=settings.stream_ping_interval_s,
     )
-    return Services(settings, engine, fanout, auth, messaging, DatabaseCheck(engine))
+    tokens = TokenService(settings, database, server_key, authenticate=auth.describe)
+    return Services(settings, engine, fanout, auth, messaging, tokens, DatabaseCheck(engine))

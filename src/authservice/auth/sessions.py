@@ -72,6 +72,8 @@ class SessionView:
     created_at: datetime
     expires_at: datetime
     idle_expires_at: datetime
+    # The public JWK of the device key the session is bound to (proofs.device_key_json), or None.
+    device_key: str | None
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,7 @@ def _view(row: SessionRow) -> SessionView:
         created_at=row.created_at,
         expires_at=row.expires_at,
         idle_expires_at=row.idle_expires_at,
+        device_key=row.device_key,
     )
 
 

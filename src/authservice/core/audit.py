@@ -39,6 +39,7 @@ class AuditEvent(enum.StrEnum):
     SIGN_OUT = "sign_out"
     REVOKE_ALL = "revoke_all"
     REVOKE_SESSION = "revoke_session"
+    INTROSPECTION_REFUSED = "introspection.refused"
 
 
 def record_event(event: AuditEvent, **fields: str | int | None) -> None:
