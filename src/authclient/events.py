@@ -27,6 +27,9 @@ class Event(StrEnum):
     SIGNED_OUT = "signed_out"  # user_id, reason ("terminate" | "forget" | "storage")
     SESSION_REJECTED = "session_rejected"  # user_id, error, code
     SERVICE_UNREACHABLE = "service_unreachable"  # error, code
+    # audience (None: the application), token_type, token_expires_at (ISO time), source
+    # ("service": got now; "storage": another tab got it). Never the token itself.
+    TOKEN_REFRESHED = "token_refreshed"
 
 
 # Payload fields a page may hand to scripts that are not ours: never a session object or secret.
@@ -40,6 +43,9 @@ _PUBLIC_FIELDS = {
     "code": "code",
     "ends_at": "endsAt",
     "refreshable": "refreshable",
+    "audience": "audience",
+    "token_type": "tokenType",
+    "token_expires_at": "tokenExpiresAt",
 }
 
 
