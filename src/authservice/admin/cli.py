@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     given = given_settings(args)
     # The hashing threads of one process default to its share of the CPUs.
     given.setdefault("password_hash_workers", max(1, (os.cpu_count() or 1) // args.workers))
-    if "issuer" not in given:
+    if "issuer" not in given and args.port != 0:
         given["issuer"] = listening_issuer(args.host, args.port)
     settings = Settings(**given)
     if args.migrate:
@@ -65,9 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
 def listening_issuer(host: str, port: int) -> str:
     """The issuer of a service that no proxy fronts: the address it listens on, /v1 included.
     Never the address a request names (its Host header): that would let a caller pick the issuer
-    of its tokens, and of the metadata that caches keep."""
-    if port == 0:
-        raise ValueError("with --port 0, give --issuer: the port is not known before it is bound")
+    of its tokens, and of the metadata that caches keep. (With --port 0 the port is not known
+    before it is bound: without --issuer, that service issues no tokens.)"""
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
 
