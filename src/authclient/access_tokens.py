@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from .session import is_token, parse_time
+from .session import parse_time
 
 __all__ = [
     "MIN_LIFE_S",
@@ -46,6 +47,8 @@ REFRESH_BEFORE_S = 60.0
 _REFRESH_SPREAD_S = 30.0
 _KEY_SUFFIX = ":accessTokens"
 _MAX_TOKEN_CHARS = 4096
+# A JWT: three base64url parts; safe in a header as it is.
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _TOKEN_TYPES = ("DPoP", "Bearer")
 
 
@@ -96,7 +99,9 @@ class AccessToken:
             return None
         token, token_type = data.get("accessToken"), data.get("tokenType")
         audience, expires_at = data.get("audience"), data.get("expiresAt")
-        if not (isinstance(token, str) and len(token) <= _MAX_TOKEN_CHARS and is_token(token)):
+        if not (
+            isinstance(token, str) and len(token) <= _MAX_TOKEN_CHARS and _JWT.fullmatch(token)
+        ):
             return None
         if token_type not in _TOKEN_TYPES or not (audience is None or isinstance(audience, str)):
             return None
