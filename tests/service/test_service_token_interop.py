@@ -6,6 +6,8 @@ key signed (which verified until then)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import subprocess
 import sys
@@ -16,7 +18,12 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwt as jose_jwt
-from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError
+from joserfc.errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    InvalidKeyIdError,
+)
 from joserfc.jwk import KeySet
 
 from authclient.verifier import AccessTokenVerifier, InvalidToken, UnknownKey
@@ -102,7 +109,7 @@ def test_joserfc_accepts_our_tokens_and_refuses_the_bad_ones(
         joserfc_decode(service, token, "app_another")
     with pytest.raises(BadSignatureError):
         joserfc_decode(service, tampered(token), audience)
-    with pytest.raises(ValueError, match="kid|key"):
+    with pytest.raises(InvalidKeyIdError):
         joserfc_decode(service, signed_elsewhere(token), audience)
 
 
@@ -125,7 +132,11 @@ def test_our_verifier_refuses_alg_none_and_hs256_keyed_with_the_public_key(
     header, claims = unverified(token)
     public = jwks(service)["keys"][0]
     none_token = f"{b64url(json.dumps(header | {'alg': 'none'}).encode())}.{token.split('.')[1]}."
-    hs256 = pyjwt.encode(claims, json.dumps(public), algorithm="HS256", headers=header)
+    hs256_input = ".".join(
+        b64url(json.dumps(part).encode()) for part in (header | {"alg": "HS256"}, claims)
+    )
+    mac = hmac.new(json.dumps(public).encode(), hs256_input.encode(), hashlib.sha256).digest()
+    hs256 = f"{hs256_input}.{b64url(mac)}"
 
     assert verifier.verify(token).user_id == username
     for forged in (none_token, hs256):
