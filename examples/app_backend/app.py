@@ -8,8 +8,8 @@ service per request, only its published keys (authclient.verifier).
 `python3 build.py serve` runs it beside the auth service, on the page's origin under /api/.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the route's annotations as it is defined,
+# and they name `caller`, made inside create_backend.
 import argparse
 from typing import Annotated, Any
 
