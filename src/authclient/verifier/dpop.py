@@ -65,12 +65,18 @@ class MemoryReplayCache:
 
 @dataclass(frozen=True)
 class DpopChecker:
-    """The rules for proofs: how old (`max_age_s`) or how far ahead (`leeway_s`, for clocks that
-    drift) a proof's `iat` may be, and where seen `jti`s are kept."""
+    """The rules for proofs: how old (`max_age_s`) or how far ahead (`leeway_s`) a proof's `iat`
+    may be, and where seen `jti`s are kept.
+
+    The page dates its proofs by the device's clock, which may be minutes off: the window is the
+    one the auth service gives its own Session-Proofs (300 s either way), so a device that can
+    use its session can use its tokens too. A wider window lets no proof through twice (its `jti`
+    is kept as long as the window accepts it), and each is for one request with one token, which
+    itself expires within minutes."""
 
     replay_cache: ReplayCache
-    max_age_s: float = 60.0
-    leeway_s: float = 5.0
+    max_age_s: float = 300.0
+    leeway_s: float = 300.0
     clock: Callable[[], float] = time.time
 
     def check(self, proof: str, *, method: str, url: str, token: str, jkt: str) -> None:
