@@ -120,7 +120,7 @@ def test_a_token_names_a_registered_audience_and_no_other(
     assert another_application.status == 200
 
 
-def test_the_jwks_and_the_metadata_are_cacheable_and_name_each_other(
+def test_the_jwks_and_the_metadata_are_cacheable_and_name_the_configured_issuer_only(
     service: RunningService, username: str
 ) -> None:
     api = service.api
@@ -139,6 +139,13 @@ def test_the_jwks_and_the_metadata_are_cacheable_and_name_each_other(
     assert metadata.body["issuer"] == issuer
     assert metadata.body["jwks_uri"] == issuer + "/.well-known/jwks.json"
     assert metadata.body["introspection_endpoint"] == issuer + "/introspect"
+    # A request cannot name the issuer: the metadata, which caches keep, would send verifiers to
+    # any JWKS.
+    elsewhere = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    spoofed = api.request("GET", "/v1/.well-known/oauth-authorization-server", headers=elsewhere)
+    assert spoofed.body["issuer"] == issuer
+    assert spoofed.body["jwks_uri"] == issuer + "/.well-known/jwks.json"
+    assert unverified(token)[1]["iss"] == issuer
 
 
 def test_introspection_says_active_until_the_session_ends_then_inactive_at_once(
