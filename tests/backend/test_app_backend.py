@@ -15,10 +15,10 @@ import pytest
 from authclient import MemoryStorage, SessionClient
 from authclient.ec_signer import EcDeviceSigner
 from harness.processes import Stack
-from webapp.config import DEFAULT_AUTH_URL, DEFAULT_BACKEND_URL
+from tests.support.backend import WHOAMI
+from webapp.config import DEFAULT_AUTH_URL
 
 PASSWORD = "correct horse battery"
-WHOAMI = DEFAULT_BACKEND_URL + "/whoami"
 
 
 def call(

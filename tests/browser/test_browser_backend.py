@@ -5,31 +5,21 @@ The backend's checks are tested over HTTP in tests/backend, the client's in test
 
 from __future__ import annotations
 
-import base64
-import json
-
 from playwright.sync_api import Page, expect
 
 from harness.browser_pages import stored_session
 from harness.processes import Stack
 from tests.support.accounts import new_username
+from tests.support.backend import (
+    ASK_TOKEN,
+    BACKEND_CALLER,
+    CALL_BACKEND_FROM_SCRIPT,
+    WHOAMI,
+    backend_says,
+    claims,
+)
 from tests.support.browser import Recorder, create_account
 from webapp.config import DEFAULT_BACKEND_URL
-
-WHOAMI = DEFAULT_BACKEND_URL + "/whoami"
-
-# What the page's own scripts would do: a token, a proof for one request, the call.
-CALL_BACKEND_FROM_SCRIPT = """async (url) => {
-  const token = await window.appSession.getAccessToken();
-  const proof = await window.appSession.makeDpopProof("GET", url, token);
-  const response = await fetch(url, {headers: {Authorization: `DPoP ${token}`, DPoP: proof}});
-  return {token, status: response.status, body: await response.json()};
-}"""
-
-
-def claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def test_the_page_and_its_scripts_call_the_backend_with_a_bound_token_and_none_once_signed_out(
@@ -39,9 +29,7 @@ def test_the_page_and_its_scripts_call_the_backend_with_a_bound_token_and_none_o
     page.goto(stack.url + "/")
     create_account(page, username)
 
-    expect(page.locator("[data-field=backend-caller]")).to_have_text(
-        f"It says you are {username}, from a token bound to this device’s key (DPoP)."
-    )
+    expect(page.locator(BACKEND_CALLER)).to_have_text(backend_says(username, bound=True))
     asked = [r for r in recorder.requests if r.url.endswith(WHOAMI)]
     assert asked and asked[0].headers["authorization"].startswith("DPoP ey")
     assert asked[0].headers["dpop"].startswith("ey")
@@ -59,6 +47,6 @@ def test_the_page_and_its_scripts_call_the_backend_with_a_bound_token_and_none_o
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 
-    assert page.evaluate("() => window.appSession.getAccessToken()") is None
+    assert page.evaluate(ASK_TOKEN) is None
     assert recorder.foreign_requests(stack.url) == []
     assert recorder.console_errors() == []
