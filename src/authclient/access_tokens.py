@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from .session import parse_time
+from .session import parse_time, read_json
 
 __all__ = [
     "MIN_LIFE_S",
@@ -131,12 +131,7 @@ class AccessToken:
 def read_stored_tokens(text: str | None, session_id: str) -> list[AccessToken]:
     """The tokens stored as `text` for session `session_id`; none for another session, and
     anything unreadable is left out."""
-    if text is None:
-        return []
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        data = None
+    data = read_json(text)
     if not isinstance(data, dict) or data.get("sessionId") != session_id:
         return []
     items = data.get("tokens")
