@@ -6,7 +6,8 @@
 In one run, against one auth service started here on SQLite:
 - the CPU time (this process's, `time.process_time`) of `AccessTokenVerifier.authenticate` as
   examples/app_backend configures it, for a bearer token and for a device-bound token with a fresh
-  DPoP proof each time (two ES256 verifications, the proof's checks and its replay cache);
+  DPoP proof each time (two ES256 verifications, the proof's checks and its replay cache), and of
+  the bearer token's signature check alone (OpenSSL's share: the floor);
 - over HTTP on a kept-alive connection, each answer read: `GET /api/whoami` of the example backend,
   run as its own process, against `GET /v1/me` of the auth service: the wall time per call, and
   the CPU time the answering server spent per call (from /proc: Linux only, else left out).
@@ -30,6 +31,7 @@ from pathlib import Path
 from authclient import MemoryStorage, SessionClient
 from authclient.ec_signer import EcDeviceSigner
 from authclient.verifier import AccessTokenVerifier
+from authclient.verifier.jose import read_jws, verify_es256
 from harness.processes import AuthServiceProcess, ServerProcess, free_port
 from sitebuild.paths import ROOT
 
@@ -109,9 +111,17 @@ def verification_cpu_ms(
             authorization=bound_token.authorization, dpop=proofs[index], method="GET", url=url
         )
 
+    # The floor: the one ES256 signature check of a bearer token, by `cryptography` (OpenSSL).
+    header, _, signing_input, signature = read_jws(bearer_token.token)
+    _, key = verifier.jwks.key(str(header["kid"]))
+
+    def signature_once(_: int) -> None:
+        verify_es256(key, signing_input, signature)
+
     return {
         "Bearer token": cpu_ms_per_call(bearer_once, rounds),
         "DPoP-bound token and its proof": cpu_ms_per_call(bound_once, rounds),
+        "(its ES256 signature check alone)": cpu_ms_per_call(signature_once, rounds),
     }
 
 
