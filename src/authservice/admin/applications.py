@@ -22,7 +22,7 @@ from authservice.core.clock import utc_now
 from authservice.core.keys import load_server_key, new_application_key, new_secret
 from authservice.core.sealing import SecretSealer
 from authservice.core.settings import Settings
-from authservice.database.engine import open_database
+from authservice.database.engine import one_off_session
 from authservice.database.tables import AUDIENCE_MAX_CHARS, ApplicationAudienceRow, ApplicationRow
 
 __all__ = [
@@ -100,12 +100,8 @@ def list_applications(settings: Settings) -> list[Application]:
 
 @contextmanager
 def _database(settings: Settings) -> Iterator[tuple[Session, SecretSealer]]:
-    engine = open_database(settings)
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            yield db, SecretSealer(load_server_key(settings))
-    finally:
-        engine.dispose()
+    with one_off_session(settings) as db:
+        yield db, SecretSealer(load_server_key(settings))
 
 
 def _insert(

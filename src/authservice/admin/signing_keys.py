@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from authservice.core.clock import format_time, utc_now
 from authservice.core.keys import load_server_key
 from authservice.core.settings import Settings
-from authservice.database.engine import open_database
+from authservice.database.engine import one_off_session
 from authservice.tokens.signing_keys import SigningKey, SigningKeys
 
 __all__ = ["describe_key", "list_signing_keys", "remove_signing_key", "rotate_signing_key"]
@@ -44,9 +44,5 @@ def describe_key(key: SigningKey) -> dict[str, str | None]:
 
 @contextmanager
 def _keys(settings: Settings) -> Iterator[tuple[Session, SigningKeys]]:
-    engine = open_database(settings)
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            yield db, SigningKeys(load_server_key(settings))
-    finally:
-        engine.dispose()
+    with one_off_session(settings) as db:
+        yield db, SigningKeys(load_server_key(settings))
