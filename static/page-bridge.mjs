@@ -122,6 +122,13 @@ export const pageFunctions = {
   pageAnnounce(json) {
     window.appSession.announce(json);
   },
+  /** What the page's scripts asked of Python (index.html, appSession) before it listened. */
+  pageTakeRequests() {
+    return window.appSession.take();
+  },
+  pageAnswer(id, json) {
+    window.appSession.answer(id, JSON.parse(json));
+  },
   pageLog(level, text) {
     (LOG[level] ?? LOG.info)(text);
   },

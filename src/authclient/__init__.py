@@ -8,6 +8,7 @@ See `SessionClient`.
 from __future__ import annotations
 
 from . import errors
+from .access_tokens import AccessToken
 from .backoff import Backoff
 from .client import ResumeResult, RevocationOutcome, SessionClient, SignOutOutcome
 from .error_codes import ERROR_CODES, ErrorCode, user_message
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ERROR_CODES",
+    "AccessToken",
     "AuthError",
     "Backoff",
     "DeviceSigner",

@@ -7,10 +7,18 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from . import protocol
+from .access_tokens import (
+    REFRESH_BEFORE_S,
+    AccessToken,
+    access_tokens_key,
+    read_stored_tokens,
+    refresh_jitter_s,
+    write_stored_tokens,
+)
 from .credentials import Password, parse_credentials, parse_password
 from .errors import (
     AuthError,
@@ -22,10 +30,11 @@ from .errors import (
     Rejected,
     ServiceUnavailable,
     SessionRejected,
+    UnexpectedResponse,
 )
 from .events import Callback, Event, EventEmitter
 from .keepalive import KeepAlive, KeepAliveOutcome, KeepAlivePlan, KeepAliveResult, utc_now
-from .proofs import NONCE_HEADER, PROOF_HEADER, DeviceSigner, make_proof
+from .proofs import NONCE_HEADER, PROOF_HEADER, DeviceSigner, make_dpop_proof, make_proof
 from .revocation import Revocation, pending_revocations_key
 from .session import Session
 from .storage import MemoryStorage, Storage, storage_key_for
@@ -41,6 +50,8 @@ SyncOutcome = Literal["signed_out", "adopted", "unchanged", "ignored"]
 # not be told, and the revocation waits in storage.
 SignOutOutcome = Literal["revoked", "pending", "not_signed_in"]
 RevocationOutcome = Literal["revoked", "pending", "none"]
+# How long the keep-alive waits before it asks again for a token it could not get.
+TOKEN_RETRY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,10 @@ class SessionClient:
         self._plan: KeepAlivePlan | None = None
         self._warned = False
         self._initial_emitted = False
+        # The current session's access tokens, by audience (None: the application itself).
+        self._tokens: dict[str | None, AccessToken] = {}
+        self._token_retry_at: dict[str | None, datetime] = {}
+        self._token_jitter_s = refresh_jitter_s()
 
     def __repr__(self) -> str:
         return (
@@ -174,6 +189,11 @@ class SessionClient:
     @property
     def persist(self) -> bool:
         return self._persist
+
+    @property
+    def access_tokens_key(self) -> str:
+        """Where this client shares its access tokens with other tabs (access_tokens.py)."""
+        return access_tokens_key(self._storage_key)
 
     @property
     def user_id(self) -> str | None:
@@ -406,6 +426,135 @@ class SessionClient:
         self.session_call("DELETE", "/users/me")
         self._sign_out(session, self._place, reason="account_deleted")
 
+    # -- access tokens for the application's own backend ----------------------------------
+
+    def get_access_token(self, audience: str | None = None) -> AccessToken:
+        """A valid access token of this session for `audience` (an audience the application
+        registered; None: the application itself): the one held, while it has more than
+        `access_tokens.MIN_LIFE_S` left, else one another tab saved, else a new one from the
+        service (TOKEN_REFRESHED). NotSignedIn without a session; a refusal of the session
+        drops it (SESSION_REJECTED)."""
+        self.sync_from_storage()
+        self._require_session()
+        now = utc_now()
+        held = self._tokens.get(audience)
+        if held is not None and held.usable_at(now):
+            return held
+        self.sync_access_tokens()
+        adopted = self._tokens.get(audience)
+        if adopted is not None and adopted.usable_at(now):
+            return adopted
+        return self._fetch_token(audience)
+
+    def make_dpop_proof(self, method: str, url: str, token: AccessToken | str) -> str | None:
+        """The `DPoP` header for one request to the application's backend with a device-bound
+        token (`token_type` "DPoP"), signed by this client's device key; None without a key."""
+        if self._signer is None:
+            return None
+        value = token.token if isinstance(token, AccessToken) else token
+        try:
+            return make_dpop_proof(self._signer, method, url, value)
+        except Exception as exc:  # a key that vanished: the backend's answer will say so
+            logger.warning("Could not sign a DPoP proof (%s: %s)", type(exc).__name__, exc)
+            return None
+
+    def sync_access_tokens(self) -> int:
+        """Take the tokens another tab got for this session from storage (call it on a storage
+        event of `access_tokens_key`), where they last longer than the ones held; how many."""
+        session = self._session
+        if session is None or not self._persist:
+            return 0
+        stored = read_stored_tokens(
+            self._get(self._place, self.access_tokens_key), session.session_id
+        )
+        adopted = 0
+        for token in stored:
+            held = self._tokens.get(token.audience)
+            if held is None or token.expires_at > held.expires_at:
+                self._tokens[token.audience] = token
+                self._token_retry_at.pop(token.audience, None)
+                self._emit_token(token, "storage")
+                adopted += 1
+        return adopted
+
+    def _fetch_token(self, audience: str | None) -> AccessToken:
+        body = None if audience is None else {"audience": audience}
+        response = self.session_call("POST", "/tokens", json_body=body)
+        token = AccessToken.from_answer(protocol.read_json(response, 200), audience, utc_now())
+        if token is None:
+            raise UnexpectedResponse("The service answered with a malformed access token")
+        self._tokens[audience] = token
+        self._token_retry_at.pop(audience, None)
+        self._save_tokens()
+        self._emit_token(token, "service")
+        return token
+
+    def _save_tokens(self) -> None:
+        """Write the tokens held into storage, beside those other tabs keep there for this
+        session (the later of two for one audience)."""
+        session = self._session
+        if session is None or not self._persist:
+            return
+        key = self.access_tokens_key
+        merged = {
+            each.audience: each
+            for each in read_stored_tokens(self._get(self._place, key), session.session_id)
+        }
+        for audience, token in self._tokens.items():
+            if audience not in merged or token.expires_at > merged[audience].expires_at:
+                merged[audience] = token
+        try:
+            self._place.set_item(key, write_stored_tokens(session.session_id, merged.values()))
+        except Exception as exc:  # quota, private mode: the tokens still work for this page
+            logger.warning("Could not save the access tokens (%s: %s)", type(exc).__name__, exc)
+
+    def _refresh_due_tokens(self, now: datetime) -> KeepAliveResult | None:
+        """Get new tokens for those about to expire (the keep-alive's share of the work); a
+        result only when the session ended meanwhile."""
+        for audience in list(self._tokens):
+            token = self._tokens[audience]
+            if token.expires_at <= now:
+                del self._tokens[audience]  # not refreshed in time: asked for again when needed
+                continue
+            if now < self._token_refresh_at(token) or now < self._token_retry_at.get(audience, now):
+                continue
+            self.sync_access_tokens()  # another tab may have got one just now
+            if self._session is None or now < self._token_refresh_at(self._tokens[audience]):
+                continue
+            try:
+                self._fetch_token(audience)
+            except ServiceUnavailable as exc:
+                logger.info("No new access token for now (%s)", exc.code)
+                self._token_retry_at[audience] = now + timedelta(seconds=TOKEN_RETRY_S)
+            except SessionRejected as exc:
+                return KeepAliveResult("rejected", error=exc)
+            except NotSignedIn:
+                return KeepAliveResult("signed_out")
+            except Rejected as exc:  # an audience no longer registered: stop asking
+                logger.warning("The service refused an access token (%s)", exc.code)
+                del self._tokens[audience]
+        return None
+
+    def _token_refresh_at(self, token: AccessToken) -> datetime:
+        return token.expires_at - timedelta(seconds=REFRESH_BEFORE_S + self._token_jitter_s)
+
+    def _next_token_check(self, now: datetime) -> datetime | None:
+        moments = []
+        for audience, token in self._tokens.items():
+            due = max(self._token_refresh_at(token), self._token_retry_at.get(audience, now))
+            moments.append(due if due > now else token.expires_at)
+        later = [moment for moment in moments if moment > now]
+        return min(later) if later else None
+
+    def _emit_token(self, token: AccessToken, source: str) -> None:
+        self._emit(
+            Event.TOKEN_REFRESHED,
+            audience=token.audience,
+            token_type=token.token_type,
+            token_expires_at=token.expires_at.isoformat().replace("+00:00", "Z"),
+            source=source,
+        )
+
     # -- persistence ---------------------------------------------------------------------
 
     def resume_stored(self) -> ResumeResult:
@@ -474,7 +623,13 @@ class SessionClient:
         now = now or utc_now()
         step = self._plan.step(now)
         if step == "refresh":
-            return self.refresh_session(now)
+            result = self.refresh_session(now)
+            if result.outcome in ("refreshed", "adopted", "unreachable"):
+                return self._refresh_due_tokens(now) or result
+            return result
+        ended = self._refresh_due_tokens(now)
+        if ended is not None:
+            return ended
         outcome: KeepAliveOutcome = "waiting"
         if step == "warn" and not self._warned and self._session is not None:
             self._warned = True
@@ -602,7 +757,11 @@ class SessionClient:
         if self._plan is None:
             return KeepAliveResult(outcome, error=error)
         now = now or utc_now()
-        next_check_s = (self._plan.next_check_at(now) - now).total_seconds()
+        next_check = self._plan.next_check_at(now)
+        token_check = self._next_token_check(now)
+        if token_check is not None and (next_check <= now or token_check < next_check):
+            next_check = token_check
+        next_check_s = (next_check - now).total_seconds()
         return KeepAliveResult(outcome, max(next_check_s, 0.0), error)
 
     def _request(
@@ -735,6 +894,8 @@ class SessionClient:
         return (self._per_tab, self._lasting, self._unsaved)
 
     def _set_session(self, session: Session, place: Storage, *, saved: bool = True) -> None:
+        if self._session is None or self._session.session_id != session.session_id:
+            self._drop_tokens()
         self._session = session
         self._place = place
         self._saved = saved
@@ -745,6 +906,11 @@ class SessionClient:
         self._session = None
         self._plan = None
         self._password_change_required = False
+        self._drop_tokens()
+
+    def _drop_tokens(self) -> None:
+        self._tokens.clear()
+        self._token_retry_at.clear()
 
     def _keep(self, session: Session, place: Storage) -> None:
         try:
@@ -812,11 +978,13 @@ class SessionClient:
     def _reject(self, session: Session, place: Storage, error: Rejected) -> None:
         self._clear_session()
         self._remove(place, self._storage_key)
+        self._remove(place, self.access_tokens_key)
         self._emit(Event.SESSION_REJECTED, user_id=session.user_id, error=error, code=error.code)
 
     def _sign_out(self, session: Session, place: Storage, *, reason: str) -> None:
         self._clear_session()
         self._remove(place, self._storage_key)
+        self._remove(place, self.access_tokens_key)
         self._emit(Event.SIGNED_OUT, user_id=session.user_id, reason=reason)
 
     def _emit(self, event: Event, **payload: Any) -> None:

@@ -133,6 +133,11 @@ ERROR_CODES: Mapping[str, ErrorCode] = _table(
         "The sign-in service is unavailable for a moment. Please try again shortly.",
     ),
     ErrorCode("internal_error", errors.ServerError, _SERVICE_FAULT),
+    # The service runs without an issuer: it gives no access tokens to the application's backend.
+    ErrorCode("tokens_not_configured", errors.ServerError, _SERVICE_FAULT),
+    # Sent to an application's backend that introspects without its key and secret, never to
+    # this client: it is the site's fault.
+    ErrorCode("invalid_client", errors.UnexpectedResponse, _SERVICE_FAULT),
     # Not an answer this client asks for: a wrong auth URL, or a proxy in the way.
     ErrorCode("not_found", errors.UnexpectedResponse, _SERVICE_FAULT),
     ErrorCode("method_not_allowed", errors.UnexpectedResponse, _SERVICE_FAULT),

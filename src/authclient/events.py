@@ -33,6 +33,9 @@ class Event(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # session (rotated): every other session has ended
     OTHERS_SIGNED_OUT = "others_signed_out"  # user_id: every other session has ended
     SERVICE_UNREACHABLE = "service_unreachable"  # error, code
+    # audience (None: the application), token_type, token_expires_at (ISO time), source
+    # ("service": got now; "storage": another tab got it). Never the token itself.
+    TOKEN_REFRESHED = "token_refreshed"
 
 
 # Payload fields a page may hand to scripts that are not ours: never a session object or secret.
@@ -47,6 +50,9 @@ _PUBLIC_FIELDS = {
     "ends_at": "endsAt",
     "refreshable": "refreshable",
     "password_change_required": "passwordChangeRequired",
+    "audience": "audience",
+    "token_type": "tokenType",
+    "token_expires_at": "tokenExpiresAt",
 }
 
 

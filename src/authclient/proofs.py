@@ -13,6 +13,9 @@ carry a `Session-Proof-Nonce` (its own time, under its MAC); a proof that carrie
 its `nonce` claim is judged by the service's clock instead of the device's. A proof refused for its
 time alone is answered `use_proof_nonce` with a fresh nonce: the client signs it and tries once more.
 
+The same key makes the standard RFC 9449 DPoP proofs (`make_dpop_proof`) that go with a
+device-bound access token to the application's own backend.
+
 The signing is all here, in the standard library; a signer only keeps a key and signs bytes.
 
     >>> claims = proof_claims("POST", "https://a.example/v1/me", "ses_1", "s3cret", 1.5, "j1")
@@ -30,10 +33,21 @@ import time
 import urllib.parse
 from typing import Any, Protocol
 
-__all__ = ["NONCE_HEADER", "PROOF_HEADER", "DeviceSigner", "make_proof", "proof_claims"]
+__all__ = [
+    "DPOP_HEADER",
+    "NONCE_HEADER",
+    "PROOF_HEADER",
+    "DeviceSigner",
+    "dpop_claims",
+    "make_dpop_proof",
+    "make_proof",
+    "proof_claims",
+]
 
 PROOF_HEADER = "Session-Proof"
 NONCE_HEADER = "Session-Proof-Nonce"
+# What carries a proof to an application's backend with a device-bound access token (RFC 9449).
+DPOP_HEADER = "DPoP"
 _HEADER = {"typ": "session-proof+jwt", "alg": "ES256"}
 
 
@@ -93,3 +107,32 @@ def _b64json(value: dict[str, Any]) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_dpop_proof(signer: DeviceSigner, method: str, url: str, access_token: str) -> str | None:
+    """An RFC 9449 DPoP proof for one request to an application's backend with a device-bound
+    access token (its `DPoP` header), signed by the same device key; None if the signer has no
+    key. `htu` is the URL without its query and fragment; `ath` names the token."""
+    public_key = signer.public_key(create=False)
+    if public_key is None:
+        return None
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_key}
+    claims = dpop_claims(method, url, access_token, time.time(), secrets.token_urlsafe(24))
+    signing_input = f"{_b64json(header)}.{_b64json(claims)}"
+    signature = signer.sign(signing_input.encode("ascii"))
+    return None if signature is None else f"{signing_input}.{_b64(signature)}"
+
+
+def dpop_claims(method: str, url: str, access_token: str, now_s: float, jti: str) -> dict[str, Any]:
+    """
+    >>> dpop_claims("GET", "https://api.example/notes?page=2#top", "eyJ", 7.9, "j1")["htu"]
+    'https://api.example/notes'
+    """
+    parts = urllib.parse.urlsplit(url)
+    return {
+        "htm": method,
+        "htu": urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+        "iat": int(now_s),
+        "jti": jti,
+        "ath": _b64(hashlib.sha256(access_token.encode("ascii")).digest()),
+    }

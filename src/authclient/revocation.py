@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .session import is_token
+from .session import is_token, read_json
 
 __all__ = ["MAX_PENDING_REVOCATIONS", "Revocation", "pending_revocations_key"]
 
@@ -73,12 +73,7 @@ class Revocation:
     @staticmethod
     def read_all(text: str | None) -> list[Revocation]:
         """The revocations stored as `text`; anything unreadable in it is left out (and logged)."""
-        if text is None:
-            return []
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            data = None
+        data = read_json(text)
         items = data if isinstance(data, list) else []
         revocations = [each for each in map(Revocation.from_dict, items) if each is not None]
         if len(revocations) != len(items) or not isinstance(data, list):

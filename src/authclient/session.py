@@ -19,7 +19,14 @@ from typing import Any
 
 from .errors import InvalidStoredSession
 
-__all__ = ["MAX_SESSION_JSON_BYTES", "SESSION_FORMAT_VERSION", "Session", "is_token", "parse_time"]
+__all__ = [
+    "MAX_SESSION_JSON_BYTES",
+    "SESSION_FORMAT_VERSION",
+    "Session",
+    "is_token",
+    "parse_time",
+    "read_json",
+]
 
 SESSION_FORMAT_VERSION = 1
 MAX_SESSION_JSON_BYTES = 8 * 1024
@@ -147,6 +154,20 @@ def _wrong_type(name: str, expected: str) -> InvalidStoredSession:
 
 def _invalid(name: str) -> InvalidStoredSession:
     return InvalidStoredSession(f"{name!r} has an invalid value", reason="invalid_value")
+
+
+def read_json(text: str | None) -> Any:
+    """What another tab (or anything else) left in storage as JSON; None if nothing or garbage.
+
+    >>> read_json('{"a": 1}'), read_json("not JSON"), read_json(None)
+    ({'a': 1}, None, None)
+    """
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def is_token(value: str) -> bool:

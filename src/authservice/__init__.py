@@ -9,8 +9,9 @@ The public names are these five. Each loads on first use, so that a partner back
 
 The package, top to bottom (a part imports only the parts below it; tests/test_import_layers.py
 checks it): `admin` (the command line, serving, application management), `api` (HTTP),
-`composition` (builds the services once), `messaging`, `auth`, `database`, `core` (shared
-primitives: settings, clock, keys, errors).
+`composition` (builds the services once), `messaging` and `tokens` (access tokens for an
+application's backend), `auth`, `database`, `core` (shared primitives: settings, clock, keys,
+errors).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The composition root: everything a running service holds, built once from its settings.
 
 `open_services` opens the database, makes the fan-out that wakes message streams, and builds the
-two use-case services. It is the one place that wires them together: sessions call the fan-out
-when they are revoked (so that a revoked session ends its streams); messaging authenticates its
-callers with auth's check, and learns when a stream's session ends from auth, both handed to it
-as callables; and deleting an account asks messaging to forget the user, in its transaction.
+use-case services. It is the one place that wires them together: sessions call the fan-out when
+they are revoked (so that a revoked session ends its streams); messaging and tokens authenticate
+their callers with auth's check, and messaging learns when a stream's session ends from auth, each
+handed to them as callables; and deleting an account asks messaging to forget the user, in its
+transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from authservice.database.purge import PurgeResult, purge_database
 from authservice.database.tables import UserRow
 from authservice.messaging.fanout import Fanout, open_fanout
 from authservice.messaging.use_cases import MessagingService
+from authservice.tokens.use_cases import TokenService
 
 __all__ = ["Services", "open_services"]
 
@@ -36,6 +38,7 @@ class Services:
     fanout: Fanout
     auth: AuthService
     messaging: MessagingService
+    tokens: TokenService
     database_check: DatabaseCheck
 
     def __repr__(self) -> str:
@@ -75,4 +78,11 @@ def open_services(settings: Settings) -> Services:
         messages_per_minute=settings.messages_per_minute,
         ping_interval_s=settings.stream_ping_interval_s,
     )
-    return Services(settings, engine, fanout, auth, messaging, DatabaseCheck(engine))
+    tokens = TokenService(
+        settings,
+        database,
+        server_key,
+        authenticate=auth.describe,
+        session_end=auth.session_end,
+    )
+    return Services(settings, engine, fanout, auth, messaging, tokens, DatabaseCheck(engine))

@@ -21,6 +21,9 @@ from .paths import NODE_MODULES, SRC
 # Packages that run in the browser: ours from src/, the rest from the venv.
 OUR_PACKAGES = ("authclient", "webapp")
 THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe")
+# Parts of our packages that no page runs: the access-token verifier is for an application's
+# backend (and needs `cryptography`, which the page has not).
+LEFT_OUT = ("authclient/verifier/",)
 SOURCE_SUFFIXES = (".py", ".html", ".txt")
 # What PyScript writes as its `pyscript` package before a script runs: the JSON of its sources (PyScript
 # builds its dist/ from this file).
@@ -77,11 +80,9 @@ def _add_package(archive: zipfile.ZipFile, package_dir: Path) -> None:
         if path.is_file() and path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts
     )
     for path in files:
-        _add_file(
-            archive,
-            f"{package_dir.name}/{path.relative_to(package_dir).as_posix()}",
-            path.read_bytes(),
-        )
+        name = f"{package_dir.name}/{path.relative_to(package_dir).as_posix()}"
+        if not name.startswith(LEFT_OUT):
+            _add_file(archive, name, path.read_bytes())
 
 
 def _add_file(archive: zipfile.ZipFile, name: str, content: bytes) -> None:

@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 from authclient import DEFAULT_TIMEOUT_S
-from webapp.config import DEFAULT_AUTH_URL, DEFAULT_START_TIMEOUT_S, PageConfig
+from webapp.config import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_BACKEND_URL,
+    DEFAULT_START_TIMEOUT_S,
+    PageConfig,
+)
 
 from . import server
 from .chromium import find_chromium
@@ -46,7 +51,11 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "build":
         config = PageConfig(
-            args.application_key, args.auth_url, args.request_timeout_s, args.start_timeout_s
+            args.application_key,
+            args.auth_url,
+            args.request_timeout_s,
+            args.start_timeout_s,
+            args.backend_url,
         )
         print(f"Built {build(args.dist, config)}")
     elif args.command == "serve":
@@ -66,7 +75,9 @@ def serve(args: argparse.Namespace) -> None:
     from authservice.database.engine import migrate_database
     from authservice.database.schema_versions import describe_migration
 
-    settings = Settings(data_dir=args.data_dir, database_url=args.database_url)
+    # The auth service's tokens name it as it is reached here (DEFAULT_AUTH_URL on this origin).
+    issuer = server.public_url(args.host, args.port) + DEFAULT_AUTH_URL
+    settings = Settings(data_dir=args.data_dir, database_url=args.database_url, issuer=issuer)
     # A development stack migrates its database by itself.
     print(describe_migration("the database", *migrate_database(settings)).capitalize())
     # The page carries the key it was built with; make sure this data dir knows that application.
@@ -174,6 +185,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build_command.add_argument(
         "--auth-url", default=DEFAULT_AUTH_URL, help="where the page finds the auth service"
+    )
+    build_command.add_argument(
+        "--backend-url",
+        default=DEFAULT_BACKEND_URL,
+        help="where the page finds the application's own backend, which it calls with an access "
+        "token",
     )
     build_command.add_argument(
         "--application-key",

@@ -45,8 +45,9 @@ _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", r
 _DATA_TYPES = re.compile(r'\btype="(?!module"|text/javascript")[^"]*"')
 
 
-def content_security_policy(page_html: str, auth_url: str) -> str:
-    """The page's policy: our own origin only, the inline scripts by hash, the auth service's origin.
+def content_security_policy(page_html: str, *connect_urls: str) -> str:
+    """The page's policy: our own origin only, the inline scripts by hash, and the origins of
+    `connect_urls` (the auth service's, the application's backend's) where they are absolute.
 
     Beyond `default-src 'self'` it allows only what the runtime needs, each for a reason:
     - 'wasm-unsafe-eval': Pyodide compiles WebAssembly.
@@ -60,13 +61,13 @@ def content_security_policy(page_html: str, auth_url: str) -> str:
     needs nothing more: PyScript's main-thread bootstrap uses `Function` too, and `FetchTransport`
     connects to the same origins (tests/browser/test_browser_main_thread.py runs it under this policy).
 
-    >>> policy = content_security_policy("<script>go()</script>", "https://auth.example/v1")
+    >>> policy = content_security_policy("<script>go()</script>", "https://auth.example/v1", "/api")
     >>> "connect-src 'self' https://auth.example;" in policy
     True
     """
     hashes = " ".join(f"'sha256-{_digest(body)}'" for body in inline_scripts(page_html))
-    auth_origin = _origin(auth_url)
-    connect = "'self'" + (f" {auth_origin}" if auth_origin else "")
+    origins = dict.fromkeys(origin for url in connect_urls if (origin := _origin(url)))
+    connect = " ".join(["'self'", *origins])
     directives = [
         "default-src 'self'",
         f"script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval' {hashes}".rstrip(),

@@ -1,15 +1,21 @@
-"""`serve`: the built site and the auth service in one process, on one origin.
+"""`serve`: the built site, the auth service and the application's example backend
+(examples/app_backend) in one process, on one origin.
 
 Static files come from Starlette's `StaticFiles` (streamed, ETag and 304, ranges); `SiteFiles` adds
 what this site needs: the types Pyodide insists on, the isolation, security and cache headers from
 `headers.py`, and the build's precompressed copies (`compression.py`): brotli for clients that
-accept it, else gzip. Everything under the page's default auth URL (`/v1`) goes to the auth service.
+accept it, else gzip. Everything under the page's default auth URL (`/v1`) goes to the auth service,
+everything under its default backend URL (`/api`) to the example backend, which verifies the
+access tokens the page sends with the keys the auth service publishes (fetched over HTTP, as any
+backend would).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,11 +25,12 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from webapp.config import DEFAULT_AUTH_URL
+from webapp.config import DEFAULT_AUTH_URL, DEFAULT_BACKEND_URL
 
 from .compression import ENCODINGS
 from .headers import ISOLATION_HEADERS, SECURITY_HEADERS, cache_control
-from .site import page_policy
+from .paths import ROOT
+from .site import page_policy, read_page_config
 
 if TYPE_CHECKING:
     from authservice import Settings
@@ -49,6 +56,9 @@ CONTENT_TYPES = {
     ".whl": "application/zip",
 }
 AUTH_PREFIX = DEFAULT_AUTH_URL + "/"
+BACKEND_PREFIX = DEFAULT_BACKEND_URL + "/"
+# The example backend: its own folder, not a package of src/, so it is loaded from its file.
+BACKEND_MODULE = ROOT / "examples" / "app_backend" / "app.py"
 # Where `run` leaves the stack's configuration for its worker processes.
 STACK_ENVIRONMENT = "SITEBUILD_STACK"
 
@@ -133,17 +143,36 @@ def accepted_codings(header: str) -> set[str]:
     return accepted
 
 
-def combine(site: ASGIApp, auth: ASGIApp) -> ASGIApp:
-    """One ASGI app: the auth service where the page looks for it by default, the site elsewhere."""
+def combine(site: ASGIApp, auth: ASGIApp, backend: ASGIApp | None = None) -> ASGIApp:
+    """One ASGI app: the auth service and the application's backend where the page looks for them
+    by default, the site elsewhere."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "lifespan" or path == DEFAULT_AUTH_URL or path.startswith(AUTH_PREFIX):
             await auth(scope, receive, send)
+        elif backend is not None and path.startswith(BACKEND_PREFIX):
+            await backend(scope, receive, send)
         elif scope["type"] == "http":
             await site(scope, receive, send)
 
     return app
+
+
+def create_backend(dist: Path, public_url: str) -> ASGIApp:
+    """The example backend for the page built in `dist`, reached at `public_url`: it accepts the
+    tokens of the auth service the page uses, for the page's application."""
+    spec = importlib.util.spec_from_file_location("app_backend", BACKEND_MODULE)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load the example backend from {BACKEND_MODULE}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = read_page_config(dist)
+    issuer = urllib.parse.urljoin(public_url + "/", config.auth_url)
+    backend: ASGIApp = module.create_backend(
+        issuer=issuer, audience=config.application_key, public_url=public_url
+    )
+    return backend
 
 
 def run(
@@ -162,7 +191,12 @@ def run(
     from authservice.admin.serving import run_server
 
     os.environ[STACK_ENVIRONMENT] = json.dumps(
-        {"dist": str(dist.resolve()), "isolation": isolation, "settings": settings.to_json()}
+        {
+            "dist": str(dist.resolve()),
+            "isolation": isolation,
+            "settings": settings.to_json(),
+            "public_url": public_url(host, port),
+        }
     )
 
     def announce(bound_host: str, bound_port: int) -> None:
@@ -189,8 +223,15 @@ def create_stack_from_environment() -> ASGIApp:
 
     configure_audit_log(None)
     configuration = json.loads(os.environ[STACK_ENVIRONMENT])
-    site = SiteFiles(Path(configuration["dist"]), isolation=configuration["isolation"])
-    return combine(site, create_app(Settings.from_json(configuration["settings"])))
+    dist = Path(configuration["dist"])
+    site = SiteFiles(dist, isolation=configuration["isolation"])
+    auth = create_app(Settings.from_json(configuration["settings"]))
+    return combine(site, auth, create_backend(dist, configuration["public_url"]))
+
+
+def public_url(host: str, port: int) -> str:
+    """Where the stack is reached: the address it listens on (no proxy fronts a dev server)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _content_type(path: str) -> str | None:

@@ -126,7 +126,7 @@ def build(dist: Path, config: PageConfig) -> Path:
     shutil.copyfile(STATIC / SERVICE_WORKER, dist / SERVICE_WORKER)
     build_client_wheel(dist / WHEELS_DIR)
     (dist / "_headers").write_text(
-        static_host_headers_file(content_security_policy(page, config.auth_url))
+        static_host_headers_file(content_security_policy(page, config.auth_url, config.backend_url))
     )
     (dist / BUILD_RECORD).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     precompress(dist)
@@ -172,7 +172,8 @@ def build_client_wheel(folder: Path) -> Path:
 def page_policy(dist: Path) -> str:
     """The Content-Security-Policy of a built site (the one its `_headers` file carries)."""
     page = (dist / "index.html").read_text()
-    return content_security_policy(page, read_page_config(dist).auth_url)
+    config = read_page_config(dist)
+    return content_security_policy(page, config.auth_url, config.backend_url)
 
 
 def read_page_config(dist: Path) -> PageConfig:

@@ -25,6 +25,7 @@ from authclient import (
 )
 
 from . import views
+from .backend_panel import BackendPanel
 from .messages_panel import MessagesPanel
 from .page import Action, Page
 from .streaming import StreamOpener
@@ -75,6 +76,8 @@ class App:
         page: Page,
         stream_opener: StreamOpener,
         backoff: Backoff = RETRY_BACKOFF,
+        *,
+        backend: Callable[[App], BackendPanel] | None = None,
     ) -> None:
         self.client = client
         self.page = page
@@ -87,7 +90,11 @@ class App:
         self._keeping_alive: asyncio.Task[None] | None = None
         self._revoking: asyncio.Task[None] | None = None
         self._listing: asyncio.Task[None] | None = None
+        self._asking: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # What the application's own backend says of the caller (shown when signed in), if the
+        # page has one.
+        self.backend = backend(self) if backend is not None else None
 
     def __repr__(self) -> str:
         return f"App(view={self.view!r}, client={self.client!r})"
@@ -98,6 +105,8 @@ class App:
         self.client.on(Event.SIGNED_OUT, self.on_signed_out)
         self.resume()
         self.page.on_storage_change(self.client.storage_key, self.on_storage_change)
+        self.page.on_storage_change(self.client.access_tokens_key, self.on_tokens_change)
+        self.page.on_script_request(self.answer_script)
         self.page.on_online(self.on_back)
         self.page.on_visible(self.on_back)
         queued = self.page.on_action(self.handle)
@@ -406,6 +415,14 @@ class App:
         finally:
             self._listing = None
 
+    async def _ask_backend_soon(self) -> None:
+        try:
+            await asyncio.sleep(0)  # after the view is drawn
+            if self.backend is not None and self.view == "signed-in":
+                self.backend.ask()
+        finally:
+            self._asking = None
+
     # -- over time: keep-alive, waiting sign-outs, coming back ----------------------------
 
     async def _keep_alive(self) -> None:
@@ -480,6 +497,11 @@ class App:
         elif outcome == "adopted":
             self.wake()  # planned again from the session the other tab refreshed
 
+    def on_tokens_change(self) -> None:
+        """Another tab got an access token: take it, and plan the keep-alive from it."""
+        if self.client.sync_access_tokens():
+            self.wake()
+
     def on_rejected(self, error: errors.SessionRejected) -> None:
         """The service refused the session (the client has dropped it): the login form, saying
         why."""
@@ -498,6 +520,25 @@ class App:
         detail.setdefault("signedIn", self.client.is_signed_in)
         self.page.announce(detail)
 
+    def answer_script(self, request: dict[str, Any]) -> str | None:
+        """What the page's own scripts asked (`window.appSession`): an access token (for an
+        `audience`, or the application), or a DPoP proof for one request with one (`method`,
+        `url`, `token`); None when signed out, and never the session secret."""
+        try:
+            if request.get("kind") == "access-token":
+                audience = request.get("audience")
+                return self.client.get_access_token(audience or None).token
+            if request.get("kind") == "dpop-proof":
+                method, url, token = (
+                    str(request.get(name, "")) for name in ("method", "url", "token")
+                )
+                return self.client.make_dpop_proof(method, url, token) if token else None
+        except errors.SessionRejected as exc:
+            self.on_rejected(exc)
+        except errors.AuthError as exc:
+            logger.info("No access token for the page's scripts: %s", exc.code)
+        return None
+
     # -- views ----------------------------------------------------------------------------
 
     def show(self, view: str, html: str) -> None:
@@ -513,9 +554,9 @@ class App:
         field_error: FieldError | None = None,
     ) -> None:
         self.stop_retrying()
-        for task in (self._keeping_alive, self._listing):
+        for task in (self._keeping_alive, self._listing, self._asking):
             cancel(task)
-        self._keeping_alive = self._listing = None
+        self._keeping_alive = self._listing = self._asking = None
         self.messages.stop()
         # The pre-rendered form may already hold what the user typed while Python loaded: keep it.
         if self.view == "login" and notice is None and field_error is None and not username:
@@ -536,6 +577,9 @@ class App:
             self._keeping_alive = asyncio.ensure_future(self._keep_alive())
         cancel(self._listing)
         self._listing = asyncio.ensure_future(self._list_devices_soon())
+        if self.backend is not None:
+            cancel(self._asking)
+            self._asking = asyncio.ensure_future(self._ask_backend_soon())
         self.messages.start()
 
     def show_password_required(

@@ -16,6 +16,7 @@ from authclient.transport import checked_timeout_s
 
 __all__ = [
     "DEFAULT_AUTH_URL",
+    "DEFAULT_BACKEND_URL",
     "DEFAULT_START_TIMEOUT_S",
     "NEW_PASSWORD_MAX_CHARS",
     "NEW_PASSWORD_MIN_CHARS",
@@ -24,6 +25,9 @@ __all__ = [
 
 # Where the page finds the auth service by default: beside it, on the same origin.
 DEFAULT_AUTH_URL = "/v1"
+# Where the page finds the application's own backend (examples/app_backend), which it calls with
+# an access token: on the same origin by default, where `build.py serve` runs it.
+DEFAULT_BACKEND_URL = "/api"
 # How long the page lets Python take to start before it says that it has not (static/boot.mjs).
 # Generous: a first visit downloads about 7 MB, and WebKitGTK on 2 busy cores needs 20 s and more.
 DEFAULT_START_TIMEOUT_S = 90.0
@@ -48,12 +52,15 @@ class PageConfig:
     auth_url: str = DEFAULT_AUTH_URL
     request_timeout_s: float = DEFAULT_TIMEOUT_S
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S
+    backend_url: str = DEFAULT_BACKEND_URL
 
     def __post_init__(self) -> None:
         if not isinstance(self.application_key, str) or not self.application_key.strip():
             raise ValueError("application_key must be a non-empty string")
-        if not isinstance(self.auth_url, str) or not self.auth_url.strip():
-            raise ValueError("auth_url must be a non-empty string")
+        for name in ("auth_url", "backend_url"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string")
         checked_timeout_s(self.request_timeout_s, "request_timeout_s")
         checked_timeout_s(self.start_timeout_s, "start_timeout_s")
 
@@ -67,6 +74,7 @@ class PageConfig:
             "authUrl": self.auth_url,
             "requestTimeoutS": self.request_timeout_s,
             "startTimeoutS": self.start_timeout_s,
+            "backendUrl": self.backend_url,
             "storageKey": self.storage_key,
             # Not a setting: what the page needs to know of the service's rule.
             "newPassword": {"minChars": NEW_PASSWORD_MIN_CHARS, "maxChars": NEW_PASSWORD_MAX_CHARS},
@@ -79,5 +87,9 @@ class PageConfig:
         if not isinstance(data, dict):
             raise TypeError("the page configuration is not a JSON object")
         return cls(
-            data["applicationKey"], data["authUrl"], data["requestTimeoutS"], data["startTimeoutS"]
+            data["applicationKey"],
+            data["authUrl"],
+            data["requestTimeoutS"],
+            data["startTimeoutS"],
+            data.get("backendUrl", DEFAULT_BACKEND_URL),
         )

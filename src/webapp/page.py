@@ -82,3 +82,9 @@ class Page(Protocol):
     def announce(self, detail: dict[str, Any]) -> None:
         """Tell the page's own scripts of a change of the session (`detail` holds no secret)."""
         ...
+
+    def on_script_request(self, handler: Callable[[dict[str, Any]], Any]) -> None:
+        """Answer what the page's own scripts ask (`window.appSession.getAccessToken()`,
+        `makeDpopProof()`) with `handler(request)`, a JSON value; those asked while Python loaded
+        too."""
+        ...

@@ -21,6 +21,7 @@ __all__ = ["MODULES", "PYSCRIPT_STDLIB", "compile_sources", "import_modules"]
 MODULES = (
     "authclient.browser",
     "webapp.app",
+    "webapp.backend_panel",
     "webapp.browser.device_key",
     "webapp.browser.fetch_stream",
     "webapp.browser.fetch_transport",

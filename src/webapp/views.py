@@ -144,6 +144,7 @@ def render_signed_in(
         notice=notice,
         devices=None,
         problem=None,
+        caller=None,
         state="connecting",
         retry_in_s=None,
         conversations=None,
@@ -190,6 +191,12 @@ def render_devices(devices: list[dict[str, Any]] | None, problem: str | None = N
             for device in devices
         ]
     return _render("devices.html", devices=shown, problem=problem)
+
+
+def render_backend(caller: dict[str, Any] | None, problem: str | None = None) -> Markup:
+    """Who the application's backend says is calling (`user_id`, `bound`); or, without an
+    answer, what stands in its place (`problem`, or "asking")."""
+    return _render("backend.html", caller=caller, problem=problem)
 
 
 def render_unreachable(retry_in_s: int | None) -> Markup:

@@ -19,6 +19,7 @@ from harness.browser_pages import store_value, stored_session, stored_value, wai
 from harness.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD, new_username
+from tests.support.backend import BACKEND_CALLER, backend_says
 from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
 from webapp.config import PageConfig
 
@@ -57,6 +58,8 @@ def test_create_account_then_a_reload_resumes_with_python_on_the_main_thread(
     (resume,) = [r for r in recorder.requests if r.url.endswith("/v1/sessions/resume")]
     # Bound to the device key there too: JSPI lets Python wait for WebCrypto.
     assert "session-proof" in resume.headers
+    # And the application's backend gets a DPoP proof, signed from the main thread the same way.
+    expect(page.locator(BACKEND_CALLER)).to_have_text(backend_says(username, bound=True))
     assert recorder.requests_carrying(PASSWORD) == []
     assert stored_session(page, stack.storage_key)["sessionSecret"] != saved["sessionSecret"]
     assert recorder.foreign_requests(stack.url) == []

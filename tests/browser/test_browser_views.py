@@ -240,6 +240,8 @@ def test_every_view_passes_axe_in_light_and_dark_and_fits_from_320_px_walked_by_
     expect(page.locator(".message-list .message")).to_have_count(1)
     other_device = page.locator("button[value=revoke-session]")
     expect(other_device).to_have_count(1)
+    # What the application's own backend says, from the page's access token.
+    expect(page.locator("[data-field=backend-caller]")).to_contain_text(alice["username"])
     walk.look(page, "signed in")
 
     # Changing the password asks first, in place: the step's heading takes focus; Cancel goes back.

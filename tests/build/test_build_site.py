@@ -195,6 +195,7 @@ def test_the_page_carries_its_configuration_and_both_prerendered_views(site: Pat
         "authUrl": "/v1",
         "requestTimeoutS": 10.0,
         "startTimeoutS": 90.0,
+        "backendUrl": "/api",
         "storageKey": "sinchSession-app_build_test",
         "newPassword": {"minChars": 12, "maxChars": 128},
     }

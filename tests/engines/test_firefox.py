@@ -14,6 +14,14 @@ from harness.firefox import FirefoxContext, FirefoxPage
 from harness.processes import AuthServiceProcess, Stack
 from harness.python_start import PythonDidNotStart
 from tests.support.accounts import CLICK_RETRY_IF_SHOWN, GARBAGE, PASSWORD, new_username
+from tests.support.backend import (
+    ASK_TOKEN,
+    BACKEND_CALLER,
+    CALL_BACKEND_FROM_SCRIPT,
+    WHOAMI,
+    backend_says,
+    claims,
+)
 from tests.support.builds import site_with_app_module
 
 LOGIN_FORM = "#app > [data-view=login] form"
@@ -116,6 +124,29 @@ def test_sign_out_clears_storage_and_the_server_revokes_the_session(
     firefox_page.reload()
     firefox_page.wait_until_ready()
     firefox_page.wait_for(LOGIN_FORM)
+
+
+def test_the_page_calls_its_backend_with_a_dpop_token_and_its_scripts_get_none_once_signed_out(
+    stack: Stack, firefox_page: FirefoxPage, firefox_context: FirefoxContext
+) -> None:
+    """Firefox's worker asks the page's WebCrypto key for the DPoP proof, as for Session-Proofs."""
+    username = new_username()
+    firefox_page.goto(stack.url + "/")
+    create_account(firefox_page, username)
+
+    assert firefox_page.text_of(BACKEND_CALLER) == backend_says(username, bound=True)
+    called = firefox_page.evaluate(CALL_BACKEND_FROM_SCRIPT, stack.url + WHOAMI)
+    assert called["status"] == 200, called
+    assert called["body"]["userId"] == username and called["body"]["boundToDevice"] is True
+    assert "jkt" in claims(called["token"])["cnf"]
+
+    firefox_page.click_button("Sign out")
+    firefox_page.wait_for_text("You have signed out.")
+
+    assert firefox_page.evaluate(ASK_TOKEN) is None
+    records = firefox_context.take_records()
+    assert records.foreign_requests(stack.url) == []
+    assert records.console_errors() == []
 
 
 # The parsing is the same Python in every engine (all shapes run in Chromium); these cover a parse

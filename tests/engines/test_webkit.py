@@ -21,6 +21,13 @@ from harness.processes import Stack
 from harness.python_start import READ_PYTHON_START, check_python_start
 from harness.webkit import WebKit
 from tests.support.accounts import PASSWORD, new_username
+from tests.support.backend import (
+    ASK_TOKEN,
+    CALL_BACKEND_FROM_SCRIPT,
+    WHOAMI,
+    backend_says,
+    claims,
+)
 
 # Python starts on the page's main thread in WebKitGTK: about 20 s on 2 idle cores. Under a load
 # of 6 on 2 cores (other browser tests beside), boot plus the first request once took over 120 s.
@@ -86,9 +93,12 @@ def test_webkitgtk_isolates_the_page_but_gives_it_no_shared_array_buffer(
     assert facts["status"], "the page says what it is doing"
 
 
-def test_webkitgtk_walk_create_account_then_a_reload_resumes_on_the_main_thread(
+def test_webkitgtk_walk_create_account_call_the_backend_reload_resume_and_sign_out(
     stack: Stack, driver: WebDriver
 ) -> None:
+    """Python on WebKitGTK's main thread has no JSPI, so it cannot wait for WebCrypto: the session
+    is not bound to a device key, and the backend gets a Bearer token (no DPoP proof), which it
+    takes as such (docs/security.md)."""
     username = new_username()
     driver.get(stack.url + "/")
     fill(driver, "Username", username)
@@ -96,8 +106,20 @@ def test_webkitgtk_walk_create_account_then_a_reload_resumes_on_the_main_thread(
     click_button(driver, "Create account")
     assert visible(driver, "//*[@data-field='user-id']").text == username
     assert driver.execute_script("return document.documentElement.dataset.pythonThread") == "main"
+    said = visible(driver, "//*[@data-field='backend-caller']").text
+    assert said == backend_says(username, bound=False)
+    called = driver.execute_script(
+        f"return ({CALL_BACKEND_FROM_SCRIPT})(arguments[0]);", stack.url + WHOAMI
+    )
+    assert called["status"] == 200, called
+    assert called["body"] == {**called["body"], "userId": username, "boundToDevice": False}
+    assert "cnf" not in claims(called["token"])
 
     driver.refresh()
 
     visible(driver, "//*[@data-field='origin'][normalize-space()='Resumed from your last visit']")
     assert visible(driver, "//*[@data-field='user-id']").text == username
+
+    click_button(driver, "Sign out")
+    visible(driver, "//*[normalize-space()='You have signed out.']")
+    assert driver.execute_script(f"return ({ASK_TOKEN})();") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 import threading
@@ -80,6 +81,17 @@ def _provoke_every_event(service: RunningService) -> list[str]:
         headers=proved(Device().proof("POST", "/v1/sessions/resume", bound)),
     )
     assert_error(copied, 401, "proof_invalid")
+    wrong_secret = base64.b64encode(f"{api.application.key}:{WRONG}".encode()).decode()
+    introspected = api.request(
+        "POST",
+        "/v1/introspect",
+        body=b"token=eyJ.not.checked",
+        headers={
+            "Authorization": f"Basic {wrong_secret}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert_error(introspected, 401, "invalid_client")
     start = threading.Barrier(6)
 
     def sign_in(n: int) -> int:
@@ -137,6 +149,7 @@ def test_every_kind_of_security_event_is_one_json_line_per_occurrence(audited: A
         "password.changed",
         "password.change_failed",
         "account.deleted",
+        "introspection.refused",
     ):
         assert counts[once] == 1, (once, counts)
     # Two wrong passwords, then the unknown users of the burst that the pool let in.
@@ -171,6 +184,7 @@ def test_audit_lines_say_who_and_why(audited: Audited) -> None:
     revoked = first["revoke_session"]
     assert (revoked["user"], revoked["outcome"]) == ("audited-user", "revoked")
     assert revoked["target"] != revoked["session"]
+    assert first["introspection.refused"]["application"] == application
     proof = first["session.proof_refused"]
     assert (proof["error"], proof["reason"]) == ("proof_invalid", "signature")
     assert proof["session"].startswith("ses_")

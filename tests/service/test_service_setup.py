@@ -123,13 +123,46 @@ def test_create_app_prints_the_secret_once_and_list_apps_never(tmp_path: Path) -
     created = run_cli("create-app", "--data-dir", data_dir, "--name", "shop", "--key", "app_shop")
     assert created.returncode == 0, created.stderr
     printed: dict[str, Any] = json.loads(created.stdout)
-    assert set(printed) == {"name", "applicationKey", "applicationSecret"}
+    assert set(printed) == {"name", "applicationKey", "applicationSecret", "audiences"}
     assert (printed["name"], printed["applicationKey"]) == ("shop", "app_shop")
 
     listed = run_cli("list-apps", "--data-dir", data_dir)
 
-    assert json.loads(listed.stdout) == [{"name": "shop", "applicationKey": "app_shop"}]
+    assert json.loads(listed.stdout) == [
+        {"name": "shop", "applicationKey": "app_shop", "audiences": []}
+    ]
     assert printed["applicationSecret"] not in listed.stdout
+
+
+def test_an_application_s_audiences_are_registered_at_creation_and_later(tmp_path: Path) -> None:
+    data_dir = str(migrated(tmp_path).data_dir)
+    first, second = "https://api.shop.example", "https://files.shop.example"
+    created = run_cli(
+        "create-app",
+        "--data-dir",
+        data_dir,
+        "--name",
+        "shop",
+        "--key",
+        "app_shop",
+        "--audience",
+        first,
+    )
+    added = run_cli(
+        "add-audience",
+        "--data-dir",
+        data_dir,
+        "--application-key",
+        "app_shop",
+        "--audience",
+        second,
+    )
+
+    assert json.loads(created.stdout)["audiences"] == [first]
+    assert added.returncode == 0, added.stderr
+    assert sorted(json.loads(added.stdout)["audiences"]) == [first, second]
+    (listed,) = json.loads(run_cli("list-apps", "--data-dir", data_dir).stdout)
+    assert sorted(listed["audiences"]) == [first, second]
 
 
 def test_create_app_refuses_a_taken_name(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ class FakePage:
         self.storage_listeners: list[tuple[str, Callable[[], None]]] = []
         self._online_handlers: list[Callable[[], None]] = []
         self._visible_handlers: list[Callable[[], None]] = []
+        self._script_handler: Callable[[dict[str, Any]], Any] | None = None
 
     def __repr__(self) -> str:
         return f"FakePage(view={self.view!r}, shown={self.shown!r})"
@@ -95,6 +96,15 @@ class FakePage:
 
     def on_visible(self, handler: Callable[[], None]) -> None:
         self._visible_handlers.append(handler)
+
+    def on_script_request(self, handler: Callable[[dict[str, Any]], Any]) -> None:
+        self._script_handler = handler
+
+    def script_asks(self, request: dict[str, Any]) -> Any:
+        """What the page's own scripts get for `request` (as `window.appSession` sends it)."""
+        if self._script_handler is None:
+            raise AssertionError("the app answers no script")
+        return self._script_handler(request)
 
     # -- what a user (or the browser) does, and sees ----------------------------------------------
 

@@ -1,5 +1,6 @@
 """The command line: `python -m authservice serve | migrate | purge | create-app | list-apps |
-sign-ticket`. The flags of `serve` are the settings' own (setting_flags.py)."""
+add-audience | sign-ticket | rotate-signing-key | remove-signing-key | list-signing-keys`. The flags
+of `serve` are the settings' own (setting_flags.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
     given = given_settings(args)
     # The hashing threads of one process default to its share of the CPUs.
     given.setdefault("password_hash_workers", max(1, (os.cpu_count() or 1) // args.workers))
+    if "issuer" not in given and args.port != 0:
+        given["issuer"] = listening_issuer(args.host, args.port)
     settings = Settings(**given)
     if args.migrate:
         _print_migration(settings, migrate_database(settings))
@@ -57,6 +60,14 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
     )
     return 0
+
+
+def listening_issuer(host: str, port: int) -> str:
+    """The issuer of a service that no proxy fronts: the address it listens on, /v1 included.
+    Never the address a request names (its Host header): that would let a caller pick the issuer
+    of its tokens, and of the metadata that caches keep. (With --port 0 the port is not known
+    before it is bound: without --issuer, that service issues no tokens.)"""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -97,16 +108,52 @@ def _database_name(settings: Settings) -> str:
 def _create_app(args: argparse.Namespace) -> int:
     from authservice.admin.applications import create_application
 
-    application = create_application(Settings(**given_settings(args)), args.name, args.key)
+    application = create_application(
+        Settings(**given_settings(args)), args.name, args.key, args.audience
+    )
     print(
         json.dumps(
             {
                 "name": application.name,
                 "applicationKey": application.key,
                 "applicationSecret": application.secret,
+                "audiences": list(application.audiences),
             }
         )
     )
+    return 0
+
+
+def _add_audience(args: argparse.Namespace) -> int:
+    from authservice.admin.applications import add_audience
+
+    application = add_audience(
+        Settings(**given_settings(args)), args.application_key, args.audience
+    )
+    print(json.dumps({"applicationKey": application.key, "audiences": list(application.audiences)}))
+    return 0
+
+
+def _rotate_signing_key(args: argparse.Namespace) -> int:
+    from authservice.admin.signing_keys import describe_key, rotate_signing_key
+
+    print(json.dumps(describe_key(rotate_signing_key(Settings(**given_settings(args))))))
+    return 0
+
+
+def _remove_signing_key(args: argparse.Namespace) -> int:
+    from authservice.admin.signing_keys import remove_signing_key
+
+    remove_signing_key(Settings(**given_settings(args)), args.kid, force=args.force)
+    print(json.dumps({"removed": args.kid}))
+    return 0
+
+
+def _list_signing_keys(args: argparse.Namespace) -> int:
+    from authservice.admin.signing_keys import describe_key, list_signing_keys
+
+    keys = list_signing_keys(Settings(**given_settings(args)))
+    print(json.dumps([describe_key(key) for key in keys], indent=2))
     return 0
 
 
@@ -114,7 +161,11 @@ def _list_apps(args: argparse.Namespace) -> int:
     from authservice.admin.applications import list_applications
 
     listing = [
-        {"name": application.name, "applicationKey": application.key}
+        {
+            "name": application.name,
+            "applicationKey": application.key,
+            "audiences": list(application.audiences),
+        }
         for application in list_applications(Settings(**given_settings(args)))
     ]
     print(json.dumps(listing, indent=2))
@@ -181,6 +232,21 @@ def _parser() -> argparse.ArgumentParser:
     _add_database_arguments(create)
     create.add_argument("--name", required=True)
     create.add_argument("--key", help="default: a random app_… key")
+    create.add_argument(
+        "--audience",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an audience its access tokens may name, the URL of one of its APIs (repeatable)",
+    )
+
+    audience = commands.add_parser(
+        "add-audience", help="register one more audience for an application's access tokens"
+    )
+    audience.set_defaults(run=_add_audience)
+    _add_database_arguments(audience)
+    audience.add_argument("--application-key", required=True)
+    audience.add_argument("--audience", required=True, metavar="URL")
 
     listing = commands.add_parser("list-apps", help="list application names and keys")
     listing.set_defaults(run=_list_apps)
@@ -192,6 +258,30 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--application-secret", help="default: $AUTH_APPLICATION_SECRET")
     sign.add_argument("--user-id", required=True)
     sign.add_argument("--ttl-s", type=float, default=300)
+
+    rotate = commands.add_parser(
+        "rotate-signing-key",
+        help="add a key that signs access tokens from now on; the old one stays in the JWKS",
+    )
+    rotate.set_defaults(run=_rotate_signing_key)
+    _add_database_arguments(rotate)
+
+    remove = commands.add_parser(
+        "remove-signing-key",
+        help="take a retired key out of the JWKS: the tokens it signed fail from then on",
+    )
+    remove.set_defaults(run=_remove_signing_key)
+    add_setting_flags(remove, only=("data_dir", "database_url", "access_token_ttl_s"))
+    remove.add_argument("--kid", required=True, help="the key's id (list-signing-keys)")
+    remove.add_argument(
+        "--force",
+        action="store_true",
+        help="remove it even while tokens it signed may still be valid (a compromised key)",
+    )
+
+    keys = commands.add_parser("list-signing-keys", help="the keys of the JWKS, the newest first")
+    keys.set_defaults(run=_list_signing_keys)
+    _add_database_arguments(keys)
     return parser
 
 

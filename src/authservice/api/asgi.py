@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from authservice.api import auth_routes, message_routes
+from authservice.api import auth_routes, message_routes, token_routes
 from authservice.api.error_handlers import install_error_handlers
 from authservice.api.middleware import (
     ApiHeadersMiddleware,
@@ -33,7 +33,7 @@ _TITLE = "Auth service"
 _VERSION = "1"
 _DESCRIPTION = """Applications, users and sessions for browser apps.
 Every error is `{"error": "<code>", "message": "<sentence>"}`."""
-_ROUTERS = (auth_routes.router, message_routes.router)
+_ROUTERS = (auth_routes.router, message_routes.router, token_routes.router)
 
 
 def create_app(settings: Settings) -> FastAPI:

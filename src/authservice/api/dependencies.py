@@ -19,6 +19,7 @@ from authservice.composition import Services
 from authservice.core.errors import SessionUnknown
 from authservice.database.health import DatabaseCheck
 from authservice.messaging.use_cases import MessagingService
+from authservice.tokens.use_cases import TokenService
 
 __all__ = [
     "Auth",
@@ -26,6 +27,7 @@ __all__ = [
     "Messaging",
     "Presented",
     "Proof",
+    "Tokens",
     "client_address",
     "device_label",
 ]
@@ -53,6 +55,10 @@ def _auth(request: Request) -> AuthService:
 
 def _messaging(request: Request) -> MessagingService:
     return _services(request).messaging
+
+
+def _tokens(request: Request) -> TokenService:
+    return _services(request).tokens
 
 
 def _database_check(request: Request) -> DatabaseCheck:
@@ -101,6 +107,7 @@ def _presented(
 
 Auth = Annotated[AuthService, Depends(_auth)]
 Messaging = Annotated[MessagingService, Depends(_messaging)]
+Tokens = Annotated[TokenService, Depends(_tokens)]
 DatabaseHealth = Annotated[DatabaseCheck, Depends(_database_check)]
 # The session in the Authorization header, with the request's address and proof.
 Presented = Annotated[PresentedSession, Depends(_presented)]

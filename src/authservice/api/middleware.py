@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 # On every answer: session objects must not be kept by any cache (ASVS 8.1.1, 8.2.1), a JSON
-# answer must not be sniffed into something else, nor saved and opened as a page (ASVS 14.4).
+# answer must not be sniffed into something else, nor saved and opened as a page (ASVS 14.4). A
+# route that sets one of these itself keeps its own (the published keys may be cached).
 API_RESPONSE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -48,7 +49,7 @@ class ApiHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in API_RESPONSE_HEADERS.items():
-                    headers[name] = value
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -92,6 +92,8 @@ class SessionView:
     expires_at: datetime
     idle_expires_at: datetime
     user_row_id: int  # the user's row: a new account of the same name is another one
+    # The public JWK of the device key the session is bound to (proofs.device_key_json), or None.
+    device_key: str | None
 
 
 @dataclass(frozen=True)
@@ -706,6 +708,7 @@ def _view(row: SessionRow) -> SessionView:
         expires_at=row.expires_at,
         idle_expires_at=row.idle_expires_at,
         user_row_id=row.user_id,
+        device_key=row.device_key,
     )
 
 

@@ -46,6 +46,7 @@ class AuditEvent(enum.StrEnum):
     PASSWORD_CHANGED = "password.changed"
     PASSWORD_CHANGE_FAILED = "password.change_failed"
     ACCOUNT_DELETED = "account.deleted"
+    INTROSPECTION_REFUSED = "introspection.refused"
 
 
 def record_event(event: AuditEvent, **fields: str | int | bool | None) -> None:

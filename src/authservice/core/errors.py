@@ -11,6 +11,7 @@ __all__ = [
     "CorsRefused",
     "DatabaseUnavailable",
     "InternalError",
+    "InvalidClient",
     "InvalidCredentials",
     "InvalidRequest",
     "InvalidTicket",
@@ -31,6 +32,7 @@ __all__ = [
     "SessionReuseDetected",
     "SessionRevoked",
     "SessionUnknown",
+    "TokensNotConfigured",
     "UnknownApplication",
     "UnknownRecipients",
     "UseProofNonce",
@@ -110,6 +112,22 @@ class InvalidCredentials(AuthError):
     status_code = 401
     code = "invalid_credentials"
     default_message = "Wrong username or password."
+
+
+class InvalidClient(AuthError):
+    """An application's backend that did not authenticate (introspection): HTTP Basic with its
+    application key and secret, as RFC 7662 and RFC 6749 2.3.1 have it."""
+
+    status_code = 401
+    code = "invalid_client"
+    default_message = (
+        "Authenticate with HTTP Basic: the application key as the user name, its secret as the "
+        "password."
+    )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="introspection", charset="UTF-8"'}
 
 
 class InvalidTicket(AuthError):
@@ -321,6 +339,14 @@ class DatabaseUnavailable(_Unavailable):
     code = "database_unavailable"
     default_message = "The service cannot reach its database right now; try again in a moment."
     retry_after_s = 5
+
+
+class TokensNotConfigured(AuthError):
+    """The service was started without the public URL that access tokens name as their issuer."""
+
+    status_code = 501
+    code = "tokens_not_configured"
+    default_message = "This service issues no access tokens: it was started without an issuer."
 
 
 class CorsRefused(AuthError):

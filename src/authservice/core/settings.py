@@ -14,14 +14,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import urllib.parse
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["Settings", "setting_fields"]
+__all__ = ["MAX_ACCESS_TOKEN_TTL_S", "Settings", "setting_fields"]
 
 _DAY_S = 24 * 60 * 60
 _HOUR_S = 60 * 60
+# Past this, an access token is no longer short-lived: revoking its session takes too long to show.
+MAX_ACCESS_TOKEN_TTL_S = _HOUR_S
 
 Bound = Literal["positive", "not negative"]
 
@@ -163,6 +166,24 @@ class Settings:
             shown_default="none",
         ),
     )
+    # Not taken from requests: a Host header (or a proxy's) would name any issuer, and the issuer
+    # metadata, which caches may keep, would point verifiers at any JWKS.
+    issuer: str | None = field(
+        default=None,
+        metadata=_about(
+            "the service's public URL, /v1 included, that access tokens name as their issuer "
+            "(iss); behind a proxy, the URL clients use",
+            shown_default="http://HOST:PORT/v1 of --host and --port",
+        ),
+    )
+    access_token_ttl_s: float = field(
+        default=300.0,
+        metadata=_about(
+            f"the lifetime of an access token (at most {MAX_ACCESS_TOKEN_TTL_S}), never past its "
+            "session's end",
+            bound="positive",
+        ),
+    )
     # None: read <data_dir>/server.key, creating it on first start. Never a flag: a key on a
     # command line is visible to every user of the machine.
     server_key: bytes | None = field(
@@ -183,6 +204,12 @@ class Settings:
                 raise ValueError(f"Settings.{item.name} must be positive, not {value!r}")
             if bound == "not negative" and value < 0:
                 raise ValueError(f"Settings.{item.name} must not be negative")
+        if self.access_token_ttl_s > MAX_ACCESS_TOKEN_TTL_S:
+            raise ValueError(
+                f"Settings.access_token_ttl_s must be at most {MAX_ACCESS_TOKEN_TTL_S} s"
+            )
+        if self.issuer is not None:
+            self.issuer = _checked_issuer(self.issuer)
         if self.server_key is not None and len(self.server_key) < 32:
             raise ValueError("Settings.server_key must be at least 32 bytes")
         for origin in self.cors_origins:
@@ -224,6 +251,17 @@ class Settings:
     @classmethod
     def from_json(cls, text: str) -> Settings:
         return cls(**json.loads(text))
+
+
+def _checked_issuer(url: str) -> str:
+    """An absolute http(s) URL without query, fragment or trailing slash."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"Settings.issuer takes the service's public URL such as https://auth.example/v1, "
+            f"not {url!r}"
+        )
+    return url.rstrip("/")
 
 
 def setting_fields() -> list[Field[Any]]:

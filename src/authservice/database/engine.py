@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "connect_outside_pool",
     "describe_database",
     "migrate_database",
+    "one_off_session",
     "open_database",
     "upsert",
 ]
@@ -53,6 +55,18 @@ def open_database(settings: Settings) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+@contextmanager
+def one_off_session(settings: Settings) -> Iterator[Session]:
+    """A session of its own engine, disposed of afterwards: for a command that runs once (the
+    admin commands), not for a server. Objects stay readable after a commit."""
+    engine = open_database(settings)
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | None, str]:

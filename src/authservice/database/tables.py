@@ -24,8 +24,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AUDIENCE_MAX_CHARS",
     "DEVICE_LABEL_MAX_CHARS",
     "NAMING_CONVENTION",
+    "ApplicationAudienceRow",
     "ApplicationRow",
     "Base",
     "ConversationRow",
@@ -39,6 +41,7 @@ __all__ = [
     "RetiredSecretRow",
     "SessionRow",
     "SessionTombstoneRow",
+    "SigningKeyRow",
     "TicketNonceRow",
     "UserRow",
 ]
@@ -47,6 +50,8 @@ __all__ = [
 # The longest device label a session holds: auth/devices.py makes far shorter ones (a browser and a
 # system from two short lists; a test checks them all).
 DEVICE_LABEL_MAX_CHARS = 64
+# The longest audience (a URL) an application may register for its access tokens.
+AUDIENCE_MAX_CHARS = 255
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -96,6 +101,37 @@ class ApplicationRow(Base):
 
     def __repr__(self) -> str:
         return f"ApplicationRow(key={self.key!r}, name={self.name!r})"
+
+
+class ApplicationAudienceRow(Base):
+    """An audience (the URL of an API of the application) that its access tokens may name as `aud`,
+    besides the application key (tokens/)."""
+
+    __tablename__ = "application_audiences"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(AUDIENCE_MAX_CHARS), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"ApplicationAudienceRow({self.application_id}, {self.audience!r})"
+
+
+class SigningKeyRow(Base):
+    """A key that signs access tokens (tokens/signing_keys.py): ES256, its id the RFC 7638
+    thumbprint of its public half. The newest one not retired signs; every row is published in
+    the JWKS, so removing a row is what makes the tokens it signed fail."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(256))  # the public JWK, as JSON
+    # The private scalar, sealed (core/sealing.py, SigningKeySealer) for this kid.
+    private_key: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"SigningKeyRow(kid={self.kid!r}, retired_at={self.retired_at!r})"
 
 
 class UserRow(Base):

@@ -17,6 +17,7 @@ itself: there a request blocks Python, and later events wait for it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections import deque
@@ -54,6 +55,10 @@ class PageFunctions(Protocol):
     def pageMarkReady(self) -> None: ...
 
     def pageAnnounce(self, json_text: str) -> None: ...
+
+    def pageTakeRequests(self) -> str: ...
+
+    def pageAnswer(self, request_id: int, json_text: str) -> None: ...
 
     def pageLog(self, level: str, text: str) -> None: ...
 
@@ -145,6 +150,24 @@ class DomPage:
 
     def fill(self, region: str, html: str) -> None:
         self._page.pageFill(region, html)
+
+    def on_script_request(self, handler: Callable[[dict[str, Any]], Any]) -> None:
+        def answer(text: str) -> None:
+            request = json.loads(text)
+            try:
+                value = handler(request)
+            except Exception:
+                logger.exception("A request of the page's scripts failed")
+                value = None
+            self._page.pageAnswer(int(request["id"]), json.dumps(value))
+
+        def on_app_request(event: Any) -> None:
+            text = str(event.detail)
+            self._run_in_turn(lambda: answer(text))
+
+        self._listen(document, "app-request", on_app_request)
+        for text in json.loads(self._page.pageTakeRequests()):
+            self._run_in_turn(functools.partial(answer, str(text)))
 
     def announce(self, detail: dict[str, Any]) -> None:
         # index.html's inline script turns it into the DOM event "app-session".

@@ -28,6 +28,7 @@ from pyscript import RUNNING_IN_WORKER
 from authclient import DeviceSigner, MemoryStorage, SessionClient, Storage, Transport
 
 from ..app import App
+from ..backend_panel import BackendPanel
 from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage, PageFunctions
 from .fetch_stream import FetchStreamOpener
@@ -45,16 +46,22 @@ def main() -> App:
     logging.basicConfig(level=logging.INFO, handlers=[ConsoleHandler(functions)], force=True)
     page = DomPage(functions)
     config = page.read_config()
+    transport = TimedTransport(_transport(config.request_timeout_s))
     client = SessionClient(
         config.application_key,
         urllib.parse.urljoin(page.location(), config.auth_url),
         storage=_storage(page.local_storage),
         tab_storage=_storage(page.session_storage),
         storage_key=config.storage_key,
-        transport=TimedTransport(_transport(config.request_timeout_s)),
+        transport=transport,
         signer=_timed(_signer(config.application_key)),
     )
-    app = App(client, page, FetchStreamOpener(config.request_timeout_s))
+    backend_url = urllib.parse.urljoin(page.location(), config.backend_url)
+
+    def backend(app: App) -> BackendPanel:
+        return BackendPanel(client, page, transport, backend_url, on_rejected=app.on_rejected)
+
+    app = App(client, page, FetchStreamOpener(config.request_timeout_s), backend=backend)
     mark("app start")
     app.start()
     return app
