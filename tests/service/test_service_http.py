@@ -36,6 +36,10 @@ ENDPOINTS = {
     ("get", "/v1/messages/stream"),
     ("get", "/v1/conversations"),
     ("get", "/v1/conversations/{conversationId}/messages"),
+    ("post", "/v1/tokens"),
+    ("get", "/v1/.well-known/jwks.json"),
+    ("get", "/v1/.well-known/oauth-authorization-server"),
+    ("post", "/v1/introspect"),
 }
 # The only query parameters: cursors and page sizes, never a credential.
 QUERY_PARAMETERS = {"before", "limit", "after"}

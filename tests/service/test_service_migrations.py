@@ -274,7 +274,8 @@ def test_a_database_at_0004_gains_messaging_and_its_users_write_to_each_other_at
     finally:
         service.process.stop()
 
-    # Back to 0004: the messages go, everything else stays.
+    # Back to 0004 (through every later revision's downgrade): the messages go, everything else
+    # stays.
     assert migrate_database(settings, "0004") == (head_revision(), "0004")
     engine = plain_engine(settings)
     try:
