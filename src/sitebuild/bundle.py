@@ -20,7 +20,7 @@ from .paths import NODE_MODULES, SRC
 
 # Packages that run in the browser: ours from src/, the rest from the venv.
 OUR_PACKAGES = ("authclient", "webapp")
-THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe")
+THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe", "pyodide_http")
 SOURCE_SUFFIXES = (".py", ".html", ".txt")
 # What PyScript writes as its `pyscript` package before a script runs: the JSON of its sources (PyScript
 # builds its dist/ from this file).
