@@ -3,8 +3,8 @@
 A transport answers with the response for any HTTP status (an error status is a response, not an
 exception) and raises `NetworkError` or `Timeout` when it gets no response at all.
 `UrllibTransport`, the default, is the only code in the package that touches the network. A page
-passes its own (the browser app's are in `webapp.browser`: `xhr_transport`, `fetch_transport`); a
-test may pass one that calls a service in-process.
+passes its own (the browser app's are in `webapp.browser`: `pyodide_http_transport`,
+`fetch_transport`); a test may pass one that calls a service in-process.
 """
 
 from __future__ import annotations

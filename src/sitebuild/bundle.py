@@ -20,7 +20,7 @@ from .paths import NODE_MODULES, SRC
 
 # Packages that run in the browser: ours from src/, the rest from the venv.
 OUR_PACKAGES = ("authclient", "webapp")
-THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe")
+THIRD_PARTY_PACKAGES = ("jinja2", "markupsafe", "pyodide_http")
 # Parts of our packages that no page runs: the access-token verifier is for an application's
 # backend (and needs `cryptography`, which the page has not).
 LEFT_OUT = ("authclient/verifier/",)

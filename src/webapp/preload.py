@@ -1,7 +1,7 @@
 """What a Pyodide memory snapshot of the app holds: every module of the app that does not need the
-page, with all they import (jinja2, markupsafe, authclient), the app's templates compiled, and the
-standard library modules that PyScript's own package imports; and, kept beside it, bytecode for
-every source of the app archive.
+page, with all they import (jinja2, markupsafe, pyodide-http, authclient), the app's templates
+compiled, and the standard library modules that PyScript's own package imports; and, kept beside
+it, bytecode for every source of the app archive.
 
 The snapshot is made in a plain worker, without PyScript's page (static/snapshot-maker.mjs calls
 `import_modules()` and `compile_sources()`), so a later visit starts with these imports done.
@@ -26,8 +26,8 @@ MODULES = (
     "webapp.browser.fetch_stream",
     "webapp.browser.fetch_transport",
     "webapp.browser.js_errors",
+    "webapp.browser.pyodide_http_transport",
     "webapp.browser.timeline",
-    "webapp.browser.xhr_transport",
     "webapp.config",
     "webapp.inbox",
     "webapp.messages_panel",

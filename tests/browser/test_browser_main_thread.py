@@ -20,7 +20,7 @@ from harness.processes import Stack
 from sitebuild.site import build
 from tests.support.accounts import PASSWORD, new_username
 from tests.support.backend import BACKEND_CALLER, backend_says
-from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder
+from tests.support.browser import WITHOUT_SHARED_MEMORY, Recorder, Workers
 from webapp.config import PageConfig
 
 # What webapp.browser.main logs where the page would freeze on every request.
@@ -41,6 +41,7 @@ def test_create_account_then_a_reload_resumes_with_python_on_the_main_thread(
     stack: Stack, new_page: Callable[[], Page], recorder: Recorder
 ) -> None:
     page = main_thread_page(new_page)
+    workers = Workers(page)
     username = new_username()
     page.goto(stack.url + "/")
     page.get_by_label("Username").fill(username)
@@ -66,6 +67,9 @@ def test_create_account_then_a_reload_resumes_with_python_on_the_main_thread(
     assert recorder.console_errors() == []
     # Chromium has JSPI: no request froze the page.
     assert not [message for message in recorder.console if NO_JSPI in message.text]
+    # No worker but the snapshot maker: Python imported pyodide-http here too, without the worker
+    # its streaming module would start (webapp.browser.pyodide_http_transport).
+    assert [kind for kind in workers.kinds() if kind != "snapshot maker"] == []
 
 
 def test_a_service_that_never_answers_times_out_while_the_page_stays_live(

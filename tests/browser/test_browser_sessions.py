@@ -197,7 +197,8 @@ def test_coming_back_into_view_retries_at_once_and_going_out_of_view_does_not(
 def test_a_service_that_never_answers_times_out_and_keeps_the_session(
     stack: Stack, silent_server: str, new_page: Callable[[], Page], tmp_path: Path
 ) -> None:
-    """The synchronous XHR of XhrTransport, in the worker, with the client's timeout: the page stays live."""
+    """pyodide-http's synchronous XHR, in the worker, with the client's timeout: the page stays
+    live."""
     session = client_for(stack).start(new_account(stack))
     dist = build(
         tmp_path / "dist",

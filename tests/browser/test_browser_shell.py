@@ -42,7 +42,8 @@ def test_python_renders_and_calls_the_service_from_our_origin_only(
 
     open_with_stored_session(page, served, session)
 
-    # Only Python draws the signed-in view: Jinja2 rendered it after a resume request through XhrTransport.
+    # Only Python draws the signed-in view: Jinja2 rendered it after a resume request through
+    # pyodide-http (webapp.browser.pyodide_http_transport).
     page.wait_for_selector("#app > [data-view=signed-in]")
     wait_until_ready(page)
     assert page.locator("[data-field=user-id]").inner_text() == session["userId"]

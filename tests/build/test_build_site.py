@@ -115,6 +115,7 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
         "webapp",
         "jinja2",
         "markupsafe",
+        "pyodide_http",
         "pyscript",
     }
     assert "webapp/templates/login.html" in names
@@ -124,6 +125,7 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
     for package, distribution in [
         ("jinja2", "jinja2"),
         ("markupsafe", "markupsafe"),
+        ("pyodide_http", "pyodide-http"),
     ]:
         assert importlib.metadata.version(distribution) == pins[distribution]
         installed = Path(importlib.util.find_spec(package).origin).parent
@@ -131,6 +133,58 @@ def test_the_app_archive_holds_python_sources_at_the_pinned_versions(site: Path)
             assert contents[name] == (installed / name.removeprefix(package + "/")).read_bytes(), (
                 name
             )
+
+
+def pyodide_http_api() -> dict[str, object]:
+    """What webapp.browser.pyodide_http_transport uses of pyodide-http's private `_core`, read from
+    the installed (locked, bundled) source: `_core` runs only in Pyodide."""
+    spec = importlib.util.find_spec("pyodide_http._core")
+    module = ast.parse(Path(spec.origin).read_text())
+    api: dict[str, object] = {}
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            api[f"imports from .{node.module or ''}"] = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ClassDef) and node.name in ("Request", "Response"):
+            fields = [
+                item.target.id
+                for item in node.body
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+            ]
+            api[node.name] = fields
+        elif isinstance(node, ast.FunctionDef) and node.name == "send":
+            arguments = node.args.args
+            defaults = [None] * (len(arguments) - len(node.args.defaults)) + node.args.defaults
+            api["send"] = [
+                (argument.arg, ast.literal_eval(default) if default else None)
+                for argument, default in zip(arguments, defaults, strict=True)
+            ]
+            api["send reads"] = sorted(
+                {
+                    attribute.attr
+                    for attribute in ast.walk(node)
+                    if isinstance(attribute, ast.Attribute)
+                    and isinstance(attribute.value, ast.Name)
+                    and attribute.value.id == "request"
+                }
+            )
+    return api
+
+
+def test_the_locked_pyodide_http_has_the_private_api_the_app_sends_through() -> None:
+    """The app's transport calls `_core.send(_core.Request(...))` and stands in for `_streaming`
+    (whose import starts a worker): a new pyodide-http that changes either must fail here, not in
+    a visitor's browser."""
+    assert importlib.metadata.version("pyodide-http") == pinned_versions()["pyodide-http"]
+
+    assert pyodide_http_api() == {
+        # All that the stand-in for `_streaming` provides.
+        "imports from ._streaming": ["send_streaming_request"],
+        "Request": ["method", "url", "params", "body", "headers", "timeout"],
+        "Response": ["status_code", "headers", "body"],
+        # Not streamed unless asked: the stand-in is then never called.
+        "send": [("request", None), ("stream", False)],
+        "send reads": ["body", "headers", "method", "params", "timeout", "url"],
+    }
 
 
 def test_the_app_archive_holds_pyscripts_package_as_pyscript_writes_it(site: Path) -> None:

@@ -4,7 +4,7 @@ did, fed by Playwright's events."""
 from __future__ import annotations
 
 from playwright.sync_api import ConsoleMessage as PlaywrightConsoleMessage
-from playwright.sync_api import Locator, Page, Request
+from playwright.sync_api import Locator, Page, Request, Worker
 
 from harness.page_records import ConsoleMessage, PageRecords, RecordedRequest
 from harness.processes import Stack
@@ -94,3 +94,29 @@ class Recorder(PageRecords):
 
     def add_page_error(self, error: Exception) -> None:
         self.page_errors.append(str(error))
+
+
+class Workers:
+    """The workers a page starts, from Playwright's "worker" event (which reports workers started by
+    a worker too), each by its kind: "blob" for one made from a string (PyScript's Python worker is
+    one, and so is any a library starts that way), "snapshot maker" (static/snapshot-maker.mjs),
+    else its URL."""
+
+    def __init__(self, page: Page) -> None:
+        self.started: list[Worker] = []
+        # Playwright takes a Python function, not a builtin method such as list.append.
+        page.on("worker", lambda worker: self.started.append(worker))
+
+    def kinds(self) -> list[str]:
+        return sorted(_worker_kind(worker.url) for worker in self.started)
+
+    def clear(self) -> None:
+        self.started.clear()
+
+
+def _worker_kind(url: str) -> str:
+    if url.startswith("blob:"):
+        return "blob"
+    if "/snapshot-maker-" in url:
+        return "snapshot maker"
+    return url

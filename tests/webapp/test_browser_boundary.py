@@ -14,7 +14,7 @@ import webapp
 WEBAPP = Path(webapp.__file__).parent
 BROWSER = WEBAPP / "browser"
 # Modules, and the packages whose every module, only the browser may import.
-BROWSER_ONLY = ("js", "pyodide", "pyscript", "webapp.browser")
+BROWSER_ONLY = ("js", "pyodide", "pyodide_http", "pyscript", "webapp.browser")
 
 
 def imported_modules(source: str, module: str) -> set[str]:

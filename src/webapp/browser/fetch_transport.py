@@ -11,7 +11,7 @@ an `AbortSignal.timeout` bounds the wait.
 asyncio tasks, and callbacks of the event loop. That is why `DomPage` hands every event to the app
 through the event loop. `send()` refuses to run anywhere else rather than freeze the page.
 
-Where there is no JSPI (WebKitGTK 2.50), `main` uses `XhrTransport` on the main thread
+Where there is no JSPI (WebKitGTK 2.50), `main` uses `PyodideHttpTransport` on the main thread
 instead, and says so in the console: there each request freezes the page while it waits, and the
 browser's own network timeout is its only bound.
 """

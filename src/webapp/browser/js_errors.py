@@ -1,5 +1,5 @@
 """The browser's errors as the client's: the one translation that every adapter of this package
-(`xhr_transport`, `fetch_transport`, `fetch_stream`) makes where a JavaScript call fails.
+(`pyodide_http_transport`, `fetch_transport`, `fetch_stream`) makes where a JavaScript call fails.
 
 A failed request reaches Python as a `pyodide.ffi.JsException` wrapping the JavaScript error, whose
 `name` tells what went wrong: `TimeoutError` (a DOMException) when the browser gave up waiting, at

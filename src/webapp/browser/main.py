@@ -5,12 +5,13 @@ transport. Python runs in a worker where the browser lets a worker reach the pag
 page's main thread elsewhere (static/boot.mjs decides); the two differ here, in the transport and
 in how Python reaches the device key (`_signer`):
 
-- in a worker, `XhrTransport`: a synchronous XHR blocks only Python, and it has a timeout;
+- in a worker, `PyodideHttpTransport`: pyodide-http's synchronous XHR blocks only Python, and it
+  has a timeout;
 - on the main thread with JSPI (Chromium, Firefox), `FetchTransport`: Python waits for `fetch()`
   without freezing the page, with a timeout;
-- on the main thread without JSPI (WebKitGTK 2.50), `XhrTransport` again, at a cost: the page freezes
-  while each request waits, and the request cannot time out; and Python cannot wait for WebCrypto,
-  so sessions signed in there are not bound to the device.
+- on the main thread without JSPI (WebKitGTK 2.50), `PyodideHttpTransport` again, at a cost: the
+  page freezes while each request waits, and the request cannot time out; and Python cannot wait
+  for WebCrypto, so sessions signed in there are not bound to the device.
 
 The message stream is the same everywhere: `fetch()` awaited from an asyncio task
 (`fetch_stream`), which needs no JSPI and never holds Python.
@@ -33,8 +34,8 @@ from .device_key import AwaitedKeyFunctions, BrowserDeviceSigner
 from .dom_page import ConsoleHandler, DomPage, PageFunctions
 from .fetch_stream import FetchStreamOpener
 from .fetch_transport import FetchTransport, jspi_available
+from .pyodide_http_transport import PyodideHttpTransport
 from .timeline import TimedSigner, TimedTransport, mark
-from .xhr_transport import XhrTransport
 
 __all__ = ["main"]
 
@@ -78,7 +79,7 @@ def _page_functions() -> PageFunctions:
 
 def _transport(timeout_s: float) -> Transport:
     if RUNNING_IN_WORKER:
-        return XhrTransport(timeout_s)
+        return PyodideHttpTransport(timeout_s)
     # PyScript runs the entry script through JSPI where the browser has it, so this call may wait.
     if jspi_available():
         return FetchTransport(timeout_s)
@@ -86,7 +87,7 @@ def _transport(timeout_s: float) -> Transport:
         "Python runs on the page's main thread without JSPI: each request to the auth service "
         "freezes the page until it is answered, with no timeout"
     )
-    return XhrTransport(timeout_s)
+    return PyodideHttpTransport(timeout_s)
 
 
 def _timed(signer: DeviceSigner | None) -> DeviceSigner | None:
