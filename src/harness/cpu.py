@@ -1,5 +1,5 @@
-"""CPU time from /proc (Linux), for the benchmarks: what a process and everything it started have
-spent, and how busy the whole machine was meanwhile.
+"""CPU time and memory from /proc (Linux), for the benchmarks: what a process and everything it
+started have spent and hold, and how busy the whole machine was meanwhile.
 
     before = tree_cpu_s(server_pid)
     ...  # requests
@@ -15,18 +15,33 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Busy", "MachineLoad", "tree_cpu_s"]
+__all__ = ["Busy", "MachineLoad", "tree_cpu_s", "tree_rss_kib"]
 
 _PROC = Path("/proc")
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+_PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def tree_cpu_s(root: int) -> float:
     """User and system CPU time of process `root` and of all its descendants, in seconds: the living
     ones, and those that ended and were reaped within the tree (counted in their parent's
     cutime/cstime, as a PostgreSQL backend that ends is in its postmaster's)."""
+    # utime, stime, cutime, cstime (fields 14 to 17 of proc(5)).
+    ticks = sum(sum(int(value) for value in fields[11:15]) for fields in _tree_stats(root))
+    return ticks / _TICKS_PER_S
+
+
+def tree_rss_kib(root: int) -> int:
+    """The resident memory of process `root` and of all its living descendants, in KiB."""
+    # rss, in pages (field 24 of proc(5)).
+    return sum(int(fields[21]) for fields in _tree_stats(root)) * _PAGE_KIB
+
+
+def _tree_stats(root: int) -> list[list[str]]:
+    """The fields of /proc/<pid>/stat from the third on (field N at N - 3), of `root` and of every
+    process below it."""
     parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
     for stat in _PROC.glob("[0-9]*/stat"):
         try:
             # The command name (field 2) may hold spaces and parentheses: split after its end.
@@ -35,16 +50,15 @@ def tree_cpu_s(root: int) -> float:
             continue  # it ended meanwhile
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
-        # utime, stime, cutime, cstime (fields 14 to 17 of proc(5)).
-        ticks[pid] = sum(int(value) for value in fields[11:15])
-    total = 0
-    for pid, spent in ticks.items():
+        stats[pid] = fields
+    tree = []
+    for pid, fields in stats.items():
         ancestor = pid
         while ancestor != root and ancestor in parents and ancestor > 1:
             ancestor = parents[ancestor]
         if ancestor == root:
-            total += spent
-    return total / _TICKS_PER_S
+            tree.append(fields)
+    return tree
 
 
 @dataclass(frozen=True)
