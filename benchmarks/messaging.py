@@ -27,8 +27,6 @@ minutes.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import random
 import re
@@ -46,8 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from authservice import Application, sign_ticket
+from authservice import Application
 from authservice.admin.serving import raise_open_file_limit
+from harness.api_client import ApiConnection, bearer
 from harness.cpu import tree_rss_kib
 from harness.postgres import PostgresCluster
 from harness.processes import AuthServiceProcess
@@ -135,15 +134,14 @@ def sign_in_users(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A sender and `count` recipients, each a user of their own, signed in by ticket over a few
     connections side by side."""
-    host, port = base.removeprefix("http://").split(":")
     run = random.randrange(10**6)
 
     def sign_in(names: list[str]) -> list[dict[str, Any]]:
-        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        api = ApiConnection(base)
         try:
-            return [open_session(connection, service.application, name) for name in names]
+            return [api.open_session(service.application, name) for name in names]
         finally:
-            connection.close()
+            api.close()
 
     started = time.monotonic()
     names = [f"to-{run}-{n}" for n in range(count)]
@@ -161,13 +159,12 @@ def measure(
     recipients: list[dict[str, Any]],
     messages: int,
 ) -> Figures:
-    host, port = base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    api = ApiConnection(base)
     figures = Figures([], [])
     try:
         memory_before_kib = tree_rss_kib(service.pid)
         started = time.monotonic()
-        with StreamReader(host, int(port), recipients) as reader:
+        with StreamReader(api.host, api.port, recipients) as reader:
             figures.open_s = time.monotonic() - started
             time.sleep(1.0)  # the last streams' first reads done
             figures.memory_per_stream_kib = (tree_rss_kib(service.pid) - memory_before_kib) / len(
@@ -177,7 +174,7 @@ def measure(
             for sequence in range(WARMUP_MESSAGES + messages):
                 recipient = chooser.choice(recipients)["userId"]
                 before = time.perf_counter()
-                send(connection, sender, recipient, f"m{sequence}")
+                send(api, sender, recipient, f"m{sequence}")
                 answered = time.perf_counter()
                 arrived = reader.wait_for(sequence)
                 if arrived is None:
@@ -188,41 +185,11 @@ def measure(
             figures.closed = reader.closed
         return figures
     finally:
-        connection.close()
+        api.close()
 
 
-def open_session(
-    connection: http.client.HTTPConnection, application: Application, user: str
-) -> dict[str, Any]:
-    ticket = sign_ticket(application.key, application.secret, user)
-    body = {"applicationKey": application.key, "userTicket": ticket}
-    return call(connection, "POST", "/v1/sessions", body, expect=201)
-
-
-def send(
-    connection: http.client.HTTPConnection, sender: dict[str, Any], to: str, text: str
-) -> None:
-    call(connection, "POST", "/v1/messages", {"to": [to], "text": text}, sender, expect=201)
-
-
-def call(
-    connection: http.client.HTTPConnection,
-    method: str,
-    path: str,
-    body: Any,
-    session: dict[str, Any] | None = None,
-    *,
-    expect: int,
-) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if session is not None:
-        headers["Authorization"] = _bearer(session)
-    connection.request(method, path, json.dumps(body), headers)
-    reply = connection.getresponse()
-    answer = json.loads(reply.read() or b"null")
-    if reply.status != expect:
-        raise SystemExit(f"{method} {path}: {reply.status} {answer}")
-    return dict(answer or {})
+def send(api: ApiConnection, sender: dict[str, Any], to: str, text: str) -> None:
+    api.call("POST", "/v1/messages", {"to": [to], "text": text}, sender, expect=201)
 
 
 class StreamReader:
@@ -254,7 +221,7 @@ class StreamReader:
                 self._buffers[stream] = b""
                 request = (
                     f"GET /v1/messages/stream HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                    f"Authorization: {_bearer(session)}\r\n\r\n"
+                    f"Authorization: {bearer(session)}\r\n\r\n"
                 )
                 stream.sendall(request.encode())
                 stream.setblocking(False)
@@ -327,10 +294,6 @@ class StreamReader:
                         for match in found:
                             self._arrivals[int(match[1])] = now
                         self._arrived.notify_all()
-
-
-def _bearer(session: dict[str, Any]) -> str:
-    return f"Bearer {session['sessionId']}.{session['sessionSecret']}"
 
 
 def _percentile(values: list[float], percent: int) -> float:
