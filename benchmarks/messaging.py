@@ -60,8 +60,6 @@ WARMUP_MESSAGES = 20
 ARRIVAL_TIMEOUT_S = 10.0
 # Streams opened at once: all their requests sent, then every answer awaited.
 OPEN_BATCH = 500
-# Connections that sign the users in side by side.
-SIGN_IN_CONNECTIONS = 4
 _TEXT = re.compile(rb'"text":"m(\d+)"')
 
 
@@ -104,7 +102,7 @@ def main() -> None:
             url = database.create_database() if database else None
             with auth_service(Path(work) / f"data-{number}", url, workers) as (base, service):
                 print(f"{name}: {base}", flush=True)
-                sender, recipients = sign_in_users(base, service, max(args.streams))
+                sender, recipients = sign_in_users(base, service, max(args.streams), workers)
                 for streams in args.streams:
                     figures = measure(base, service, sender, recipients[:streams], args.messages)
                     print(f"  {streams:>6} streams: {figures}", flush=True)
@@ -130,10 +128,11 @@ def auth_service(
 
 
 def sign_in_users(
-    base: str, service: Service, count: int
+    base: str, service: Service, count: int, connections: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A sender and `count` recipients, each a user of their own, signed in by ticket over a few
-    connections side by side."""
+    """A sender and `count` recipients, each a user of their own, signed in by ticket over
+    `connections` side by side (one per worker: more would only queue, and on SQLite wait for its
+    one writer until its lock times out on a busy machine)."""
     run = random.randrange(10**6)
 
     def sign_in(names: list[str]) -> list[dict[str, Any]]:
@@ -145,8 +144,8 @@ def sign_in_users(
 
     started = time.monotonic()
     names = [f"to-{run}-{n}" for n in range(count)]
-    chunks = [names[n::SIGN_IN_CONNECTIONS] for n in range(SIGN_IN_CONNECTIONS)]
-    with ThreadPoolExecutor(SIGN_IN_CONNECTIONS) as pool:
+    chunks = [names[n::connections] for n in range(connections)]
+    with ThreadPoolExecutor(connections) as pool:
         recipients = [session for chunk in pool.map(sign_in, chunks) for session in chunk]
     print(f"  {count + 1} users signed in in {time.monotonic() - started:.0f} s", flush=True)
     return sign_in([f"sender-{run}"])[0], recipients
