@@ -2,6 +2,7 @@
 stream, p50 and p99, and what each open stream costs the service in memory.
 
     .venv/bin/python benchmarks/messaging.py [--messages 200] [--streams 1 200 1000 10000]
+        [--databases sqlite postgresql]
 
 Two services, one after the other, on loopback, without an access log:
 - `python -m authservice serve` on SQLite with 1 worker (the in-process fan-out),
@@ -15,7 +16,9 @@ socket; the send's own answer time is printed beside it. The streams are plain s
 one thread with a selector; the kernel spreads them over the workers, so most messages cross from
 one worker to another. Memory per stream is the growth of the resident memory of the service's
 processes (all workers) from before the streams open to once they all have, divided by their
-number. A message that never arrives, or a stream that closes, is counted (`lost`, `closed`).
+number. A message that never arrives, or a stream that closes, is counted (`lost`, `closed`); a
+stream refused with 503 while the others open (the database busy) is asked for again 5 s later, as
+a browser's EventSource does, and counted (`refused at first`).
 
 Each side of a stream is an open file: this script raises its own soft limit of open files to the
 hard one (the services it starts inherit it, and `authservice serve` raises its own the same
@@ -60,6 +63,10 @@ WARMUP_MESSAGES = 20
 ARRIVAL_TIMEOUT_S = 10.0
 # Streams opened at once: all their requests sent, then every answer awaited.
 OPEN_BATCH = 500
+# A stream refused with 503 (the database busy) is asked for again after this long, as a browser's
+# EventSource does, up to OPEN_ATTEMPTS times in all.
+REOPEN_AFTER_S = 5.0
+OPEN_ATTEMPTS = 5
 _TEXT = re.compile(rb'"text":"m(\d+)"')
 
 
@@ -71,6 +78,7 @@ class Figures:
     open_s: float = 0.0  # opening every stream
     lost: int = 0  # messages that did not arrive within ARRIVAL_TIMEOUT_S
     closed: int = 0  # streams that ended before the run did
+    refused: int = 0  # streams refused with 503 while opening, then asked for again
 
     def __str__(self) -> str:
         return (
@@ -79,7 +87,7 @@ class Figures:
             f"send answered p50 {_percentile(self.answer_ms, 50):6.1f} "
             f"p99 {_percentile(self.answer_ms, 99):6.1f} ms   (n={len(self.latency_ms)})   "
             f"{self.memory_per_stream_kib:5.1f} KiB/stream   opened in {self.open_s:4.0f} s   "
-            f"lost {self.lost}   closed {self.closed}"
+            f"lost {self.lost}   closed {self.closed}   refused at first {self.refused}"
         )
 
 
@@ -87,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=200, help="per run (default: 200)")
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 200, 1_000, 10_000])
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
     args = parser.parse_args()
 
     raise_open_file_limit()  # each stream is a socket here too
@@ -97,8 +108,11 @@ def main() -> None:
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as work, PostgresCluster.create(durable=True) as cluster:
-        runs = [("SQLite, 1 worker", None, 1), ("PostgreSQL, 4 workers", cluster, 4)]
-        for number, (name, database, workers) in enumerate(runs):
+        runs = {
+            "sqlite": ("SQLite, 1 worker", None, 1),
+            "postgresql": ("PostgreSQL, 4 workers", cluster, 4),
+        }
+        for number, (name, database, workers) in enumerate(runs[db] for db in args.databases):
             url = database.create_database() if database else None
             with auth_service(Path(work) / f"data-{number}", url, workers) as (base, service):
                 print(f"{name}: {base}", flush=True)
@@ -181,7 +195,7 @@ def measure(
                 elif sequence >= WARMUP_MESSAGES:
                     figures.latency_ms.append(1000 * (arrived - before))
                     figures.answer_ms.append(1000 * (answered - before))
-            figures.closed = reader.closed
+            figures.closed, figures.refused = reader.closed, reader.refused
         return figures
     finally:
         api.close()
@@ -202,17 +216,31 @@ class StreamReader:
         self._stop = threading.Event()
         self._buffers: dict[socket.socket, bytes] = {}
         self.closed = 0
+        self.refused = 0
         try:
-            for first in range(0, len(sessions), OPEN_BATCH):
-                self._open(host, port, sessions[first : first + OPEN_BATCH])
+            pending = sessions
+            for _attempt in range(OPEN_ATTEMPTS):
+                refused = []
+                for first in range(0, len(pending), OPEN_BATCH):
+                    refused += self._open(host, port, pending[first : first + OPEN_BATCH])
+                if not refused:
+                    break
+                self.refused += len(refused)
+                time.sleep(REOPEN_AFTER_S)
+                pending = refused
+            else:
+                raise SystemExit(f"{len(pending)} streams refused {OPEN_ATTEMPTS} times")
         except BaseException:
             self._close_all()
             raise
         self._thread = threading.Thread(target=self._read, daemon=True)
 
-    def _open(self, host: str, port: int, sessions: list[dict[str, Any]]) -> None:
-        """Streams for these sessions: every request sent, then every head read up to `ready`."""
+    def _open(self, host: str, port: int, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Streams for these sessions: every request sent, then every head read up to `ready`.
+        The sessions whose stream was refused with 503."""
         heads: dict[socket.socket, bytes] = {}
+        session_of: dict[socket.socket, dict[str, Any]] = {}
+        refused: list[dict[str, Any]] = []
         waiting = selectors.DefaultSelector()
         try:
             for session in sessions:
@@ -225,6 +253,7 @@ class StreamReader:
                 stream.sendall(request.encode())
                 stream.setblocking(False)
                 heads[stream] = b""
+                session_of[stream] = session
                 waiting.register(stream, selectors.EVENT_READ)
             deadline = time.monotonic() + 60
             while heads:
@@ -234,6 +263,12 @@ class StreamReader:
                     opening: socket.socket = key.fileobj  # type: ignore[assignment]
                     chunk = opening.recv(4096)
                     head = heads[opening] + chunk
+                    if head.startswith(b"HTTP/1.1 503") and b"\r\n\r\n" in head:
+                        refused.append(session_of[opening])
+                        del heads[opening], self._buffers[opening]
+                        waiting.unregister(opening)
+                        opening.close()
+                        continue
                     if not chunk:
                         raise SystemExit(f"a stream closed at once: {head!r}")
                     if b"event: ready" not in head:
@@ -246,6 +281,7 @@ class StreamReader:
                     self._selector.register(opening, selectors.EVENT_READ)
         finally:
             waiting.close()
+        return refused
 
     def __enter__(self) -> Self:
         self._thread.start()
