@@ -138,7 +138,11 @@ def auth_service(
     ) as process:
         if process.pid is None:
             raise SystemExit("the service is not running")
-        yield process.url, Service(process.ensure_application("benchmark"), process.pid)
+        try:
+            yield process.url, Service(process.ensure_application("benchmark"), process.pid)
+        except SystemExit:
+            print(f"the service's log, last lines:\n{process.output[-3000:]}", flush=True)
+            raise
 
 
 def sign_in_users(
