@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -139,5 +140,8 @@ def _lower_thread_priority() -> None:
     if sys.platform != "linux":
         return
     thread = threading.get_native_id()
-    niceness = min(19, os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS)
-    os.setpriority(os.PRIO_PROCESS, thread, niceness)
+    # A failure here would break the pool (an initializer that raises fails every job): hashing at
+    # the process's own priority is slower for the other requests, never wrong.
+    with suppress(OSError):
+        niceness = min(19, os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, niceness)
