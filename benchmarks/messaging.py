@@ -206,7 +206,14 @@ def measure(
 
 
 def send(api: ApiConnection, sender: dict[str, Any], to: str, text: str) -> None:
-    api.call("POST", "/v1/messages", {"to": [to], "text": text}, sender, expect=201)
+    body = {"to": [to], "text": text}
+    try:
+        api.call("POST", "/v1/messages", body, sender, expect=201)
+    except (BrokenPipeError, ConnectionResetError):
+        # The server closed the kept-alive connection while a late message was awaited (uvicorn
+        # keeps an idle one 5 s): the request never reached it, so send it on a new one.
+        api.close()
+        api.call("POST", "/v1/messages", body, sender, expect=201)
 
 
 class StreamReader:
