@@ -1,248 +1,265 @@
-"""Resume requests per second, and their p50/p99, beside a bare FastAPI hello-world.
+"""CPU per request of the auth service's resume, `/me` and health, beside its floor and a
+hello-world, on SQLite and PostgreSQL: from /proc, the service and the database apart.
 
-    .venv/bin/python benchmarks/service.py [--duration-s 5] [--concurrency 1 16 64]
+    .venv/bin/python benchmarks/service.py [--requests 1000] [--rounds 3]
 
-Five servers, one after the other, each on loopback with uvicorn and no access log:
-- the auth service (`python -m authservice serve`) on SQLite with 1 worker, on PostgreSQL with 1
-  worker and with 4 workers: `POST /v1/sessions/resume`, each request presenting a session's
-  current secret and the next one presenting the secret it got back (a real rotation every time);
-- FastAPI's hello-world (`benchmarks/hello_world.py`, served the same way) with 1 and with 4
-  workers: `GET /`.
-One load generator, wrk (Debian: apt-get install wrk), at each concurrency (connections), for
-`--duration-s` each after a short warm-up; it prints each figure and the ratio of the service's
-throughput to the hello-world's with as many workers.
-
+Five servers run at once, on loopback, each one process (uvicorn, no access log):
+- the auth service (`python -m authservice serve`) on SQLite and on PostgreSQL;
+- the floor (benchmarks/floor.py): a bare Starlette app doing the same work on the same databases in
+  as few statements as it can (one per request on PostgreSQL, through async psycopg);
+- FastAPI's hello-world (benchmarks/hello_world.py).
 PostgreSQL is a throw-away cluster (harness.postgres) with its durable settings (fsync and
-synchronous commit on), reached over a Unix socket. Everything shares the machine's cores: the
-load generator, the workers and PostgreSQL. It prints figures and asserts nothing.
+synchronous commit on), reached over a Unix socket.
+
+The targets: `POST /v1/sessions/resume` (each request presents the secret the previous answer gave:
+a real rotation every time), `GET /v1/me` (a Bearer session) and `GET /v1/health` of the service and
+of the floor on each database, and the hello-world's `GET /`. Each round sends `--requests`
+sequential requests on one kept-alive connection to each target in turn (so that a change in the
+machine's load falls on all of them alike); the figure is the median over `--rounds` rounds.
+
+CPU time is utime + stime from /proc of the server's process tree, and of PostgreSQL's (the
+postmaster, its backends and background processes) apart, before and after each batch: what a
+request costs, whatever else the shared machine runs meanwhile (printed too: how many of its cores
+were busy, and how much of that was not these servers). The load generator runs on the same machine
+but is not counted. It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
-import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authservice import Application, sign_ticket
+from authservice import Application
+from harness.api_client import ApiConnection, bearer
+from harness.cpu import Busy, MachineLoad, tree_cpu_s
 from harness.postgres import PostgresCluster
 from harness.processes import AuthServiceProcess, ServerProcess, free_port
 
 HERE = Path(__file__).resolve().parent
-RESUME_SCRIPT = HERE / "wrk_resume.lua"
-WRK_THREADS = 2
-UNLIMITED: dict[str, Any] = {
-    "login_attempts_per_user_address": 1_000_000,
-    "login_attempts_per_user": 1_000_000,
-    "login_attempts_per_ip": 1_000_000,
-}
-_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+WARMUP_REQUESTS = 100
+UNLIMITED: dict[str, Any] = {"login_attempts_per_ip": 1_000_000}
+OPERATIONS = ("resume", "me", "health")
 
 
-@dataclass(frozen=True)
-class Figures:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int  # non-2xx answers and socket errors
-    # CPU time the server's processes (and PostgreSQL's) spent per answer: what throughput
-    # comes to when the cores are the limit, whatever else runs on the machine.
-    cpu_ms: float
-
-    def __str__(self) -> str:
-        errors = f", {self.errors} errors" if self.errors else ""
-        return (
-            f"{self.requests_per_s:6.0f}/s p50 {self.p50_ms:6.1f} p99 {self.p99_ms:6.1f} ms "
-            f"cpu {self.cpu_ms:5.2f} ms{errors}"
-        )
-
-
-@dataclass(frozen=True)
-class Target:
-    """A running server, and the application to resume sessions of (None: the hello-world).
-    `processes` are the roots of the process trees that serve it (its own, PostgreSQL's)."""
+@dataclass
+class Server:
+    """A running server: where it answers, and the roots of the process trees that serve it (its
+    own; PostgreSQL's postmaster, or None on SQLite)."""
 
     name: str
     url: str
-    processes: tuple[int, ...]
-    application: Application | None = None
+    pid: int
+    database_pid: int | None
+
+
+@dataclass
+class Target:
+    """One operation of one server, and the CPU each of its rounds cost per request (ms)."""
+
+    server: Server
+    operation: str
+    send: Callable[[ApiConnection], int]  # one request; its status
+    server_ms: list[float] = field(default_factory=list)
+    database_ms: list[float] = field(default_factory=list)
+    wall_ms: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.operation:<7} {self.server.name}"
+
+    @property
+    def total_ms(self) -> float:
+        return statistics.median(s + d for s, d in zip(self.server_ms, self.database_ms))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration-s", type=int, default=5, help="per concurrency (default: 5)")
-    parser.add_argument("--warmup-s", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--requests", type=int, default=1000, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
 
-    print(f"{os.cpu_count()} cores; load average at start {_load()}")
-    results: dict[str, dict[int, Figures]] = {}
-    with tempfile.TemporaryDirectory() as work, PostgresCluster.create(durable=True) as cluster:
-        work_dir = Path(work)
-        runs = [
-            ("SQLite, 1 worker", None, 1),
-            ("PostgreSQL, 1 worker", cluster, 1),
-            ("PostgreSQL, 4 workers", cluster, 4),
-        ]
-        for name, database, workers in runs:
-            url = database.create_database() if database else None
-            data_dir = work_dir / f"data-{len(results)}"
-            database_pid = database.server_pid if database else None
-            with auth_service(data_dir, url, database_pid, workers, name) as target:
-                results[name] = measure(target, args, work_dir)
-        for workers in (1, 4):
-            name = f"hello-world, {workers} worker{'s' if workers > 1 else ''}"
-            with hello_world(workers, name) as target:
-                results[name] = measure(target, args, work_dir)
-    print(f"load average at end {_load()}\n")
-    report(results, args.concurrency)
+    print(f"{os.cpu_count()} cores; load average at start {_load_average()}", flush=True)
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        cluster = stack.enter_context(PostgresCluster.create(durable=True))
+        targets = []
+        for database, url in (("SQLite", None), ("PostgreSQL", cluster.create_database())):
+            data_dir = work / database
+            database_pid = cluster.server_pid if url else None
+            service = stack.enter_context(auth_service(data_dir, url, database))
+            application = service.ensure_application("benchmark")
+            floor = stack.enter_context(
+                floor_server(f"floor, {database}", data_dir, service.database_url, database_pid)
+            )
+            for server in (
+                Server(f"service, {database}", service.url, _pid(service), database_pid),
+                floor,
+            ):
+                targets += session_targets(server, service.url, application)
+        targets.append(stack.enter_context(hello_world()))
+        for target in targets:
+            measure(target, WARMUP_REQUESTS, counted=False)
+        machine = MachineLoad.now()
+        # This benchmark's own CPU: the load generator and the servers (its children), PostgreSQL.
+        own_before_s = tree_cpu_s(os.getpid()) + tree_cpu_s(_pid_of(cluster))
+        for number in range(args.rounds):
+            for target in targets:
+                measure(target, args.requests)
+            print(f"round {number + 1} of {args.rounds} done", flush=True)
+        own_s = tree_cpu_s(os.getpid()) + tree_cpu_s(_pid_of(cluster)) - own_before_s
+        busy = MachineLoad.now().busy_since(machine, own_s)
+    report(targets, args, busy)
+
+
+def session_targets(server: Server, service_url: str, application: Application) -> list[Target]:
+    """Resume, /me and health of `server`, on sessions the service opens."""
+    opener = ApiConnection(service_url)
+    try:
+        user = "-".join(server.name.replace(",", "").split()).lower()
+        resumed = opener.open_session(application, f"resume-{user}")
+        shown = opener.open_session(application, f"me-{user}")
+    finally:
+        opener.close()
+    headers = {"Content-Type": "application/json"}
+
+    def resume(connection: ApiConnection) -> int:
+        body = json.dumps({key: resumed[key] for key in _SESSION_KEYS}).encode()
+        status, raw = connection.request("POST", "/v1/sessions/resume", body, headers)
+        if status == 200:
+            resumed.update(json.loads(raw))
+        return status
+
+    def me(connection: ApiConnection) -> int:
+        return connection.request("GET", "/v1/me", headers={"Authorization": bearer(shown)})[0]
+
+    def health(connection: ApiConnection) -> int:
+        return connection.request("GET", "/v1/health")[0]
+
+    return [Target(server, name, send) for name, send in zip(OPERATIONS, (resume, me, health))]
+
+
+_SESSION_KEYS = ("version", "applicationKey", "userId", "sessionId", "sessionSecret")
 
 
 @contextmanager
 def auth_service(
-    data_dir: Path, database_url: str | None, database_pid: int | None, workers: int, name: str
-) -> Iterator[Target]:
+    data_dir: Path, database_url: str | None, name: str
+) -> Iterator[AuthServiceProcess]:
     with AuthServiceProcess(
-        data_dir, database_url=database_url, workers=workers, no_access_log=True, **UNLIMITED
+        data_dir, database_url=database_url, no_access_log=True, purge_interval_s=0, **UNLIMITED
     ) as service:
-        print(f"{name}: {service.url}", flush=True)
-        processes = tuple(pid for pid in (service.pid, database_pid) if pid is not None)
-        yield Target(name, service.url, processes, service.ensure_application("benchmark"))
+        print(f"service, {name}: {service.url}", flush=True)
+        yield service
 
 
 @contextmanager
-def hello_world(workers: int, name: str) -> Iterator[Target]:
+def floor_server(
+    name: str, data_dir: Path, database_url: str, database_pid: int | None
+) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, str(HERE / "floor.py"), "--port", str(port)]
+    command += ["--database-url", database_url, "--data-dir", str(data_dir)]
+    url = f"http://127.0.0.1:{port}"
+    with ServerProcess(command, url=url, ready_url=url + "/v1/health") as server:
+        print(f"{name}: {url}", flush=True)
+        yield Server(name, url, _pid(server), database_pid)
+
+
+@contextmanager
+def hello_world() -> Iterator[Target]:
     port = free_port()
     command = [sys.executable, str(HERE / "hello_world.py"), "--port", str(port)]
-    command += ["--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
-    with ServerProcess(command, url=url, ready_url=url + "/", workers=workers) as server:
-        print(f"{name}: {url}", flush=True)
-        yield Target(name, url, tuple(pid for pid in (server.pid,) if pid is not None))
+    with ServerProcess(command, url=url, ready_url=url + "/") as server:
+
+        def get(connection: ApiConnection) -> int:
+            return connection.request("GET", "/")[0]
+
+        yield Target(Server("FastAPI hello-world", url, _pid(server), None), "GET /", get)
 
 
-def measure(target: Target, args: argparse.Namespace, work_dir: Path) -> dict[int, Figures]:
-    run_wrk(target, 16, args.warmup_s, work_dir)
-    figures = {}
-    for concurrency in args.concurrency:
-        figures[concurrency] = run_wrk(target, concurrency, args.duration_s, work_dir)
-        print(f"  {concurrency:>3} connections: {figures[concurrency]}", flush=True)
-    return figures
-
-
-def run_wrk(target: Target, concurrency: int, duration_s: int, work_dir: Path) -> Figures:
-    threads = min(WRK_THREADS, concurrency)
-    command = ["wrk", f"--threads={threads}", f"--connections={concurrency}"]
-    command += [f"--duration={duration_s}s", "--timeout=10s", "--latency"]
-    if target.application is None:
-        command.append(target.url + "/")
-    else:
-        # Sessions of their own for every run: a rotated secret only lives in wrk's memory.
-        sessions = work_dir / "sessions.txt"
-        write_sessions(target.url, target.application, 2 * concurrency + 8, sessions)
-        command += ["--script", str(RESUME_SCRIPT), target.url]
-        command += ["--", str(sessions), target.application.key, str(threads)]
-    cpu_before_s = cpu_time_s(target.processes)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 120)
-    cpu_s = cpu_time_s(target.processes) - cpu_before_s
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed: {done.stderr}{done.stdout}")
-    return parse_wrk(done.stdout, cpu_s)
-
-
-def write_sessions(url: str, application: Application, count: int, path: Path) -> None:
-    """Sessions opened with tickets (no password hashing), as wrk_resume.lua reads them."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
-    lines = []
+def measure(target: Target, requests: int, *, counted: bool = True) -> None:
+    """`requests` sequential requests on a new kept-alive connection (uvicorn closes one that is
+    idle for 5 s, as it is between two rounds)."""
+    server, database = target.server.pid, target.server.database_pid
+    connection = ApiConnection(target.server.url)
     try:
-        for number in range(count):
-            user = f"bench-{number}"
-            ticket = sign_ticket(application.key, application.secret, user)
-            body = json.dumps({"applicationKey": application.key, "userTicket": ticket})
-            connection.request("POST", "/v1/sessions", body, {"Content-Type": "application/json"})
-            reply = connection.getresponse()
-            session = json.loads(reply.read())
-            if reply.status != 201:
-                raise SystemExit(f"could not open a session: {reply.status} {session}")
-            lines.append(f"{session['sessionId']} {session['sessionSecret']} {user}\n")
+        server_before = tree_cpu_s(server)
+        database_before = tree_cpu_s(database) if database else 0.0
+        started = time.perf_counter()
+        for _ in range(requests):
+            _check(target, target.send(connection))
+        wall_s = time.perf_counter() - started
+        server_s = tree_cpu_s(server) - server_before
+        database_s = tree_cpu_s(database) - database_before if database else 0.0
     finally:
         connection.close()
-    path.write_text("".join(lines))
+    if counted:
+        target.server_ms.append(1000 * server_s / requests)
+        target.database_ms.append(1000 * database_s / requests)
+        target.wall_ms.append(1000 * wall_s / requests)
 
 
-def cpu_time_s(roots: tuple[int, ...]) -> float:
-    """User and system CPU time of these processes and all their descendants, living ones."""
-    ticks_per_s = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # it ended meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
-    total = 0
-    for pid, spent in ticks.items():
-        ancestor = pid
-        while ancestor not in roots and ancestor in parents and ancestor > 1:
-            ancestor = parents[ancestor]
-        if ancestor in roots:
-            total += spent
-    return total / ticks_per_s
-
-
-def parse_wrk(output: str, cpu_s: float) -> Figures:
-    def duration_ms(label: str) -> float:
-        found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-        if not found:
-            raise SystemExit(f"no {label} latency in wrk's output:\n{output}")
-        return float(found[1]) * _UNITS_MS[found[2]]
-
-    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    if not rate:
-        raise SystemExit(f"no rate in wrk's output:\n{output}")
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors += int(non_2xx[1]) if non_2xx else 0
-    answered = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
-    cpu_ms = 1000 * cpu_s / int(answered[1]) if answered and int(answered[1]) else 0.0
-    return Figures(float(rate[1]), duration_ms("50%"), duration_ms("99%"), errors, cpu_ms)
-
-
-def report(results: dict[str, dict[int, Figures]], concurrencies: list[int]) -> None:
-    width = max(len(name) for name in results)
-    print(f"{'':{width}}  " + "  ".join(f"{f'{c} connections':^48}" for c in concurrencies))
-    for name, figures in results.items():
-        print(f"{name:{width}}  " + "  ".join(f"{figures[c]!s:48}" for c in concurrencies))
-    print("\nresume throughput / hello-world throughput, with as many workers:")
-    for name, figures in results.items():
-        if name.startswith("hello-world"):
-            continue
-        workers = 4 if name.endswith("4 workers") else 1
-        baseline = results[f"hello-world, {workers} worker{'s' if workers > 1 else ''}"]
-        ratios = "  ".join(
-            f"{c} connections: {figures[c].requests_per_s / baseline[c].requests_per_s:5.2f}"
-            for c in concurrencies
+def report(targets: list[Target], args: argparse.Namespace, busy: Busy) -> None:
+    print(
+        f"\nCPU per request in ms, the median of {args.rounds} rounds of {args.requests} requests "
+        f"(min-max over the rounds), and the wall time per request.\nThe machine meanwhile: "
+        f"{busy.cores:.2f} of its {os.cpu_count()} cores busy on average, {busy.own_cores:.2f} "
+        f"with this benchmark (servers, PostgreSQL, the load generator), {busy.other_cores:.2f} "
+        f"with other work; load average at end {_load_average()}."
+    )
+    width = max(len(target.label) for target in targets)
+    print(
+        f"{'':{width}}  {'server':>17}  {'PostgreSQL':>17}  {'total':>6}  {'÷ floor':>7}  "
+        f"{'wall':>6}"
+    )
+    floors = {
+        (t.operation, t.server.name.split(", ")[-1]): t.total_ms
+        for t in targets
+        if t.server.name.startswith("floor")
+    }
+    for target in targets:
+        floor = floors.get((target.operation, target.server.name.split(", ")[-1]))
+        ratio = f"{target.total_ms / floor:7.2f}" if floor else f"{'':7}"
+        database = _spread(target.database_ms) if target.server.database_pid else f"{'-':>17}"
+        print(
+            f"{target.label:{width}}  {_spread(target.server_ms)}  {database}  "
+            f"{target.total_ms:6.2f}  {ratio}  {statistics.median(target.wall_ms):6.2f}"
         )
-        print(f"{name:{width}}  {ratios}")
 
 
-def _load() -> str:
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):5.2f} ({min(values):4.2f}-{max(values):4.2f})"
+
+
+def _check(target: Target, status: int) -> None:
+    if status != 200:
+        raise SystemExit(f"{target.label}: answered {status}")
+
+
+def _pid_of(cluster: PostgresCluster) -> int:
+    if cluster.server_pid is None:
+        raise SystemExit(f"{cluster!r} is not running")
+    return cluster.server_pid
+
+
+def _pid(server: ServerProcess) -> int:
+    if server.pid is None:
+        raise SystemExit(f"{server!r} is not running")
+    return server.pid
+
+
+def _load_average() -> str:
     return " ".join(f"{load:.1f}" for load in os.getloadavg())
 
 

@@ -1,6 +1,6 @@
--- wrk script of benchmarks/service.py: every request resumes one session with its current secret,
--- and the rotated secret in the answer is what that session presents next time. A session is in
--- one request at a time (so no request is a reuse that would revoke it).
+-- wrk script of benchmarks/service_throughput.py: every request resumes one session with its
+-- current secret, and the rotated secret in the answer is what that session presents next time. A
+-- session is in one request at a time (so no request is a reuse that would revoke it).
 --
 --   wrk ... -s wrk_resume.lua URL -- SESSIONS_FILE APPLICATION_KEY THREADS
 --

@@ -155,14 +155,17 @@ class PostgresCluster:
             self._pg_ctl("stop", "--wait", "--timeout=60", "--mode=fast")
             self.running = False
 
-    def create_database(self) -> str:
-        """A new empty database; its URL."""
+    def create_database(self, *, log_statements: bool = False) -> str:
+        """A new empty database; its URL. With `log_statements`, the server writes every statement
+        sent to it to `log_file` (`log_statement = all`, for this database only)."""
         import psycopg
 
         self._databases += 1
         name = f"db_{self._databases}"
         with psycopg.connect(self._libpq_url("postgres"), autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
+            if log_statements:
+                connection.execute(f"ALTER DATABASE \"{name}\" SET log_statement = 'all'")
         return self.url(name)
 
     def close(self) -> None:

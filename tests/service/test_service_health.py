@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
@@ -51,3 +53,35 @@ def test_health_is_503_while_postgresql_is_down_and_every_worker_recovers_when_i
     assert {api.request("GET", "/v1/health").status for _ in range(20)} == {200}
     assert api.resume(session).status == 200
     assert "Traceback" not in service.process.output
+
+
+def test_connections_the_server_ended_are_replaced_without_failing_a_request(
+    postgres_cluster: PostgresCluster,
+    fresh_service: Callable[..., RunningService],
+    username: str,
+) -> None:
+    url = postgres_cluster.create_database()
+    service = fresh_service(database_url=url)
+    api = service.api
+    sessions = [api.new_session(f"{username}-{n}") for n in range(3)]
+    assert all(api.me(session).status == 200 for session in sessions)  # pooled connections now
+
+    # What a restart, a failover or an administrator does to the pooled connections: their
+    # backends end, each telling its client so and closing.
+    with psycopg.connect(_libpq(url), autocommit=True) as admin:
+        backends = admin.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for (pid,) in backends:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    assert backends
+    # No request pays for it: each dead connection is noticed as it is taken, and replaced.
+    assert [api.me(session).status for session in sessions for _ in range(3)] == [200] * 9
+    assert api.request("GET", "/v1/health").status == 200
+    assert "unavailable" not in service.process.output
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

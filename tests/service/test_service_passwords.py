@@ -1,9 +1,11 @@
-"""Password hashing: a bounded pool (503 busy past its queue), the same cost for unknown users,
-and hashes upgraded at the next sign-in."""
+"""Password hashing: a bounded pool (503 busy past its queue) at a lower priority, the same cost
+for unknown users, and hashes upgraded at the next sign-in."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import threading
 import unicodedata
 from collections import Counter
@@ -14,7 +16,12 @@ from typing import Any
 import argon2
 import pytest
 
-from authservice.auth.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasswordHasher
+from authservice.auth.passwords import (
+    ARGON2_MEMORY_KIB,
+    ARGON2_TIME_COST,
+    HASHING_NICENESS,
+    PasswordHasher,
+)
 from tests.service.helpers import PASSWORD, Api, RunningService, assert_error
 from tests.support.loops import run_coroutine
 
@@ -99,6 +106,29 @@ def test_checking_an_unknown_user_costs_what_checking_a_real_one_does(password: 
     hasher.close()
 
     assert counting.verified == known and known  # same number of checks, same parameters
+
+
+def thread_priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread has a priority of its own on Linux")
+def test_the_hashing_threads_run_nicer_than_the_process_which_keeps_its_priority() -> None:
+    priorities: list[int] = []
+
+    class PriorityHasher(CountingHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            priorities.append(thread_priority())
+            return super().hash(password, salt=salt)
+
+    own = thread_priority()
+    hasher = PasswordHasher(workers=1, queue_limit=0, hasher=PriorityHasher())
+    run_coroutine(hasher.hash(PASSWORD))
+    hasher.close()
+
+    # The first hash is the dummy one, made in this thread as the pool is built.
+    assert priorities == [own, min(19, own + HASHING_NICENESS)]
+    assert thread_priority() == own
 
 
 def test_a_hash_made_with_weaker_parameters_is_upgraded_at_the_next_sign_in(

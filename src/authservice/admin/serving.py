@@ -4,19 +4,24 @@ listening socket (the kernel hands each new connection to one of them).
 uvicorn's workers are new processes (spawned, not forked): each imports the app by name and builds
 it with a factory, so whatever configures the app reaches them through the environment (for the
 auth service: workers.py).
+
+Every open connection is an open file, and a message stream stays open: the process raises its
+soft limit of open files to the hard one first (the workers inherit it), as nginx and PostgreSQL
+do, so that the hard limit (`ulimit -Hn`, systemd's `LimitNOFILE=`) is the only one to set.
 """
 
 from __future__ import annotations
 
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-__all__ = ["run_server", "tcp_listener"]
+__all__ = ["raise_open_file_limit", "run_server", "tcp_listener"]
 
 
 def run_server(
@@ -33,6 +38,7 @@ def run_server(
     0); `options` go to `uvicorn.Config`."""
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers}")
+    raise_open_file_limit()
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers, **options)
     if workers == 1:
         # uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again so
@@ -66,6 +72,19 @@ def tcp_listener(listener: socket.socket) -> socket.socket:
     if listener.family not in (socket.AF_INET, socket.AF_INET6):
         return listener
     return socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, listener.detach())
+
+
+def raise_open_file_limit() -> None:
+    """This process's soft limit of open files raised to its hard limit (POSIX only)."""
+    if sys.platform == "win32":
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # macOS refuses an unlimited soft limit: keep the one we have
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def _address(listener: Any) -> tuple[str, int]:

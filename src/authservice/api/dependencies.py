@@ -1,6 +1,10 @@
 """What the routes share, as FastAPI dependencies: the services (built once per app by the
 composition root), the client's address and device label, the proof a request carries, and the
-session it presents in its `Authorization` header."""
+session it presents in its `Authorization` header.
+
+The dependencies are `async`, though none of them waits for anything: FastAPI runs a plain `def`
+dependency in a worker thread, and each such hop costs about as much CPU as a whole hello-world
+request (benchmarks/service.py)."""
 
 from __future__ import annotations
 
@@ -49,23 +53,23 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _auth(request: Request) -> AuthService:
+async def _auth(request: Request) -> AuthService:
     return _services(request).auth
 
 
-def _messaging(request: Request) -> MessagingService:
+async def _messaging(request: Request) -> MessagingService:
     return _services(request).messaging
 
 
-def _tokens(request: Request) -> TokenService:
+async def _tokens(request: Request) -> TokenService:
     return _services(request).tokens
 
 
-def _database_check(request: Request) -> DatabaseCheck:
+async def _database_check(request: Request) -> DatabaseCheck:
     return _services(request).database_check
 
 
-def _proof(
+async def _proof(
     request: Request,
     proof: Annotated[
         str | None,
@@ -82,7 +86,7 @@ def _proof(
 Proof = Annotated[ProofRequest, Depends(_proof)]
 
 
-def _presented(
+async def _presented(
     credentials: Annotated[
         HTTPAuthorizationCredentials | None,
         Depends(

@@ -4,6 +4,9 @@ Hashing is the one expensive thing the service does: each hash takes `ARGON2_MEM
 and tens of milliseconds of a core. It runs in its own pool of `workers` threads (argon2 releases
 the GIL), with at most `queue_limit` jobs waiting; past that, `ServiceBusy` (503) at once, so a
 burst of sign-ins can neither exhaust memory nor starve the event loop and the other endpoints.
+On Linux those threads run at a lower priority than the rest of the process (`HASHING_NICENESS`):
+they still take every idle core, but the event loop gets a core back the moment it has work, so
+`/v1/health` and the other requests answer while a burst of sign-ins hashes.
 
 A sign-in costs the same whether or not the user exists: a missing user, or one created by a ticket
 (no password), is checked against a dummy hash made with the same parameters.
@@ -12,10 +15,13 @@ A sign-in costs the same whether or not the user exists: a missing user, or one 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,7 +30,13 @@ import argon2
 from authservice.auth.rules import normalize_password
 from authservice.core.errors import ServiceBusy
 
-__all__ = ["ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "PasswordCheck", "PasswordHasher"]
+__all__ = [
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_TIME_COST",
+    "HASHING_NICENESS",
+    "PasswordCheck",
+    "PasswordHasher",
+]
 
 # OWASP's minimum for argon2id (m=19 MiB, t=2, p=1), chosen by measurement (benchmarks/
 # service_load.py) on a busy 2-core machine: one hash takes 30-55 ms, and a burst of 50 sign-ins
@@ -34,6 +46,11 @@ __all__ = ["ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "PasswordCheck", "PasswordHa
 ARGON2_TIME_COST = 2
 ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
+# How much nicer than the process the hashing threads run (Linux only: there a thread has a
+# priority of its own). Linux's scheduler weighs a thread at +10 about a ninth of one at the
+# process's own priority, and lets a woken thread of higher weight run at once: the event loop no
+# longer queues behind the hashes for its turn on a core.
+HASHING_NICENESS = 10
 
 _T = TypeVar("_T")
 
@@ -62,7 +79,9 @@ class PasswordHasher:
             type=argon2.Type.ID,
         )
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="password-hash")
+        self._pool = ThreadPoolExecutor(
+            workers, thread_name_prefix="password-hash", initializer=_lower_thread_priority
+        )
         self._slots = threading.BoundedSemaphore(workers + queue_limit)
         self.workers = workers
         self.queue_limit = queue_limit
@@ -113,3 +132,16 @@ class PasswordHasher:
             raise
         future.add_done_callback(lambda _: self._slots.release())
         return await asyncio.wrap_future(future)
+
+
+def _lower_thread_priority() -> None:
+    """This thread `HASHING_NICENESS` nicer than it was (at most 19), on Linux, where
+    setpriority(2) on a thread id moves that thread alone; elsewhere it would move the process."""
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    # A failure here would break the pool (an initializer that raises fails every job): hashing at
+    # the process's own priority is slower for the other requests, never wrong.
+    with suppress(OSError):
+        niceness = min(19, os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, niceness)

@@ -8,6 +8,7 @@ schema is not this version's (schema_versions.py). `migrate_database` brings it 
 from __future__ import annotations
 
 import os
+import select
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from authservice.core.files import ensure_private_dir, ensure_private_file
@@ -40,6 +42,8 @@ _INSERTS: dict[str, Callable[[Any], Any]] = {
 }
 # How long a connection attempt to PostgreSQL may take before the request fails (503).
 _CONNECT_TIMEOUT_S = 5
+# A pooled PostgreSQL connection this old is closed and replaced when it is next taken.
+_RECYCLE_S = 3600
 # How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
 # long as another process's migration may take (on PostgreSQL it waits on an advisory lock).
 _BUSY_TIMEOUT_MS = 5_000
@@ -97,16 +101,7 @@ def connect_outside_pool(settings: Settings, engine: Engine) -> Any:
     import psycopg
 
     _, options = engine.dialect.create_connect_args(engine.url)
-    return psycopg.connect(
-        **options,
-        **_engine_options(settings)["connect_args"],
-        # Over TCP, a connection whose peer vanished (no FIN) is noticed within about 25 s.
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        autocommit=True,
-    )
+    return psycopg.connect(**options, **_engine_options(settings)["connect_args"], autocommit=True)
 
 
 def describe_database(engine: Engine) -> str:
@@ -131,6 +126,8 @@ def _connect(
         if engine.url.database and engine.url.database != ":memory:":
             ensure_private_file(Path(engine.url.database))
         _configure_sqlite(engine, foreign_keys=foreign_keys, busy_timeout_ms=busy_timeout_ms)
+    else:
+        _drop_dead_connections(engine)
     return engine
 
 
@@ -138,15 +135,50 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     if not (settings.database_url or "").startswith("postgresql"):
         return {}
     return {
-        # A connection the server dropped (a restart, a failover) is noticed when it is taken from
-        # the pool, and replaced, instead of failing the request that drew it.
-        "pool_pre_ping": True,
+        # No liveness ping (a round trip) when a connection is taken from the pool: a local check
+        # of its socket instead (_drop_dead_connections), and a connection this old is replaced.
+        "pool_recycle": _RECYCLE_S,
         "connect_args": {
             "connect_timeout": _CONNECT_TIMEOUT_S,
             # Shown in pg_stat_activity: which process of which machine holds a connection.
             "application_name": f"authservice {socket.gethostname()} pid {os.getpid()}",
+            # Over TCP, a connection whose peer vanished (no FIN) is noticed within about 25 s,
+            # and an idle one is not dropped by a firewall or proxy that forgets quiet flows.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         },
     }
+
+
+def _drop_dead_connections(engine: Engine) -> None:
+    """A pooled PostgreSQL connection is checked as it is taken from the pool, without a round
+    trip: an idle connection has nothing to read, so a socket that can be read is the server's
+    goodbye (a restart, a failover, a terminated backend: it sends its error and closes) or a
+    connection the kernel gave up on (the keepalives above). The pool then opens a new connection
+    in its place, and the request goes on; a failure of that one is the request's (503).
+
+    Rarely the server says something harmless on an idle connection (a changed setting it reports
+    by itself): that connection is replaced all the same, which costs a reconnect, nothing more."""
+
+    driver_error = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "checkout")
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            dead = dbapi_connection.closed or dbapi_connection.broken or _readable(dbapi_connection)
+        except driver_error:  # psycopg has no socket for a connection it knows is lost
+            dead = True
+        if dead:
+            raise DisconnectionError("the database closed this connection")
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    descriptor = dbapi_connection.fileno()
+    poller = select.poll()  # not select(): descriptors past 1024 (thousands of open streams)
+    poller.register(descriptor, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:

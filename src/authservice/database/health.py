@@ -4,6 +4,9 @@ so that it never queues behind busy requests, and a time limit."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import anyio
 from anyio import to_thread
@@ -46,12 +49,32 @@ class DatabaseCheck:
         return error
 
     def _query(self) -> None:
-        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read.
+        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read. Outside
+        # a transaction: on PostgreSQL a transaction would end in a ROLLBACK, which makes psycopg
+        # drop the connection's prepared statements (the next request would parse its own again).
         connection = self._engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-            cursor.close()
+            with _autocommit(connection.driver_connection, self._engine.dialect.name):
+                cursor = connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+                cursor.close()
+        except self._driver_errors:
+            connection.invalidate()  # not back into the pool
+            raise
         finally:
             connection.close()
+
+
+@contextmanager
+def _autocommit(driver_connection: Any, dialect_name: str) -> Iterator[None]:
+    """psycopg's connection in autocommit mode meanwhile. SQLite's connections are already outside
+    a transaction until the engine's BEGIN (engine.py)."""
+    if dialect_name != "postgresql":
+        yield
+        return
+    driver_connection.autocommit = True
+    try:
+        yield
+    finally:
+        driver_connection.autocommit = False

@@ -1,0 +1,137 @@
+"""How many statements one request sends to the database: a resume, a `GET /v1/me`, a health probe.
+
+Each statement is a round trip to PostgreSQL (and a call into SQLite), so these tests state the
+count of today's code, statement by statement: a change that adds one fails here and must say so
+by changing the count (a change that removes one, too, and lowers it). They are counted where the
+database sees them, whatever sends them (SQLAlchemy, the driver, the pool): in PostgreSQL's own log
+(`log_statement = all`, this database only), and in SQLite through the trace callback of every
+connection the service's engine opens.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from authservice import Settings, create_app, ensure_application
+from authservice.database.engine import migrate_database
+from harness.postgres import PostgresCluster
+from tests.service.conftest import Backend
+from tests.service.helpers import Api, serve_in_thread
+
+# A statement in PostgreSQL's log: a simple query, or the execution of a parsed one.
+_LOGGED = re.compile(r"LOG:\s+(?:statement|execute [^:]*):\s*(.*)")
+
+
+class StatementCounter:
+    """The statements the service sends inside `counting()`, by their first word."""
+
+    def __init__(self, settings: Settings, app: Any, cluster: PostgresCluster | None) -> None:
+        self._cluster = cluster
+        self._seen: list[str] = []
+        self._counting = False
+        if cluster is None:
+            engine = app.state.services.engine
+            event.listen(engine, "connect", self._trace_sqlite)
+            engine.dispose()  # every connection from now on is traced
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        counted: list[str] = []
+        if self._cluster is not None:
+            log = self._cluster.log_file
+            start = log.stat().st_size
+            yield counted
+            with log.open("rb") as file:
+                file.seek(start)
+                lines = file.read().decode(errors="replace").splitlines()
+            counted += [found[1] for line in lines if (found := _LOGGED.search(line))]
+        else:
+            self._seen.clear()
+            self._counting = True
+            try:
+                yield counted
+            finally:
+                self._counting = False
+            counted += self._seen
+        counted[:] = [_first_word(statement) for statement in counted]
+
+    def _trace_sqlite(self, connection: sqlite3.Connection, _record: Any) -> None:
+        connection.set_trace_callback(self._sqlite_statement)
+
+    def _sqlite_statement(self, statement: str) -> None:
+        if self._counting:
+            self._seen.append(statement)
+
+
+def _first_word(statement: str) -> str:
+    words = statement.strip().split()
+    return " ".join(words[:2]) if words[:1] in (["BEGIN"], ["DEALLOCATE"]) else words[0]
+
+
+@pytest.fixture
+def counted_service(backend: Backend, tmp_path: Path) -> Iterator[tuple[Api, Callable[[], Any]]]:
+    """The service in this process on the backend's database (a new one), with its statements
+    counted: (the API, `counting`)."""
+    url = backend.cluster.create_database(log_statements=True) if backend.cluster else None
+    settings = Settings(data_dir=tmp_path, database_url=url, purge_interval_s=0)
+    migrate_database(settings)
+    application = ensure_application(settings)
+    app = create_app(settings)
+    counter = StatementCounter(settings, app, backend.cluster)
+    with serve_in_thread(app) as base_url:
+        yield Api(base_url, application), counter.counting
+
+
+def test_one_resume_sends_five_statements_in_one_transaction(
+    counted_service: tuple[Api, Callable[[], Any]], backend: Backend, username: str
+) -> None:
+    api, counting = counted_service
+    session = api.resume(api.new_session(username)).body  # the pool has a connection now
+
+    with counting() as statements:
+        reply = api.resume(session)
+
+    assert reply.status == 200
+    begin = "BEGIN" if backend.cluster else "BEGIN IMMEDIATE"
+    # The session locked with its user and application, the retired secret kept, the session
+    # rotated. No liveness ping first: the pool checks a connection without a round trip.
+    assert statements == [begin, "SELECT", "INSERT", "UPDATE", "COMMIT"]
+
+
+def test_who_am_i_sends_one_locked_read_in_a_transaction(
+    counted_service: tuple[Api, Callable[[], Any]], backend: Backend, username: str
+) -> None:
+    api, counting = counted_service
+    session = api.new_session(username)
+    assert api.me(session).status == 200  # its last use is recorded now, not again for a minute
+
+    with counting() as statements:
+        reply = api.me(session)
+
+    assert reply.status == 200
+    begin = "BEGIN" if backend.cluster else "BEGIN IMMEDIATE"
+    assert statements == [begin, "SELECT", "COMMIT"]
+
+
+def test_a_health_probe_sends_one_query_and_keeps_the_prepared_statements(
+    counted_service: tuple[Api, Callable[[], Any]], username: str
+) -> None:
+    api, counting = counted_service
+    session = api.new_session(username)
+    for _ in range(6):  # psycopg prepares a statement on its fifth execution
+        assert api.me(session).status == 200
+
+    with counting() as statements:
+        reply = api.request("GET", "/v1/health")
+
+    assert reply.status == 200
+    # Outside a transaction: no ROLLBACK, after which psycopg would send DEALLOCATE ALL.
+    assert statements == ["SELECT"]
