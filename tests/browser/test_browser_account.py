@@ -89,7 +89,7 @@ def test_the_password_is_asked_again_in_place_and_then_the_other_devices_are_sig
 
     laptop.get_by_role("button", name="Sign out the other devices").click()
     expect(laptop.get_by_role("heading", name="Sign out the other devices?")).to_be_visible()
-    laptop.get_by_role("button", name="Sign out the other devices").click()  # confirmed
+    laptop.get_by_role("button", name="Sign them out").click()  # confirmed
 
     prompt = laptop.get_by_role("heading", name="Enter your password again")
     expect(prompt).to_be_visible()

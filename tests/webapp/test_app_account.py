@@ -98,7 +98,7 @@ async def test_what_cannot_be_undone_asks_for_the_password_in_place_and_then_doe
     phone = await signed_in(open_tab, credentials, Profile())
     await asyncio.sleep(REAUTH_WINDOW_S + 0.2)
 
-    laptop.page.press("ask-sign-out-others", "account")
+    laptop.page.press("ask-sign-out-others", "signed-in")
     assert "This one stays signed in." in account(laptop.page)
     laptop.page.press("sign-out-others", "account")
     assert "Enter your password again" in account(laptop.page)
