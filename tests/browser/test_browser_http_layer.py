@@ -15,6 +15,7 @@ from harness.processes import Stack
 from tests.support.accounts import new_username
 from tests.support.browser import Recorder, Workers, create_account
 from tests.support.builds import site_with_entry
+from webapp.config import DEFAULT_BACKEND_URL
 
 MARK = "pyodide-http sends"
 # static/main.py, with a watch on pyodide-http's sender: each call leaves a mark on the worker's
@@ -121,21 +122,22 @@ def test_the_workers_requests_to_the_service_go_through_pyodide_http_with_the_cl
         page.locator("#app > [data-view=login]").wait_for()
         assert page.evaluate("document.documentElement.dataset.pythonThread") == "worker"
 
-        def to_the_service(resource_type: str) -> list[str]:
+        def from_python(resource_type: str) -> list[str]:
+            """What the app asked of the service, and of the application's backend beside it."""
             return sorted(
                 f"{request.method} {request.url}"
                 for request in requests
-                if request.url.startswith(watched.url + "/v1/")
+                if request.url.startswith((watched.url + "/v1/", watched.url + DEFAULT_BACKEND_URL))
                 and request.resource_type == resource_type
             )
 
         sent = sends_through_pyodide_http(page)
-        expected = [f"{call} {DEFAULT_TIMEOUT_S}" for call in to_the_service("xhr")]
+        expected = [f"{call} {DEFAULT_TIMEOUT_S}" for call in from_python("xhr")]
         assert sent == expected
         paths = {call.split()[1].removeprefix(watched.url) for call in sent}
         assert {"/v1/users", "/v1/sessions", "/v1/sessions/current"} <= paths
         # The message stream is the one request read with fetch() (webapp.browser.fetch_stream).
-        assert {call.split()[1].partition("?")[0] for call in to_the_service("fetch")} == {
+        assert {call.split()[1].partition("?")[0] for call in from_python("fetch")} == {
             watched.url + "/v1/messages/stream"
         }
         assert recorder.console_errors() == []
