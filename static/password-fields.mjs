@@ -1,7 +1,7 @@
 // Password fields as people expect them, at once, whether or not Python is ready yet (it takes
 // seconds to start): "Show password" shows what was typed, and the hint under the field counts what
-// a new password still needs. Both listen on the document, so they work on every drawing of the
-// login form, the pre-rendered one and each one Python draws.
+// a new password still needs. Both listen on the document, so they work on every drawing of a
+// form with a password (the login form, pre-rendered or drawn by Python, and the account's steps).
 //
 // The rule's numbers come from the page's configuration (webapp.config.PageConfig, which a test
 // holds to the service's own rule); the service still decides, and its refusal is shown beside the
@@ -36,19 +36,21 @@ function showHint(field) {
   if (!hint) return null;
   // The text for an empty field is the one the template wrote.
   hint.dataset.empty ??= hint.textContent;
-  hint.textContent = newPasswordHint(field.value) ?? hint.dataset.empty;
+  hint.textContent = newPasswordHint(field.value, hint.hasAttribute("data-counts-plain")) ?? hint.dataset.empty;
   return hint;
 }
 
-/** What a new account's password still needs, or null for an empty one. The service counts code
- * points after NFKC normalisation (authservice.rules). */
-function newPasswordHint(password) {
+/** What a new password still needs, or null for an empty one. The service counts code points
+ * after NFKC normalisation (authservice.rules). The login form's field is for signing in too, so its
+ * hint says "for a new account"; a field that only takes a new password (`plain`) says less. */
+function newPasswordHint(password, plain) {
   const length = [...password.normalize("NFKC")].length;
   if (length === 0) return null;
   if (length < newPassword.minChars) {
     const needed = newPassword.minChars - length;
-    return `For a new account: ${needed} more character${needed === 1 ? "" : "s"} needed.`;
+    const count = `${needed} more character${needed === 1 ? "" : "s"} needed.`;
+    return plain ? count : `For a new account: ${count}`;
   }
-  if (length > newPassword.maxChars) return `Too long for a new account: at most ${newPassword.maxChars} characters.`;
-  return "Long enough for a new account.";
+  if (length > newPassword.maxChars) return `Too long${plain ? "" : " for a new account"}: at most ${newPassword.maxChars} characters.`;
+  return plain ? "Long enough." : "Long enough for a new account.";
 }

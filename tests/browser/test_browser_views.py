@@ -249,6 +249,13 @@ def test_every_view_passes_axe_in_light_and_dark_and_fits_from_320_px_walked_by_
     page.keyboard.press("Enter")
     expect(page.get_by_label("New password")).to_be_visible()
     assert focused_matches(page, "#change-password-title")
+    # The new password's fields as at "Create account": the hint counts, Space shows it.
+    tab_to(page, "#new-password")
+    page.keyboard.type("short")
+    expect(page.locator("#new-password-hint")).to_have_text("7 more characters needed.")
+    tab_to(page, "[data-show-password][aria-controls=new-password]")
+    page.keyboard.press("Space")
+    expect(page.locator("#new-password")).to_have_attribute("type", "text")
     walk.look(page, "change password")
     tab_to(page, "button[value=account-cancel]")
     page.keyboard.press("Enter")
