@@ -8,7 +8,7 @@ thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,7 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from authservice.auth.handed_out import Authenticate, SessionEnd
 from authservice.auth.presented import PresentedSession
 from authservice.auth.sessions import SessionView
 from authservice.core.audit import AuditEvent, record_event
@@ -39,17 +40,10 @@ from authservice.messaging.read_models import ConversationView, MessageView
 
 __all__ = [
     "STREAM_BATCH",
-    "Authenticate",
     "MessagingService",
-    "SessionEnd",
     "StreamPoll",
     "StreamStart",
 ]
-
-# The session a request presents, checked: the session it is, or a SessionRejected.
-Authenticate = Callable[[PresentedSession], SessionView]
-# When a session (by id) ends, in the caller's transaction; its SessionRejected if it has.
-SessionEnd = Callable[[Session, str, datetime], datetime]
 
 # The send limit is per minute (Settings.messages_per_minute).
 _SEND_WINDOW_S = 60.0

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice.auth.applications import find_application
+from authservice.auth.handed_out import Authenticate, SessionEnd
 from authservice.auth.presented import PresentedSession
-from authservice.auth.sessions import SessionView
 from authservice.core.audit import AuditEvent, record_event
 from authservice.core.clock import utc_now
 from authservice.core.errors import (
@@ -46,10 +44,6 @@ __all__ = ["JWKS_PATH", "METADATA_PATH", "TokenService"]
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 INTROSPECTION_PATH = "/introspect"
-
-Authenticate = Callable[[PresentedSession], SessionView]
-# When a session ends, by id, in the caller's transaction; SessionRejected if it has.
-SessionEnd = Callable[[Session, str, datetime], datetime]
 
 
 class TokenService:

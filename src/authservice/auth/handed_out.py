@@ -1,0 +1,19 @@
+"""What auth hands the features beside it (messaging, tokens) through the composition root, as
+callables, so that none of them holds `AuthService`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from authservice.auth.presented import PresentedSession
+from authservice.auth.sessions import SessionView
+
+__all__ = ["Authenticate", "SessionEnd"]
+
+# The session a request presents, checked: the session it is, or a SessionRejected.
+Authenticate = Callable[[PresentedSession], SessionView]
+# When a session (by id) ends, in the caller's transaction; its SessionRejected if it has.
+SessionEnd = Callable[[Session, str, datetime], datetime]
