@@ -503,21 +503,14 @@ class AuthService:
                 address=address,
             )
             raise
-        except ProofRefused as refused:
+        except (ProofRefused, UseProofNonce) as refused:
+            # A proof refused for its time alone (UseProofNonce) is one refused for its clock.
+            reason = refused.reason if isinstance(refused, ProofRefused) else "clock"
             record_event(
                 AuditEvent.PROOF_REFUSED,
                 session=presented.session_id,
                 error=refused.code,
-                reason=refused.reason,
-                address=address,
-            )
-            raise
-        except UseProofNonce as refused:
-            record_event(
-                AuditEvent.PROOF_REFUSED,
-                session=presented.session_id,
-                error=refused.code,
-                reason="clock",
+                reason=reason,
                 address=address,
             )
             raise
