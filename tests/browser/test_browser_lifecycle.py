@@ -149,7 +149,7 @@ def test_ending_a_device_s_session_from_the_device_list_shows_it_the_login_form_
         "button", name=re.compile(r"^Sign out Chrome on Linux, last used \d")
     )
     expect(other_device).to_have_count(1)
-    expect(device_a.get_by_text("this device")).to_be_visible()
+    expect(device_a.get_by_text("this device", exact=True)).to_be_visible()
     other_device.click()
     expect(device_a.get_by_text("That device is signed out.")).to_be_visible()
     expect(other_device).to_have_count(0)
