@@ -10,8 +10,8 @@ the current secret, not revoked, not expired, not bound to a device key; a resum
 keeps the old one's hash as retired, moves the idle end and records the last use; `/me` records the
 last use once a minute. Everything else (the grace window, reuse revocation, proofs, why a session
 is refused, request validation) it leaves out: any refusal is a bare 401. The new secret is an HMAC
-of the session id and the presented secret under the server key, without the generation, so that
-it is known before the one statement that rotates.
+of the session id and the presented secret under the server key, as the service derives it
+(core/keys.py, derive_next_secret): known before the one statement that rotates.
 
 - PostgreSQL: async psycopg in autocommit, each request one statement on a pooled connection: the
   resume is an UPDATE ... RETURNING with the retired secret's INSERT in the same statement (a
@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
-import hmac
 import json
 import os
 import sqlite3
@@ -48,7 +46,7 @@ from starlette.routing import Route
 
 from authservice import Settings
 from authservice.admin.serving import run_server
-from authservice.core.keys import load_server_key
+from authservice.core.keys import derive_next_secret, load_server_key
 
 # Where the worker finds its configuration (uvicorn imports the factory by name).
 _ENVIRONMENT = "FLOOR_CONFIGURATION"
@@ -229,8 +227,7 @@ def create_app() -> Starlette:
     async def resume(request: Request) -> Response:
         body = json.loads(await request.body())
         session_id, secret = body["sessionId"], body["sessionSecret"]
-        message = f"{session_id}|{secret}".encode()
-        new_secret = _url_safe(hmac.new(server_key, message, hashlib.sha256).digest())
+        new_secret = derive_next_secret(server_key, session_id, secret)
         now = datetime.now(UTC)
         row = await database.resume(body, _hash(new_secret), now)
         if row is None:
@@ -305,10 +302,6 @@ def _resume_parameters(
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _url_safe(digest: bytes) -> str:
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _sqlite_times(parameters: dict[str, Any]) -> dict[str, Any]:

@@ -67,7 +67,12 @@ def open_services(settings: Settings) -> Services:
             messaging.forget_user(db, user)
 
     auth = AuthService(
-        settings, database, server_key, on_revoke=fanout.notify, on_delete_user=forget_user
+        settings,
+        database,
+        server_key,
+        engine=engine,
+        on_revoke=fanout.notify,
+        on_delete_user=forget_user,
     )
     messaging = MessagingService(
         database,

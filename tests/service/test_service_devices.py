@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from authservice import Settings
 from authservice.auth import devices
 from authservice.auth.devices import describe_user_agent
+from authservice.auth.fast_paths import FastPaths
+from authservice.auth.presented import PresentedSession
 from authservice.auth.proofs import NO_PROOF
 from authservice.auth.sessions import LAST_USE_STEP, SessionManager
 from authservice.database.engine import open_database
@@ -106,8 +108,9 @@ def test_last_used_moves_with_every_resume(api: Api, username: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("path", ["the full path", "the common case"])
 def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwards(
-    backend_service: RunningService, username: str
+    backend_service: RunningService, username: str, path: str
 ) -> None:
     session = backend_service.api.new_session(username)
     settings = Settings(
@@ -121,13 +124,18 @@ def test_a_bearer_call_records_the_last_use_at_most_once_a_step_and_never_backwa
         rotation_grace_s=0,
         reauth_window_s=300,
     )
+    fast = FastPaths(engine, server_key=bytes(32), idle_ttl_s=3600, nonces=manager.proof_nonces)
+    session_id, secret = session["sessionId"], session["sessionSecret"]
     started = parse_time(session["createdAt"])
 
     def last_used_after_a_call_at(now: datetime) -> datetime:
         with Session(engine) as db:
-            manager.describe(db, session["sessionId"], session["sessionSecret"], NO_PROOF, now)
+            if path == "the common case":
+                assert fast.describe(PresentedSession(session_id, secret, "test"), now) is not None
+            else:
+                manager.describe(db, session_id, secret, NO_PROOF, now)
             return db.scalars(
-                select(SessionRow.last_used_at).where(SessionRow.id == session["sessionId"])
+                select(SessionRow.last_used_at).where(SessionRow.id == session_id)
             ).one()
 
     try:

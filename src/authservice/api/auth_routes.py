@@ -2,9 +2,12 @@
 account: re-authentication, a password change, its deletion) and the health check: they translate
 between HTTP and AuthService, nothing more.
 
-The routes that check a password are `async`: they wait for the password-hashing pool without
-holding one of the server's worker threads. /v1/health is `async` too, and asks the database in a
-thread of its own, so it answers even while every worker thread is busy.
+Every route is `async`: those that check a password wait for the password-hashing pool without
+holding one of the server's worker threads, and the others hand their one blocking call (the use
+case, which asks the database) to a worker thread, once per request. (A plain `def` route costs
+two hops: FastAPI runs it in a worker thread, and then its answer's validation in another.)
+/v1/health asks the database in a thread of its own, so it answers even while every worker thread
+is busy.
 """
 
 from __future__ import annotations
@@ -94,17 +97,18 @@ async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SignInAn
     summary="Resume a stored session; rotates its secret",
     responses=error_responses(400, 401, 413, 503),
 )
-def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof) -> SessionObject:
+async def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof) -> SessionObject:
     # A resume presents its session in the body (the stored session object), not in a header.
     presented = PresentedSession(
         body.session_id, body.session_secret, client_address(request), proof
     )
-    return SessionObject.of(auth.resume(body.application_key, body.user_id, presented))
+    issued = await run_in_threadpool(auth.resume, body.application_key, body.user_id, presented)
+    return SessionObject.of(issued)
 
 
 @router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
-def me(presented: Presented, auth: Auth) -> Me:
-    return Me.of(auth.describe(presented))
+async def me(presented: Presented, auth: Auth) -> Me:
+    return Me.of(await run_in_threadpool(auth.describe, presented))
 
 
 @router.delete(
@@ -114,8 +118,8 @@ def me(presented: Presented, auth: Auth) -> Me:
     summary="Sign out: revoke this session",
     responses=error_responses(401, 503),
 )
-def sign_out(presented: Presented, auth: Auth) -> None:
-    auth.sign_out(presented)
+async def sign_out(presented: Presented, auth: Auth) -> None:
+    await run_in_threadpool(auth.sign_out, presented)
 
 
 @router.get(
@@ -123,8 +127,8 @@ def sign_out(presented: Presented, auth: Auth) -> None:
     summary="The devices where this user is signed in: their live sessions",
     responses=error_responses(401, 503),
 )
-def list_sessions(presented: Presented, auth: Auth) -> SessionList:
-    return SessionList.of(auth.list_sessions(presented))
+async def list_sessions(presented: Presented, auth: Auth) -> SessionList:
+    return SessionList.of(await run_in_threadpool(auth.list_sessions, presented))
 
 
 @router.post(
@@ -158,8 +162,8 @@ async def change_password(
     "(needs a recent authentication)",
     responses=error_responses(401, 403, 503),
 )
-def delete_account(presented: Presented, auth: Auth) -> None:
-    auth.delete_account(presented)
+async def delete_account(presented: Presented, auth: Auth) -> None:
+    await run_in_threadpool(auth.delete_account, presented)
 
 
 # Before "/users/me/sessions/{sessionId}", which would take "others" for an id.
@@ -171,8 +175,8 @@ def delete_account(presented: Presented, auth: Auth) -> None:
     "(needs a recent authentication)",
     responses=error_responses(401, 403, 503),
 )
-def revoke_other_sessions(presented: Presented, auth: Auth) -> None:
-    auth.revoke_all(presented, keep_this_one=True)
+async def revoke_other_sessions(presented: Presented, auth: Auth) -> None:
+    await run_in_threadpool(auth.revoke_all, presented, keep_this_one=True)
 
 
 @router.delete(
@@ -183,12 +187,12 @@ def revoke_other_sessions(presented: Presented, auth: Auth) -> None:
     "another device's needs a recent authentication",
     responses=error_responses(401, 403, 404, 503),
 )
-def revoke_session(
+async def revoke_session(
     session_id: Annotated[str, Path(alias="sessionId", description="from the device list")],
     presented: Presented,
     auth: Auth,
 ) -> None:
-    auth.revoke_session(presented, session_id)
+    await run_in_threadpool(auth.revoke_session, presented, session_id)
 
 
 @router.delete(
@@ -198,8 +202,8 @@ def revoke_session(
     summary="Revoke every session of this user (needs a recent authentication)",
     responses=error_responses(401, 403, 503),
 )
-def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
-    auth.revoke_all(presented)
+async def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
+    await run_in_threadpool(auth.revoke_all, presented)
 
 
 @router.get(

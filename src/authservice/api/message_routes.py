@@ -1,7 +1,10 @@
 """The messaging routes under /v1 (docs/api.md, Messages): authorised like `GET /v1/me`, they
 translate between HTTP and MessagingService, and serve each user's message stream.
 
-The stream (`GET /v1/messages/stream`, Server-Sent Events) is `async` and holds no worker thread
+Every route is `async` and hands its one blocking call (the use case) to a worker thread (a plain
+`def` route costs two hops: auth_routes.py).
+
+The stream (`GET /v1/messages/stream`, Server-Sent Events) holds no worker thread
 while it waits: it reads the mailbox and checks the session in the thread pool, then waits on the
 fan-out (messaging/fanout.py) for a wake-up, or for the ping interval to pass, whichever comes
 first.
@@ -79,10 +82,10 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX, description="how many at m
         **error_responses(400, described=_SEND_REFUSED, model=UnknownRecipientsBody),
     },
 )
-def send_message(
+async def send_message(
     body: SendMessageRequest, presented: Presented, messaging: Messaging
 ) -> SentMessage:
-    return SentMessage.of(messaging.send(presented, body.to, body.text))
+    return SentMessage.of(await run_in_threadpool(messaging.send, presented, body.to, body.text))
 
 
 @router.get(
@@ -90,13 +93,14 @@ def send_message(
     summary="The caller's conversations, by last message, newest first",
     responses=error_responses(400, 401, 503, described=_DESCRIBED),
 )
-def list_conversations(
+async def list_conversations(
     presented: Presented,
     messaging: Messaging,
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> ConversationPage:
-    return ConversationPage.of(messaging.list_conversations(presented, before, limit))
+    page = await run_in_threadpool(messaging.list_conversations, presented, before, limit)
+    return ConversationPage.of(page)
 
 
 @router.get(
@@ -104,14 +108,17 @@ def list_conversations(
     summary="A conversation's messages, newest first",
     responses=error_responses(400, 401, 404, 503, described=_DESCRIBED),
 )
-def list_messages(
+async def list_messages(
     conversation_id: Annotated[str, Path(alias="conversationId")],
     presented: Presented,
     messaging: Messaging,
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> MessagePage:
-    return MessagePage.of(messaging.list_messages(presented, conversation_id, before, limit))
+    page = await run_in_threadpool(
+        messaging.list_messages, presented, conversation_id, before, limit
+    )
+    return MessagePage.of(page)
 
 
 @router.post(
@@ -121,8 +128,10 @@ def list_messages(
     summary="The caller, a recipient, has received these messages (others are ignored)",
     responses=error_responses(400, 401, 413, 503),
 )
-def mark_delivered(body: DeliveredRequest, presented: Presented, messaging: Messaging) -> None:
-    messaging.mark_delivered(presented, body.message_ids)
+async def mark_delivered(
+    body: DeliveredRequest, presented: Presented, messaging: Messaging
+) -> None:
+    await run_in_threadpool(messaging.mark_delivered, presented, body.message_ids)
 
 
 @router.get(

@@ -55,12 +55,13 @@ _DESCRIBED = {
     summary="An access token for this session, for the application's own backend",
     responses=error_responses(400, 401, 413, 501, 503, described=_DESCRIBED),
 )
-def issue_token(
+async def issue_token(
     presented: Presented,
     tokens: Tokens,
     body: Annotated[TokenRequest | None, Body()] = None,
 ) -> AccessTokenBody:
-    return AccessTokenBody.of(tokens.issue(presented, body.audience if body else None))
+    issued = await run_in_threadpool(tokens.issue, presented, body.audience if body else None)
+    return AccessTokenBody.of(issued)
 
 
 @router.get(
@@ -69,8 +70,8 @@ def issue_token(
     response_model=KeySet,
     responses=error_responses(503),
 )
-def key_set(tokens: Tokens) -> JSONResponse:
-    return JSONResponse(tokens.key_set(), headers=_CACHEABLE)
+async def key_set(tokens: Tokens) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(tokens.key_set), headers=_CACHEABLE)
 
 
 @router.get(
@@ -79,7 +80,7 @@ def key_set(tokens: Tokens) -> JSONResponse:
     response_model=IssuerMetadata,
     responses=error_responses(501, described=_DESCRIBED),
 )
-def issuer_metadata(tokens: Tokens) -> JSONResponse:
+async def issuer_metadata(tokens: Tokens) -> JSONResponse:
     return JSONResponse(tokens.metadata(), headers=_CACHEABLE)
 
 

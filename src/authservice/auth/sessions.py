@@ -35,6 +35,7 @@ from authservice.core.errors import (
 )
 from authservice.core.keys import (
     derive_key,
+    derive_next_secret,
     derive_rotated_secret,
     hash_secret,
     keyed_digest,
@@ -258,10 +259,7 @@ class SessionManager:
             if row.user.application.key != application_key or row.user.username != user_id:
                 raise SessionUnknown()
             if match is _Match.PREVIOUS:
-                current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
-                if not secret_matches(current, row.secret_hash):
-                    raise SessionUnknown()
-                return _issued(row, current)
+                return _issued(row, self._current_from_previous(row, secret))
             return self._rotate(db, row, secret, now)
 
     def describe(
@@ -495,12 +493,23 @@ class SessionManager:
             )
         )
         row.generation += 1
-        current = derive_rotated_secret(self._server_key, row.id, row.generation, secret)
+        current = derive_next_secret(self._server_key, row.id, secret)
         row.secret_hash = hash_secret(current)
         row.rotated_at = now
         row.last_used_at = max(row.last_used_at, now)  # the row is written anyway
         row.idle_expires_at = min(now + self._idle, row.expires_at)
         return _issued(row, current)
+
+    def _current_from_previous(self, row: SessionRow, previous: str) -> str:
+        """The session's current secret, derived again from the one it rotated out last; as a
+        version before issue 26 derived it, if it rotated the session last."""
+        for current in (
+            derive_next_secret(self._server_key, row.id, previous),
+            derive_rotated_secret(self._server_key, row.id, row.generation, previous),
+        ):
+            if secret_matches(current, row.secret_hash):
+                return current
+        raise SessionUnknown()
 
     def _live(self, db: Session, session_id: str, now: datetime) -> SessionRow:
         """The session, locked, checked before by its credentials: its refusal if it has ended

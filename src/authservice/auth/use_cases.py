@@ -7,6 +7,10 @@ the password-hashing pool without holding a thread. Their database work, like ev
 here, is synchronous and runs in a worker thread. Each records its security events in the audit
 log (core/audit.py).
 
+A resume and a check of a session (`describe`: `GET /v1/me`, and every caller of messaging and
+tokens) try the common case first (fast_paths.py: one statement, no ORM), and take
+SessionManager's full path for anything else, which decides every refusal.
+
 A password given to confirm who the signed-in user is (re-authentication, the current password of
 a change) is checked exactly as at sign-in: the same three rate-limit buckets, the same hashing
 pool, and a wrong one is a failed attempt.
@@ -21,11 +25,12 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from authservice.auth.applications import require_application
+from authservice.auth.fast_paths import FastPaths
 from authservice.auth.passwords import PasswordHasher
 from authservice.auth.presented import PresentedSession
 from authservice.auth.proofs import ProofNonces, ProofRequest
@@ -88,6 +93,7 @@ class AuthService:
         database: sessionmaker[Session],
         server_key: bytes,
         *,
+        engine: Engine,
         on_revoke: RevocationHook | None = None,
         on_delete_user: ForgetUser | None = None,
     ) -> None:
@@ -106,6 +112,12 @@ class AuthService:
             rotation_grace_s=settings.rotation_grace_s,
             reauth_window_s=settings.reauth_window_s,
             on_revoke=on_revoke,
+        )
+        self._fast = FastPaths(
+            engine,
+            server_key=server_key,
+            idle_ttl_s=settings.idle_ttl_s,
+            nonces=self._sessions.proof_nonces,
         )
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice rate limit buckets v1"),
@@ -285,6 +297,9 @@ class AuthService:
     def resume(
         self, application_key: str, user_id: str, presented: PresentedSession
     ) -> IssuedSession:
+        issued = self._fast.resume(application_key, user_id, presented, utc_now())
+        if issued is not None:
+            return issued
         with self._db() as db, self._auditing_session(presented):
             return self._sessions.resume(
                 db,
@@ -298,7 +313,10 @@ class AuthService:
 
     def describe(self, presented: PresentedSession) -> SessionView:
         """The session, once its secret (and, if bound, its proof) is checked: what `GET /v1/me`
-        answers, and how messaging authenticates its callers."""
+        answers, and how messaging and tokens authenticate their callers."""
+        view = self._fast.describe(presented, utc_now())
+        if view is not None:
+            return view
         with self._db() as db, self._auditing_session(presented):
             return self._sessions.describe(db, *_credentials(presented), utc_now())
 

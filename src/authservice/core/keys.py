@@ -1,8 +1,8 @@
 """Random identifiers and secrets, their hashes, and the server key with the keys derived from it.
 
 `server.key` (in the data folder, 0600) is the one long-term key. Rotated session secrets are an
-HMAC under it; every other use gets a key of its own from HKDF-SHA256 with a purpose label, so
-that no two uses share a key.
+HMAC under it (derive_next_secret); every other use gets a key of its own from HKDF-SHA256 with a
+purpose label, so that no two uses share a key.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from authservice.core.settings import Settings
 
 __all__ = [
     "derive_key",
+    "derive_next_secret",
     "derive_rotated_secret",
     "hash_secret",
     "keyed_digest",
@@ -58,12 +59,23 @@ def secret_matches(secret: str, stored_hash: str | None) -> bool:
     return stored_hash is not None and hmac.compare_digest(hash_secret(secret), stored_hash)
 
 
+def derive_next_secret(server_key: bytes, session_id: str, previous: str) -> str:
+    """The secret a rotation gives a session whose current secret is `previous`. Deterministic, so
+    a repeated resume with the same previous secret gets the same new one; known before the
+    session's row is read, so that a resume can rotate in the one statement that checks it."""
+    return _mac(server_key, f"{session_id}|{previous}")
+
+
 def derive_rotated_secret(
     server_key: bytes, session_id: str, generation: int, previous: str
 ) -> str:
-    """Deterministic, so a repeated resume with the same previous secret gets the same new one."""
-    message = f"{session_id}|{generation}|{previous}".encode()
-    digest = hmac.new(server_key, message, hashlib.sha256).digest()
+    """What versions before issue 26 derived, with the new generation in the message: a session
+    they rotated last still answers its previous secret with this one, in the grace window."""
+    return _mac(server_key, f"{session_id}|{generation}|{previous}")
+
+
+def _mac(server_key: bytes, message: str) -> str:
+    digest = hmac.new(server_key, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

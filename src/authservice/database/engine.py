@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from authservice.core.settings import Settings
 from authservice.database.schema_versions import migrate, require_current_schema
 
 __all__ = [
+    "SingleStatements",
     "connect_outside_pool",
     "describe_database",
     "migrate_database",
@@ -44,6 +45,8 @@ _INSERTS: dict[str, Callable[[Any], Any]] = {
 _CONNECT_TIMEOUT_S = 5
 # A pooled PostgreSQL connection this old is closed and replaced when it is next taken.
 _RECYCLE_S = 3600
+# The execution option that keeps SQLite's connections out of a transaction (no BEGIN IMMEDIATE).
+_NO_BEGIN = "authservice_no_begin"
 # How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
 # long as another process's migration may take (on PostgreSQL it waits on an advisory lock).
 _BUSY_TIMEOUT_MS = 5_000
@@ -84,6 +87,36 @@ def migrate_database(settings: Settings, revision: str = "head") -> tuple[str | 
         return migrate(engine, server_key=load_server_key(settings), revision=revision)
     finally:
         engine.dispose()
+
+
+class SingleStatements:
+    """Connections for statements that are each a transaction of their own: a read, or one write
+    that decides alone. On PostgreSQL in autocommit (no BEGIN and no COMMIT: one round trip each);
+    on SQLite outside a transaction, so that a read takes no write lock (the engine's BEGIN
+    IMMEDIATE would)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._engine = engine if self._postgresql else engine.execution_options(**{_NO_BEGIN: True})
+
+    def __repr__(self) -> str:
+        return f"SingleStatements({self._engine.url!r})"
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engine.connect() as connection:
+            if not self._postgresql:
+                yield connection
+                return
+            # Set on psycopg's connection, not through SQLAlchemy's isolation levels: those set
+            # the default level back explicitly, and psycopg would then name it in every BEGIN.
+            driver: Any = connection.connection.driver_connection
+            driver.autocommit = True
+            try:
+                yield connection
+            finally:
+                if not driver.closed:
+                    driver.autocommit = False
 
 
 def upsert(db: Session, table: Any) -> Any:
@@ -201,5 +234,7 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: in
     def on_begin(connection: Any) -> None:
         # Take the write lock up front: two transactions that read and then write the same
         # session then queue (busy_timeout) instead of one failing with SQLITE_BUSY. Several
-        # processes on one database queue the same way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # processes on one database queue the same way. Not for SingleStatements: its
+        # statements each run alone (the sqlite3 module begins none: isolation_level None).
+        if not connection.get_execution_options().get(_NO_BEGIN):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,9 +4,6 @@ so that it never queues behind busy requests, and a time limit."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import anyio
 from anyio import to_thread
@@ -14,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from authservice.core.errors import DatabaseUnavailable
+from authservice.database.engine import SingleStatements
 
 __all__ = ["DatabaseCheck"]
 
@@ -27,6 +25,7 @@ _CHECKS = 4
 class DatabaseCheck:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._single = SingleStatements(engine)
         self._checks = anyio.CapacityLimiter(_CHECKS)
 
     def __repr__(self) -> str:
@@ -44,37 +43,14 @@ class DatabaseCheck:
 
     @property
     def _driver_errors(self) -> type[Exception]:
-        """What the driver raises itself: a raw connection's errors are not SQLAlchemy's."""
+        """What the driver raises itself, outside SQLAlchemy's statements: psycopg's, when a
+        lost connection is switched to autocommit (SingleStatements)."""
         error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
         return error
 
     def _query(self) -> None:
-        # A raw connection: SQLAlchemy's BEGIN would take SQLite's write lock for this read. Outside
-        # a transaction: on PostgreSQL a transaction would end in a ROLLBACK, which makes psycopg
-        # drop the connection's prepared statements (the next request would parse its own again).
-        connection = self._engine.raw_connection()
-        try:
-            with _autocommit(connection.driver_connection, self._engine.dialect.name):
-                cursor = connection.cursor()
-                cursor.execute("SELECT 1")
-                cursor.fetchall()
-                cursor.close()
-        except self._driver_errors:
-            connection.invalidate()  # not back into the pool
-            raise
-        finally:
-            connection.close()
-
-
-@contextmanager
-def _autocommit(driver_connection: Any, dialect_name: str) -> Iterator[None]:
-    """psycopg's connection in autocommit mode meanwhile. SQLite's connections are already outside
-    a transaction until the engine's BEGIN (engine.py)."""
-    if dialect_name != "postgresql":
-        yield
-        return
-    driver_connection.autocommit = True
-    try:
-        yield
-    finally:
-        driver_connection.autocommit = False
+        # Outside a transaction: SQLite's BEGIN would take its write lock for this read, and on
+        # PostgreSQL a transaction would end in a ROLLBACK, which makes psycopg drop the
+        # connection's prepared statements (the next request would parse its own again).
+        with self._single.connect() as connection:
+            connection.exec_driver_sql("SELECT 1").fetchall()

@@ -1,0 +1,307 @@
+"""The common case of a resume and of a session check, each in as few statements as it can: SQLAlchemy
+Core, the columns it needs, no ORM.
+
+- A resume with the session's current secret: on PostgreSQL one statement in autocommit (an
+  UPDATE ... RETURNING whose WHERE checks all that such a resume checks, the retired secret's
+  INSERT in the same statement, a data-modifying WITH); on SQLite the UPDATE and the INSERT in one
+  transaction. The new secret is known before the statement: it is derived from the one presented
+  (core/keys.py, derive_next_secret). A bound session's resume reads its device key first, checks
+  the proof, and spends the proof's `jti` in the same statement as the rotation.
+- A check of a session with its current secret (`GET /v1/me`, the Bearer routes): one SELECT
+  outside a transaction; for a bound session the proof's `jti` spent in one INSERT; an UPDATE of
+  its last use when the one recorded is LAST_USE_STEP old.
+
+Anything else answers None having changed nothing: a refusal of any kind (a proof too), the secret
+rotated out last, a proof's `jti` spent before, or a race lost to another resume, a sign-out, a
+password change or the account's deletion (their transaction committed first, so the row no longer
+matches). The caller then takes SessionManager's full path, which decides and records each of those
+as before: every rule stays there, and this module knows only what success looks like.
+
+Concurrency on PostgreSQL is the full path's: the UPDATE locks the session's row, as its
+`SELECT ... FOR UPDATE` did, so two resumes of one session queue on it and the second, finding the
+secret rotated, goes the full path (the grace window); a password change or an account's deletion
+that locks the user and then the sessions either waits for the resume or makes it match nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Engine, String, Table, bindparam, case, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from authservice.auth.presented import PresentedSession
+from authservice.auth.proofs import (
+    ProofClaims,
+    ProofNonces,
+    ProofRequest,
+    check_proof,
+    nonce_expiry,
+)
+from authservice.auth.sessions import LAST_USE_STEP, IssuedSession, SessionView
+from authservice.core.errors import AuthError
+from authservice.core.keys import derive_next_secret, hash_secret
+from authservice.database.engine import SingleStatements
+from authservice.database.tables import (
+    ApplicationRow,
+    ProofNonceRow,
+    RetiredSecretRow,
+    SessionRow,
+    UserRow,
+    UTCDateTime,
+)
+
+__all__ = ["FastPaths"]
+
+# The tables themselves (Core), not their ORM classes.
+_SESSIONS = cast("Table", SessionRow.__table__)
+_USERS = cast("Table", UserRow.__table__)
+_APPLICATIONS = cast("Table", ApplicationRow.__table__)
+_RETIRED = cast("Table", RetiredSecretRow.__table__)
+_NONCES = cast("Table", ProofNonceRow.__table__)
+
+# Typed, so that both drivers get a time as the columns store it (and PostgreSQL a cast).
+_NOW = bindparam("now", type_=UTCDateTime())
+_HASH = bindparam("hash", type_=String())
+_IDLE_END = bindparam("idle_end", type_=UTCDateTime())
+
+# The presented secret is the current one, and the session neither revoked nor expired.
+_LIVE_AND_CURRENT = (
+    _SESSIONS.c.id == bindparam("session"),
+    _SESSIONS.c.secret_hash == _HASH,
+    _SESSIONS.c.revoked_at.is_(None),
+    _SESSIONS.c.expires_at > _NOW,
+    _SESSIONS.c.idle_expires_at > _NOW,
+)
+# A rotation needs the session bound to the key its proof was checked with, or not bound at all.
+_BOUND_AS_CHECKED = _SESSIONS.c.device_key.is_not_distinct_from(bindparam("bound_key"))
+
+_ROTATE = (
+    update(_SESSIONS)
+    .where(
+        *_LIVE_AND_CURRENT,
+        _BOUND_AS_CHECKED,
+        _SESSIONS.c.user_id
+        == select(_USERS.c.id)
+        .join(_APPLICATIONS, _APPLICATIONS.c.id == _USERS.c.application_id)
+        .where(_APPLICATIONS.c.key == bindparam("key"), _USERS.c.username == bindparam("user"))
+        .scalar_subquery(),
+    )
+    .values(
+        generation=_SESSIONS.c.generation + 1,
+        secret_hash=bindparam("new_hash", type_=String()),
+        rotated_at=_NOW,
+        last_used_at=case((_SESSIONS.c.last_used_at > _NOW, _SESSIONS.c.last_used_at), else_=_NOW),
+        idle_expires_at=case(
+            (_SESSIONS.c.expires_at < _IDLE_END, _SESSIONS.c.expires_at), else_=_IDLE_END
+        ),
+    )
+    .returning(
+        _SESSIONS.c.id,
+        _SESSIONS.c.generation,
+        _SESSIONS.c.user_id,
+        _SESSIONS.c.created_at,
+        _SESSIONS.c.expires_at,
+        _SESSIONS.c.idle_expires_at,
+    )
+)
+_RETIRE = insert(_RETIRED).values(
+    session_id=bindparam("session"),
+    generation=bindparam("retired_generation"),
+    secret_hash=_HASH,
+    retired_at=_NOW,
+)
+_JTI = bindparam("proof_jti", type_=String())
+_JTI_EXPIRES = bindparam("proof_expires", type_=UTCDateTime())
+# A proof's `jti` spent: a second use of it fails on the primary key.
+_SPEND = insert(_NONCES).values(jti=_JTI, expires_at=_JTI_EXPIRES)
+
+
+def _rotate_and_retire(*, spend: bool) -> Any:
+    """PostgreSQL's resume in one statement: the rotation, the retired secret's INSERT fed by what
+    it returned, and with `spend` the proof's `jti` spent, if it rotated."""
+    rotated = _ROTATE.cte("rotated")
+    retired = (
+        insert(_RETIRED)
+        .from_select(
+            ["session_id", "generation", "secret_hash", "retired_at"],
+            select(rotated.c.id, rotated.c.generation - 1, _HASH, _NOW),
+        )
+        .cte("retired")
+    )
+    statement = select(*rotated.c).add_cte(retired)
+    if spend:
+        spent = (
+            insert(_NONCES)
+            .from_select(["jti", "expires_at"], select(_JTI, _JTI_EXPIRES).select_from(rotated))
+            .cte("spent")
+        )
+        statement = statement.add_cte(spent)
+    return statement
+
+
+_ROTATE_AND_RETIRE = _rotate_and_retire(spend=False)
+_ROTATE_RETIRE_AND_SPEND = _rotate_and_retire(spend=True)
+_DEVICE_KEY = select(_SESSIONS.c.device_key).where(_SESSIONS.c.id == bindparam("session"))
+
+_CHECK = select(
+    _APPLICATIONS.c.key,
+    _USERS.c.username,
+    _SESSIONS.c.user_id,
+    _SESSIONS.c.created_at,
+    _SESSIONS.c.expires_at,
+    _SESSIONS.c.idle_expires_at,
+    _SESSIONS.c.last_used_at,
+    _SESSIONS.c.device_key,
+).where(
+    *_LIVE_AND_CURRENT,
+    _USERS.c.id == _SESSIONS.c.user_id,
+    _APPLICATIONS.c.id == _USERS.c.application_id,
+)
+# Never backwards: a resume may have recorded a later use meanwhile.
+_TOUCH = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session"), _SESSIONS.c.last_used_at < _NOW)
+    .values(last_used_at=_NOW)
+)
+
+
+class FastPaths:
+    """Built once, beside SessionManager, with the same server key, idle lifetime and proof
+    nonces."""
+
+    def __init__(
+        self, engine: Engine, *, server_key: bytes, idle_ttl_s: float, nonces: ProofNonces
+    ) -> None:
+        self._engine = engine
+        self._single = SingleStatements(engine)
+        self._one_statement = engine.dialect.name == "postgresql"
+        self._server_key = server_key
+        self._idle = timedelta(seconds=idle_ttl_s)
+        self._nonces = nonces
+
+    def __repr__(self) -> str:
+        return f"FastPaths(database={self._engine.dialect.name!r})"
+
+    def resume(
+        self, application_key: str, user_id: str, presented: PresentedSession, now: datetime
+    ) -> IssuedSession | None:
+        """The session rotated, if the secret presented is its current one (and the proof right,
+        if it is bound) and nothing else stands in the way; None, with nothing changed,
+        otherwise."""
+        session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
+        device_key, claims = None, None
+        if proof.proof is not None:  # the session is bound, most likely: its proof first
+            with self._single.connect() as connection:
+                device_key = connection.execute(_DEVICE_KEY, {"session": session_id}).scalar()
+            if device_key is not None:
+                claims = self._checked(proof, device_key, session_id, secret, now)
+                if claims is None:
+                    return None
+        current = derive_next_secret(self._server_key, session_id, secret)
+        parameters = {
+            "session": session_id,
+            "hash": hash_secret(secret),
+            "new_hash": hash_secret(current),
+            "key": application_key,
+            "user": user_id,
+            "bound_key": device_key,
+            "now": now,
+            "idle_end": now + self._idle,
+            **_spending(claims),
+        }
+        try:
+            row = self._rotate(parameters, spend=claims is not None)
+        except IntegrityError:  # the proof's `jti` was spent before: the full path says so
+            return None
+        if row is None:
+            return None
+        return IssuedSession(
+            application_key=application_key,
+            user_id=user_id,
+            session_id=session_id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            idle_expires_at=row.idle_expires_at,
+            user_row_id=row.user_id,
+            device_key=device_key,
+            session_secret=current,
+        )
+
+    def describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
+        """The session, its use recorded (and its proof's `jti` spent, if it is bound), if the
+        secret presented is its current one and nothing else stands in the way; None, with
+        nothing changed, otherwise."""
+        session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
+        parameters: dict[str, Any] = {
+            "session": session_id,
+            "hash": hash_secret(secret),
+            "now": now,
+        }
+        with self._single.connect() as connection:
+            row = connection.execute(_CHECK, parameters).first()
+            if row is None:
+                return None
+            if row.device_key is not None:
+                claims = self._checked(proof, row.device_key, session_id, secret, now)
+                if claims is None:
+                    return None
+                try:
+                    connection.execute(_SPEND, _spending(claims))
+                except IntegrityError:  # spent before: the full path says so
+                    return None
+            if now - row.last_used_at >= LAST_USE_STEP:
+                connection.execute(_TOUCH, parameters)
+            connection.commit()
+        return SessionView(
+            application_key=row.key,
+            user_id=row.username,
+            session_id=session_id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            idle_expires_at=row.idle_expires_at,
+            user_row_id=row.user_id,
+            device_key=row.device_key,
+        )
+
+    def _rotate(self, parameters: dict[str, Any], *, spend: bool) -> Any:
+        """What the rotation returned, or None if it matched nothing."""
+        if self._one_statement:
+            statement = _ROTATE_RETIRE_AND_SPEND if spend else _ROTATE_AND_RETIRE
+            with self._single.connect() as connection:
+                row = connection.execute(statement, parameters).first()
+                connection.commit()
+            return row
+        with self._engine.begin() as connection:
+            row = connection.execute(_ROTATE, parameters).first()
+            if row is not None:
+                connection.execute(
+                    _RETIRE, {**parameters, "retired_generation": row.generation - 1}
+                )
+                if spend:
+                    connection.execute(_SPEND, parameters)
+        return row
+
+    def _checked(
+        self, proof: ProofRequest, device_key: str, session_id: str, secret: str, now: datetime
+    ) -> ProofClaims | None:
+        """The proof's claims if it is right for the session's key; None otherwise."""
+        try:
+            return check_proof(
+                proof,
+                device_key=device_key,
+                session_id=session_id,
+                secret=secret,
+                now=now,
+                nonces=self._nonces,
+            )
+        except AuthError:
+            return None
+
+
+def _spending(claims: ProofClaims | None) -> dict[str, Any]:
+    """The parameters that spend a proof's `jti`."""
+    if claims is None:
+        return {}
+    return {"proof_jti": claims.jti, "proof_expires": nonce_expiry(claims)}
