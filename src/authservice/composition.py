@@ -3,8 +3,8 @@
 `open_services` opens the database, makes the fan-out that wakes message streams, and builds the
 use-case services. It is the one place that wires them together: sessions call the fan-out when
 they are revoked (so that a revoked session ends its streams); messaging and tokens authenticate
-their callers with auth's check, and messaging learns when a stream's session ends from auth, each
-handed to them as callables; and deleting an account asks messaging to forget the user, in its
+their callers with auth's check, and messaging learns when a stream's session ends (one or many)
+from auth, each handed to them as callables; and deleting an account asks messaging to forget the user, in its
 transaction.
 """
 
@@ -19,7 +19,7 @@ from authservice.auth.use_cases import AuthService
 from authservice.core.clock import utc_now
 from authservice.core.keys import load_server_key
 from authservice.core.settings import Settings
-from authservice.database.engine import connect_outside_pool, open_database
+from authservice.database.engine import SingleStatements, connect_outside_pool, open_database
 from authservice.database.health import DatabaseCheck
 from authservice.database.purge import PurgeResult, purge_database
 from authservice.database.tables import UserRow
@@ -76,10 +76,12 @@ def open_services(settings: Settings) -> Services:
     )
     messaging = MessagingService(
         database,
+        SingleStatements(engine),
         fanout,
         server_key,
         authenticate=auth.describe,
         session_end=auth.session_end,
+        ended_sessions=auth.ended_sessions,
         messages_per_minute=settings.messages_per_minute,
         ping_interval_s=settings.stream_ping_interval_s,
     )

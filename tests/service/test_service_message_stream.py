@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from authservice import Settings, create_app
 from tests.service.conftest import QUIET_LIMITS
 from tests.service.devices import Device, bound_session, proved
-from tests.service.helpers import Api, RunningService, assert_error, bearer
+from tests.service.helpers import Api, RunningService, assert_error, bearer, serve_in_thread
 from tests.service.streams import EventStream, SseEvent
 from tests.service.test_service_messaging import sent, users
 
@@ -256,6 +257,24 @@ def test_an_idle_stream_pings_and_notices_an_end_that_nobody_announced(
         end = stream.next_event(2.0)
         assert (end.kind, end.data["error"]) == ("end", "session_revoked")
         assert end.received_at - started < 0.3 + END_S
+
+
+def test_a_message_written_by_another_process_on_the_same_sqlite_file_arrives_at_the_check(
+    fresh_service: Callable[..., RunningService], username: str
+) -> None:
+    service = fresh_service(stream_ping_interval_s=0.3, **QUIET_LIMITS)
+    alice, bob = users(service.api, username, "alice", "bob")
+    # A second process on the same file: its fan-out cannot wake the first one's streams.
+    other = create_app(Settings(data_dir=service.data_dir))
+    with open_stream(service, bob) as stream, serve_in_thread(other) as other_url:
+        ready(stream)
+        started = time.monotonic()
+        sent(Api(other_url, service.api.application).send_message(alice, [f"{username}-bob"], "hi"))
+
+        event = stream.next_event(2.0)
+
+        assert (event.kind, event.data["text"]) == ("message", "hi")
+        assert event.received_at - started < 0.3 + LIVE_S
 
 
 def test_a_stream_ends_when_its_session_expires(

@@ -1,5 +1,5 @@
 """How many statements one request sends to the database: a resume, a `GET /v1/me`, a health probe,
-a message sent and its delivery receipt.
+a message sent and its delivery receipt; and what idle message streams read.
 
 Each statement is a round trip to PostgreSQL (and a call into SQLite), so these tests state the
 count of today's code, statement by statement: a change that adds one fails here and must say so
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from harness.postgres import PostgresCluster
 from tests.service.conftest import Backend
 from tests.service.devices import Device, bound_session, proved
 from tests.service.helpers import Api, bearer, serve_in_thread
+from tests.service.streams import EventStream
 
 # A statement in PostgreSQL's log: a simple query, or the execution of a parsed one.
 _LOGGED = re.compile(r"LOG:\s+(?:statement|execute [^:]*):\s*(.*)")
@@ -78,12 +80,18 @@ def _first_word(statement: str) -> str:
     return " ".join(words[:2]) if words[:1] in (["BEGIN"], ["DEALLOCATE"]) else words[0]
 
 
+# The ping interval of the service whose streams are counted.
+_PING_S = 0.5
+
+
 @pytest.fixture
 def counted_service(backend: Backend, tmp_path: Path) -> Iterator[tuple[Api, Callable[[], Any]]]:
     """The service in this process on the backend's database (a new one), with its statements
     counted: (the API, `counting`)."""
     url = backend.cluster.create_database(log_statements=True) if backend.cluster else None
-    settings = Settings(data_dir=tmp_path, database_url=url, purge_interval_s=0)
+    settings = Settings(
+        data_dir=tmp_path, database_url=url, purge_interval_s=0, stream_ping_interval_s=_PING_S
+    )
     migrate_database(settings)
     application = ensure_application(settings)
     app = create_app(settings)
@@ -234,3 +242,27 @@ def test_a_message_sent_and_its_receipt_check_the_session_in_one_statement_then_
         *("SELECT", begin, "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"),
         *(*notify, "COMMIT"),
     ]
+
+
+def test_idle_streams_only_ping_and_are_checked_together_in_two_reads(
+    counted_service: tuple[Api, Callable[[], Any]], username: str
+) -> None:
+    api, counting = counted_service
+    sessions = [api.new_session(f"{username}-{n}") for n in range(6)]
+    with ExitStack() as open_streams:
+        streams = [open_streams.enter_context(EventStream(api.base_url, s)) for s in sessions]
+        for stream in streams:  # each has read once after `ready` by its first ping
+            assert [stream.next_event(pings=True).kind for _ in "12"] == ["ready", "ping"]
+
+        with counting() as statements:
+            started = time.monotonic()
+            for stream in streams:
+                for _ in range(2):
+                    assert stream.next_event(pings=True).kind == "ping"
+            checks = (time.monotonic() - started) / _PING_S + 1
+
+    # Per check, whatever the number of streams: which of their sessions have ended, and how far
+    # their mailboxes have got. Each alone, outside a transaction; no stream reads by itself.
+    assert statements, "no check within two ping intervals"
+    assert statements == ["SELECT", "SELECT"] * (len(statements) // 2)
+    assert len(statements) // 2 <= checks

@@ -6,8 +6,9 @@ Every route is `async` and hands its one blocking call (the use case) to a worke
 
 The stream (`GET /v1/messages/stream`, Server-Sent Events) holds no worker thread
 while it waits: it reads the mailbox and checks the session in the thread pool, then waits on the
-fan-out (messaging/fanout.py) for a wake-up, or for the ping interval to pass, whichever comes
-first.
+fan-out (messaging/fanout.py) for a wake-up, pinging at each interval meanwhile. Wake-ups come from
+the fan-out, from the periodic check of every stream of the process (messaging/stream_checks.py),
+and from the session's own end when its time comes.
 """
 
 from __future__ import annotations
@@ -183,15 +184,15 @@ async def _stream(
     messaging: MessagingService, start: StreamStart, ping_interval_s: float
 ) -> AsyncIterator[str]:
     fanout = messaging.fanout
-    waiter = fanout.subscribe(start.user_id)
+    waiter = fanout.subscribe(start.user_id, start.session_id, start.after)
+    messaging.stream_checks.keep_running()
     try:
         ready = StreamReady(last_event_id=start.after).model_dump_json()
         yield _frame("ready", ready, start.after)
-        after = start.after
         while not fanout.hub.closed:
             try:
                 poll = await to_thread.run_sync(
-                    messaging.poll_stream, start, after, limiter=messaging.stream_reads
+                    messaging.poll_stream, start, waiter.after, limiter=messaging.stream_reads
                 )
             except SQLAlchemyError as error:
                 # The client reconnects after its last event, once the database is back.
@@ -204,10 +205,14 @@ async def _stream(
                 yield "".join(
                     _frame(event.kind, event_data(event), event.number) for event in poll.events
                 )
-                after = poll.events[-1].number
+                waiter.after = poll.events[-1].number
                 if len(poll.events) == STREAM_BATCH:
                     continue
-            if not await waiter.wait(_wait_s(ping_interval_s, poll.ends_at)):
+            # Idle, it only pings: the periodic check wakes it if a wake-up was lost. It reads
+            # again when woken, or once its session's end has come.
+            while not await waiter.wait(_wait_s(ping_interval_s, poll.ends_at)):
+                if poll.ends_at is not None and utc_now() >= poll.ends_at:
+                    break
                 yield ": ping\n\n"
     finally:
         fanout.unsubscribe(waiter)

@@ -6,13 +6,13 @@ user with it, so that a revoked session ends its streams)."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, select, update
+from sqlalchemy import ColumnElement, Connection, CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -481,6 +481,22 @@ class SessionManager:
         if now >= ends_at:
             raise SessionExpired()
         return ends_at
+
+    @staticmethod
+    def ended_sessions(
+        connection: Connection, session_ids: Collection[str], now: datetime
+    ) -> set[str]:
+        """Which of these sessions have ended (revoked, expired or gone), by id alone, in one
+        statement: the message streams' shared check (messaging/stream_checks.py)."""
+        live = connection.scalars(
+            select(SessionRow.id).where(
+                SessionRow.id.in_(session_ids),
+                SessionRow.revoked_at.is_(None),
+                SessionRow.expires_at > now,
+                SessionRow.idle_expires_at > now,
+            )
+        )
+        return set(session_ids).difference(live)
 
     def _rotate(self, db: Session, row: SessionRow, secret: str, now: datetime) -> IssuedSession:
         """Rotate the session's secret, `secret` being its current one."""

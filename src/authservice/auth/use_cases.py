@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from anyio import to_thread
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -139,6 +139,12 @@ class AuthService:
         """When the session (by id) ends, in the caller's transaction; its SessionRejected if it
         has ended (a message stream checks it so)."""
         return self._sessions.session_end(db, session_id, now)
+
+    def ended_sessions(
+        self, connection: Connection, session_ids: Collection[str], now: datetime
+    ) -> set[str]:
+        """Which of these sessions (by id) have ended, in one statement on `connection`."""
+        return self._sessions.ended_sessions(connection, session_ids, now)
 
     # -- passwords ------------------------------------------------------------------------
 

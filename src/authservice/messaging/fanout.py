@@ -1,8 +1,9 @@
 """Waking the message streams of a user when their mailbox changes or one of their sessions ends.
 
 The database is the truth: a wake-up only tells a stream to read the user's mailbox after its
-cursor, and check its session, again. A wake-up that is lost costs time, not a message: every
-stream also checks by itself at least every `Settings.stream_ping_interval_s`.
+cursor, and check its session, again. A wake-up that is lost costs time, not a message: the
+streams of each process are also checked together every `Settings.stream_ping_interval_s`
+(stream_checks.py).
 
 Whatever changes a mailbox or a session calls `Fanout.notify(db, user_ids)` inside its
 transaction; the streams wake once it commits, never before:
@@ -56,14 +57,19 @@ _RECONNECT_FIRST_S, _RECONNECT_LAST_S = 0.1, 5.0
 
 
 class StreamWaiter:
-    """One stream's doorbell."""
+    """One stream's doorbell, and what the periodic check needs to know of its stream: whose it
+    is, its session, and the last event it has sent (`after`, which the stream moves on)."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, session_id: str, after: int) -> None:
         self.user_id = user_id
+        self.session_id = session_id
+        self.after = after
         self._rung = asyncio.Event()
 
     def __repr__(self) -> str:
-        return f"StreamWaiter(user_id={self.user_id}, rung={self._rung.is_set()})"
+        return (
+            f"StreamWaiter(user_id={self.user_id}, after={self.after}, rung={self._rung.is_set()})"
+        )
 
     async def wait(self, timeout_s: float) -> bool:
         """True once rung (then it is reset), False after `timeout_s` without a ring."""
@@ -91,11 +97,15 @@ class StreamHub:
         streams = sum(len(waiters) for waiters in self._waiters.values())
         return f"StreamHub(streams={streams}, closed={self.closed})"
 
-    def subscribe(self, user_id: int) -> StreamWaiter:
+    def subscribe(self, user_id: int, session_id: str, after: int) -> StreamWaiter:
         self._loop = asyncio.get_running_loop()
-        waiter = StreamWaiter(user_id)
+        waiter = StreamWaiter(user_id, session_id, after)
         self._waiters.setdefault(user_id, set()).add(waiter)
         return waiter
+
+    def waiters(self) -> list[StreamWaiter]:
+        """Every open stream's waiter (on the event loop)."""
+        return [waiter for waiters in self._waiters.values() for waiter in waiters]
 
     def unsubscribe(self, waiter: StreamWaiter) -> None:
         waiters = self._waiters.get(waiter.user_id, set())
@@ -144,8 +154,8 @@ class Fanout:
         """Wake the streams of these users once `db`'s transaction commits (not if it rolls back)."""
         db.info.setdefault(_PENDING, set()).update(user_ids)
 
-    def subscribe(self, user_id: int) -> StreamWaiter:
-        return self.hub.subscribe(user_id)
+    def subscribe(self, user_id: int, session_id: str, after: int) -> StreamWaiter:
+        return self.hub.subscribe(user_id, session_id, after)
 
     def unsubscribe(self, waiter: StreamWaiter) -> None:
         self.hub.unsubscribe(waiter)
@@ -177,8 +187,8 @@ class PostgresFanout(Fanout):
         if payload:
             db.execute(select(func.pg_notify(CHANNEL, payload)))
 
-    def subscribe(self, user_id: int) -> StreamWaiter:
-        waiter = super().subscribe(user_id)
+    def subscribe(self, user_id: int, session_id: str, after: int) -> StreamWaiter:
+        waiter = super().subscribe(user_id, session_id, after)
         with self._starting:
             if self._listener is None and not self._stopping.is_set():
                 self._listener = threading.Thread(

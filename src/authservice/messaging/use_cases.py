@@ -3,7 +3,7 @@ session the request presents with the `authenticate` callable it was built with 
 root hands it auth's check, as `GET /v1/me` makes it: the current secret, the proof of a bound
 session, refusals in the audit log), then does its work in a transaction of its own
 (conversations.py, mailbox.py). Every method is synchronous: the routes run them in a worker
-thread.
+thread. The open streams of the process are checked together (stream_checks.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from authservice.auth.handed_out import Authenticate, SessionEnd
+from authservice.auth.handed_out import Authenticate, EndedSessions, SessionEnd
 from authservice.auth.presented import PresentedSession
 from authservice.auth.sessions import SessionView
 from authservice.core.audit import AuditEvent, record_event
 from authservice.core.clock import utc_now
 from authservice.core.errors import AccountDeleted, AuthError, RateLimited, SessionRejected
 from authservice.core.keys import derive_key
+from authservice.database.engine import SingleStatements
 from authservice.database.rate_limits import Bucket, RateLimiter
 from authservice.database.tables import UserRow
 from authservice.messaging.conversations import (
@@ -34,9 +35,10 @@ from authservice.messaging.conversations import (
     mark_delivered,
 )
 from authservice.messaging.deleted_accounts import forget_user
-from authservice.messaging.fanout import Fanout
-from authservice.messaging.mailbox import MailboxEvent, mailbox_head, read_mailbox
+from authservice.messaging.fanout import Fanout, StreamWaiter
+from authservice.messaging.mailbox import MailboxEvent, mailbox_head, mailbox_heads, read_mailbox
 from authservice.messaging.read_models import ConversationView, MessageView
+from authservice.messaging.stream_checks import StreamChecks
 
 __all__ = [
     "STREAM_BATCH",
@@ -53,6 +55,8 @@ STREAM_BATCH = 100
 # (the LISTEN connection came back) they queue here, not for the threads and connections that
 # requests need.
 _STREAM_READS = 8
+# How many streams the periodic check looks at in one statement (SQLite allows 32,766 parameters).
+_CHECKED_AT_ONCE = 1_000
 
 
 @dataclass(frozen=True)
@@ -80,21 +84,28 @@ class MessagingService:
     def __init__(
         self,
         database: sessionmaker[Session],
+        statements: SingleStatements,
         fanout: Fanout,
         server_key: bytes,
         *,
         authenticate: Authenticate,
         session_end: SessionEnd,
+        ended_sessions: EndedSessions,
         messages_per_minute: int,
         ping_interval_s: float,
     ) -> None:
         self._db = database
+        self._statements = statements
         self.fanout = fanout
         self._authenticate = authenticate
         self._session_end = session_end
+        self._ended_sessions = ended_sessions
         self._per_minute = messages_per_minute
         self.ping_interval_s = ping_interval_s
         self.stream_reads = anyio.CapacityLimiter(_STREAM_READS)
+        self.stream_checks = StreamChecks(
+            fanout.hub, self.stale_streams, interval_s=ping_interval_s, limiter=self.stream_reads
+        )
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice message limits v1"), window_s=_SEND_WINDOW_S
         )
@@ -150,6 +161,24 @@ class MessagingService:
                 return StreamPoll(ends_at=None, ended=ended, events=[])
             events = read_mailbox(db, start.user_id, after, STREAM_BATCH)
         return StreamPoll(ends_at=ends_at, ended=None, events=events)
+
+    def stale_streams(self, waiters: Sequence[StreamWaiter]) -> list[StreamWaiter]:
+        """Of these open streams, those with something to do: their session has ended, or their
+        mailbox has an event after the last one they sent. Two statements per _CHECKED_AT_ONCE
+        streams, each alone (on SQLite no write lock is taken)."""
+        now = utc_now()
+        ended: set[str] = set()
+        heads: dict[int, int] = {}
+        with self._statements.connect() as connection:
+            for start in range(0, len(waiters), _CHECKED_AT_ONCE):
+                chunk = waiters[start : start + _CHECKED_AT_ONCE]
+                ended |= self._ended_sessions(connection, {w.session_id for w in chunk}, now)
+                heads.update(mailbox_heads(connection, {w.user_id for w in chunk}))
+        return [
+            waiter
+            for waiter in waiters
+            if waiter.session_id in ended or heads.get(waiter.user_id, 0) > waiter.after
+        ]
 
     def forget_user(self, db: Session, user: UserRow) -> None:
         """The account of `user` is being deleted, in `db`'s transaction: take them out of
