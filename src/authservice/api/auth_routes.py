@@ -16,7 +16,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from authservice.api.auth_bodies import (
     ChangePasswordRequest,
@@ -39,6 +38,7 @@ from authservice.api.dependencies import (
     client_address,
     device_label,
 )
+from authservice.api.threads import in_thread
 from authservice.auth.presented import PresentedSession
 
 __all__ = ["router"]
@@ -70,7 +70,7 @@ async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SignInAn
     address = client_address(request)
     device_key = None if body.device_key is None else body.device_key.stored()
     if body.user_ticket is not None:
-        issued = await run_in_threadpool(
+        issued = await in_thread(
             partial(
                 auth.sign_in_with_ticket,
                 body.application_key,
@@ -102,13 +102,13 @@ async def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof
     presented = PresentedSession(
         body.session_id, body.session_secret, client_address(request), proof
     )
-    issued = await run_in_threadpool(auth.resume, body.application_key, body.user_id, presented)
+    issued = await in_thread(auth.resume, body.application_key, body.user_id, presented)
     return SessionObject.of(issued)
 
 
 @router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
 async def me(presented: Presented, auth: Auth) -> Me:
-    return Me.of(await run_in_threadpool(auth.describe, presented))
+    return Me.of(await in_thread(auth.describe, presented))
 
 
 @router.delete(
@@ -119,7 +119,7 @@ async def me(presented: Presented, auth: Auth) -> Me:
     responses=error_responses(401, 503),
 )
 async def sign_out(presented: Presented, auth: Auth) -> None:
-    await run_in_threadpool(auth.sign_out, presented)
+    await in_thread(auth.sign_out, presented)
 
 
 @router.get(
@@ -128,7 +128,7 @@ async def sign_out(presented: Presented, auth: Auth) -> None:
     responses=error_responses(401, 503),
 )
 async def list_sessions(presented: Presented, auth: Auth) -> SessionList:
-    return SessionList.of(await run_in_threadpool(auth.list_sessions, presented))
+    return SessionList.of(await in_thread(auth.list_sessions, presented))
 
 
 @router.post(
@@ -163,7 +163,7 @@ async def change_password(
     responses=error_responses(401, 403, 503),
 )
 async def delete_account(presented: Presented, auth: Auth) -> None:
-    await run_in_threadpool(auth.delete_account, presented)
+    await in_thread(auth.delete_account, presented)
 
 
 # Before "/users/me/sessions/{sessionId}", which would take "others" for an id.
@@ -176,7 +176,7 @@ async def delete_account(presented: Presented, auth: Auth) -> None:
     responses=error_responses(401, 403, 503),
 )
 async def revoke_other_sessions(presented: Presented, auth: Auth) -> None:
-    await run_in_threadpool(auth.revoke_all, presented, keep_this_one=True)
+    await in_thread(auth.revoke_all, presented, keep_this_one=True)
 
 
 @router.delete(
@@ -192,7 +192,7 @@ async def revoke_session(
     presented: Presented,
     auth: Auth,
 ) -> None:
-    await run_in_threadpool(auth.revoke_session, presented, session_id)
+    await in_thread(auth.revoke_session, presented, session_id)
 
 
 @router.delete(
@@ -203,7 +203,7 @@ async def revoke_session(
     responses=error_responses(401, 403, 503),
 )
 async def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
-    await run_in_threadpool(auth.revoke_all, presented)
+    await in_thread(auth.revoke_all, presented)
 
 
 @router.get(

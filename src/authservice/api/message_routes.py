@@ -23,7 +23,6 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from authservice.api.common_bodies import ERRORS, error_responses
 from authservice.api.dependencies import Messaging, Presented
@@ -37,6 +36,7 @@ from authservice.api.message_bodies import (
     UnknownRecipientsBody,
     event_data,
 )
+from authservice.api.threads import in_thread
 from authservice.core.clock import utc_now
 from authservice.core.errors import InvalidRequest
 from authservice.messaging.rules import MESSAGE_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
@@ -86,7 +86,7 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX, description="how many at m
 async def send_message(
     body: SendMessageRequest, presented: Presented, messaging: Messaging
 ) -> SentMessage:
-    return SentMessage.of(await run_in_threadpool(messaging.send, presented, body.to, body.text))
+    return SentMessage.of(await in_thread(messaging.send, presented, body.to, body.text))
 
 
 @router.get(
@@ -100,7 +100,7 @@ async def list_conversations(
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> ConversationPage:
-    page = await run_in_threadpool(messaging.list_conversations, presented, before, limit)
+    page = await in_thread(messaging.list_conversations, presented, before, limit)
     return ConversationPage.of(page)
 
 
@@ -116,9 +116,7 @@ async def list_messages(
     before: Before = None,
     limit: Limit = PAGE_LIMIT_DEFAULT,
 ) -> MessagePage:
-    page = await run_in_threadpool(
-        messaging.list_messages, presented, conversation_id, before, limit
-    )
+    page = await in_thread(messaging.list_messages, presented, conversation_id, before, limit)
     return MessagePage.of(page)
 
 
@@ -132,7 +130,7 @@ async def list_messages(
 async def mark_delivered(
     body: DeliveredRequest, presented: Presented, messaging: Messaging
 ) -> None:
-    await run_in_threadpool(messaging.mark_delivered, presented, body.message_ids)
+    await in_thread(messaging.mark_delivered, presented, body.message_ids)
 
 
 @router.get(
@@ -164,7 +162,7 @@ async def stream_messages(
         ),
     ] = None,
 ) -> StreamingResponse:
-    start = await run_in_threadpool(messaging.open_stream, presented, _cursor(after, last_event_id))
+    start = await in_thread(messaging.open_stream, presented, _cursor(after, last_event_id))
     return StreamingResponse(
         _stream(messaging, start, messaging.ping_interval_s),
         media_type="text/event-stream",

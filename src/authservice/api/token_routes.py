@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from authservice.api.common_bodies import ERRORS, error_responses
 from authservice.api.dependencies import Presented, Tokens, client_address
+from authservice.api.threads import in_thread
 from authservice.api.token_bodies import (
     AccessTokenBody,
     Introspection,
@@ -60,7 +60,7 @@ async def issue_token(
     tokens: Tokens,
     body: Annotated[TokenRequest | None, Body()] = None,
 ) -> AccessTokenBody:
-    issued = await run_in_threadpool(tokens.issue, presented, body.audience if body else None)
+    issued = await in_thread(tokens.issue, presented, body.audience if body else None)
     return AccessTokenBody.of(issued)
 
 
@@ -71,7 +71,7 @@ async def issue_token(
     responses=error_responses(503),
 )
 async def key_set(tokens: Tokens) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(tokens.key_set), headers=_CACHEABLE)
+    return JSONResponse(await in_thread(tokens.key_set), headers=_CACHEABLE)
 
 
 @router.get(
@@ -111,7 +111,7 @@ async def issuer_metadata(tokens: Tokens) -> JSONResponse:
 async def introspect(request: Request, tokens: Tokens) -> dict[str, Any]:
     application_key, secret = _basic_credentials(request.headers.get("authorization", ""))
     token = _form_token(request.headers.get("content-type", ""), await request.body())
-    return await run_in_threadpool(
+    return await in_thread(
         tokens.introspect, application_key, secret, token, client_address(request)
     )
 
