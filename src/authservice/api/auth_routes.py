@@ -38,8 +38,8 @@ from authservice.api.dependencies import (
     client_address,
     device_label,
 )
-from authservice.api.threads import in_thread
 from authservice.auth.presented import PresentedSession
+from authservice.core.threads import in_thread
 
 __all__ = ["router"]
 

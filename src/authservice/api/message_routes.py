@@ -36,9 +36,9 @@ from authservice.api.message_bodies import (
     UnknownRecipientsBody,
     event_data,
 )
-from authservice.api.threads import in_thread
 from authservice.core.clock import utc_now
 from authservice.core.errors import InvalidRequest
+from authservice.core.threads import in_thread
 from authservice.messaging.rules import MESSAGE_ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 from authservice.messaging.use_cases import STREAM_BATCH, MessagingService, StreamStart
 

@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 
 from authservice.api.common_bodies import ERRORS, error_responses
 from authservice.api.dependencies import Presented, Tokens, client_address
-from authservice.api.threads import in_thread
 from authservice.api.token_bodies import (
     AccessTokenBody,
     Introspection,
@@ -27,6 +26,7 @@ from authservice.api.token_bodies import (
     TokenRequest,
 )
 from authservice.core.errors import InvalidClient, InvalidRequest
+from authservice.core.threads import in_thread
 from authservice.tokens.use_cases import INTROSPECTION_PATH, JWKS_PATH, METADATA_PATH
 
 __all__ = ["PUBLISHED_MAX_AGE_S", "router"]

@@ -24,7 +24,6 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from anyio import to_thread
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,6 +70,7 @@ from authservice.core.errors import (
 from authservice.core.keys import derive_key, keyed_digest
 from authservice.core.sealing import SecretSealer
 from authservice.core.settings import Settings
+from authservice.core.threads import in_thread
 from authservice.database.rate_limits import Bucket, RateLimiter, client_network
 from authservice.database.tables import ApplicationRow, TicketNonceRow, UserRow
 
@@ -158,10 +158,10 @@ class AuthService:
             f"sign_up|address|{client_network(client_address)}",
             self.settings.login_attempts_per_ip,
         )
-        await to_thread.run_sync(self._check_sign_up, application_key, username, bucket, audit)
+        await in_thread(self._check_sign_up, application_key, username, bucket, audit)
         with self._auditing_busy(audit):
             password_hash = await self._passwords.hash(password)
-        await to_thread.run_sync(self._add_password_user, application_key, username, password_hash)
+        await in_thread(self._add_password_user, application_key, username, password_hash)
         record_event(AuditEvent.SIGN_UP, user=username, **audit)
         return username
 
@@ -184,20 +184,20 @@ class AuthService:
             "address": client_address,
         }
         buckets = self._sign_in_buckets(application_key, username, client_address)
-        user_id, stored_hash = await to_thread.run_sync(
+        user_id, stored_hash = await in_thread(
             self._start_password_sign_in, application_key, username, buckets, audit
         )
         try:
             with self._auditing_busy(audit):
                 check = await self._passwords.check(stored_hash, password)
         except ServiceBusy:
-            await to_thread.run_sync(self._release, buckets)  # not an attempt: it never ran
+            await in_thread(self._release, buckets)  # not an attempt: it never ran
             raise
         if user_id is None or not check.matched:
             record_event(AuditEvent.SIGN_IN_FAILED, reason=InvalidCredentials.code, **audit)
             raise InvalidCredentials()
         try:
-            issued = await to_thread.run_sync(
+            issued = await in_thread(
                 self._finish_password_sign_in,
                 user_id,
                 buckets,
@@ -386,7 +386,7 @@ class AuthService:
         holder, checked = await self._check_holder_password(
             presented, password, AuditEvent.REAUTHENTICATE_FAILED, action="reauthenticate"
         )
-        view = await to_thread.run_sync(self._mark_authenticated, presented, holder, checked)
+        view = await in_thread(self._mark_authenticated, presented, holder, checked)
         record_event(
             AuditEvent.REAUTHENTICATED,
             application=view.application_key,
@@ -402,7 +402,7 @@ class AuthService:
         is; a wrong one is a failed attempt) and `new_password` must pass the policy of sign-up
         (InvalidRequest naming `newPassword`, with the same sentences). Every other session of
         the user ends (`password_changed`); this one goes on, rotated: the new session object."""
-        holder = await to_thread.run_sync(self._holder, presented)
+        holder = await in_thread(self._holder, presented)
         try:
             check_new_password(new_password, holder.view.user_id)
         except RuleBroken as broken:
@@ -417,7 +417,7 @@ class AuthService:
         audit = _session_audit(holder.view, presented)
         with self._auditing_busy(audit):
             new_hash = await self._passwords.hash(new_password)
-        issued, others = await to_thread.run_sync(
+        issued, others = await in_thread(
             self._replace_password, presented, holder, checked, new_hash
         )
         record_event(AuditEvent.PASSWORD_CHANGED, revoked=others, **audit)
@@ -447,25 +447,23 @@ class AuthService:
         as a sign-in's is (the same buckets, the hashing pool); WrongPassword otherwise. The
         buckets are released at once if the password matched (a success does not count)."""
         if holder is None:
-            holder = await to_thread.run_sync(self._holder, presented)
+            holder = await in_thread(self._holder, presented)
         view = holder.view
         audit = _session_audit(view, presented)
         buckets = self._sign_in_buckets(
             view.application_key, view.user_id, presented.client_address
         )
-        await to_thread.run_sync(
-            self._admit_in_a_transaction, view.application_key, buckets, audit, action
-        )
+        await in_thread(self._admit_in_a_transaction, view.application_key, buckets, audit, action)
         try:
             with self._auditing_busy(audit):
                 check = await self._passwords.check(holder.password_hash, password)
         except ServiceBusy:
-            await to_thread.run_sync(self._release, buckets)  # not an attempt: it never ran
+            await in_thread(self._release, buckets)  # not an attempt: it never ran
             raise
         if holder.password_hash is None or not check.matched:
             record_event(failed, reason=WrongPassword.code, **audit)
             raise WrongPassword()
-        await to_thread.run_sync(self._release, buckets)
+        await in_thread(self._release, buckets)
         return holder, holder.password_hash
 
     def _holder(self, presented: PresentedSession) -> AccountHolder:
