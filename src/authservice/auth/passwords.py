@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 # OWASP's minimum for argon2id (m=19 MiB, t=2, p=1), chosen by measurement (benchmarks/
-# service_load.py) on a busy 2-core machine: one hash takes 30-55 ms, and a burst of 50 sign-ins
-# peaks at 130-150 MiB with /v1/health p99 at 55-95 ms and sign-in p99 at 2.5-2.7 s. The next larger
+# service_load.py) on a 2-core machine: one hash takes 30-55 ms, and a burst of 50 sign-ins
+# peaks at 130-150 MiB with /v1/health p99 at 35-95 ms and sign-in p99 at 2.0-2.7 s. The next larger
 # setting measured (m=32 MiB, t=2) costs 2.5-3 times as much per hash, which would stretch that
 # sign-in p99 past 6 s. One lane: parallelism comes from the pool, not from inside one hash.
 ARGON2_TIME_COST = 2
