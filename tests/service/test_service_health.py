@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from authservice import Settings
+from authservice.database.engine import SingleStatements, migrate_database, open_database
 from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
 
@@ -81,6 +86,31 @@ def test_connections_the_server_ended_are_replaced_without_failing_a_request(
     assert [api.me(session).status for session in sessions for _ in range(3)] == [200] * 9
     assert api.request("GET", "/v1/health").status == 200
     assert "unavailable" not in service.process.output
+
+
+def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_cluster.create_database())
+    migrate_database(settings)
+    engine = open_database(settings)
+    statements = SingleStatements(engine)
+    try:
+        with statements.statements() as run:
+            # A unique violation is the IntegrityError the fast paths catch (a spent proof).
+            insert = text("INSERT INTO proof_nonces (jti, expires_at) VALUES ('x', now())")
+            run.execute(insert, {})
+            with pytest.raises(IntegrityError):
+                run.execute(insert, {})
+            # A connection that breaks mid-statement: an OperationalError (the API's 503), the
+            # connection thrown away rather than handed out again.
+            with pytest.raises(OperationalError) as broken:
+                run.first(select(literal_column("pg_terminate_backend(pg_backend_pid())")), {})
+            assert broken.value.connection_invalidated
+        with statements.statements() as run:
+            assert run.first(select(literal_column("1").label("one")), {}).one == 1
+    finally:
+        engine.dispose()
 
 
 def _libpq(url: str) -> str:

@@ -193,8 +193,9 @@ class FastPaths:
         session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
         device_key, claims = None, None
         if proof.proof is not None:  # the session is bound, most likely: its proof first
-            with self._single.connect() as connection:
-                device_key = connection.execute(_DEVICE_KEY, {"session": session_id}).scalar()
+            with self._single.statements() as run:
+                found = run.first(_DEVICE_KEY, {"session": session_id})
+                device_key = None if found is None else found.device_key
             if device_key is not None:
                 claims = self._checked(proof, device_key, session_id, secret, now)
                 if claims is None:
@@ -239,8 +240,8 @@ class FastPaths:
             "hash": hash_secret(secret),
             "now": now,
         }
-        with self._single.connect() as connection:
-            row = connection.execute(_CHECK, parameters).first()
+        with self._single.statements() as run:
+            row = run.first(_CHECK, parameters)
             if row is None:
                 return None
             if row.device_key is not None:
@@ -248,12 +249,11 @@ class FastPaths:
                 if claims is None:
                     return None
                 try:
-                    connection.execute(_SPEND, _spending(claims))
+                    run.execute(_SPEND, _spending(claims))
                 except IntegrityError:  # spent before: the full path says so
                     return None
             if now - row.last_used_at >= LAST_USE_STEP:
-                connection.execute(_TOUCH, parameters)
-            connection.commit()
+                run.execute(_TOUCH, parameters)
         return SessionView(
             application_key=row.key,
             user_id=row.username,
@@ -269,10 +269,8 @@ class FastPaths:
         """What the rotation returned, or None if it matched nothing."""
         if self._one_statement:
             statement = _ROTATE_RETIRE_AND_SPEND if spend else _ROTATE_AND_RETIRE
-            with self._single.connect() as connection:
-                row = connection.execute(statement, parameters).first()
-                connection.commit()
-            return row
+            with self._single.statements() as run:
+                return run.first(statement, parameters)
         with self._engine.begin() as connection:
             row = connection.execute(_ROTATE, parameters).first()
             if row is not None:

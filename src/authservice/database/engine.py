@@ -13,12 +13,13 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import Compiled
 
 from authservice.core.files import ensure_private_dir, ensure_private_file
 from authservice.core.keys import load_server_key
@@ -27,6 +28,7 @@ from authservice.database.schema_versions import migrate, require_current_schema
 
 __all__ = [
     "SingleStatements",
+    "Statements",
     "connect_outside_pool",
     "describe_database",
     "migrate_database",
@@ -98,6 +100,7 @@ class SingleStatements:
     def __init__(self, engine: Engine) -> None:
         self._postgresql = engine.dialect.name == "postgresql"
         self._engine = engine if self._postgresql else engine.execution_options(**{_NO_BEGIN: True})
+        self._compiled_statements: dict[int, tuple[Executable, Compiled]] = {}
 
     def __repr__(self) -> str:
         return f"SingleStatements({self._engine.url!r})"
@@ -117,6 +120,87 @@ class SingleStatements:
             finally:
                 if not driver.closed:
                     driver.autocommit = False
+
+    @contextmanager
+    def statements(self) -> Iterator[Statements]:
+        """A connection as `connect` gives, for the hot paths' statements (see Statements)."""
+        with self.connect() as connection:
+            yield Statements(connection, self._compiled if self._postgresql else None)
+            connection.commit()  # SQLite: nothing to commit; PostgreSQL: autocommit
+
+    def _compiled(self, statement: Executable) -> Compiled:
+        found = self._compiled_statements.get(id(statement))
+        if found is None or found[0] is not statement:
+            found = (
+                statement,
+                cast(ClauseElement, statement).compile(dialect=self._engine.dialect),
+            )
+            self._compiled_statements[id(statement)] = found
+        return found[1]
+
+
+class Statements:
+    """Core statements run on one connection of SingleStatements, for the hot paths (a resume, a
+    session check: auth/fast_paths.py).
+
+    On PostgreSQL each statement is compiled by SQLAlchemy once, then run on psycopg's own cursor:
+    SQLAlchemy's work per execution (its events, the compiled cache, result processing) cost 0.33
+    ms of a 0.52 ms session check there, the statement's round trip included (docs/performance.md).
+    What SQLAlchemy would do is done here instead: the statement's default parameters filled in
+    (`construct_params`), the driver's errors raised as SQLAlchemy's (IntegrityError, and
+    OperationalError, which the API answers with 503), and a connection that broke invalidated so
+    that the pool replaces it. psycopg takes and gives aware datetimes itself, so no type needs
+    converting; rows are named tuples, read by column name as SQLAlchemy's are. On SQLite they run
+    through SQLAlchemy (its times are text there, which SQLAlchemy's types convert)."""
+
+    def __init__(
+        self, connection: Connection, compile: Callable[[Executable], Compiled] | None
+    ) -> None:
+        self._connection = connection
+        self._compile = compile
+
+    def __repr__(self) -> str:
+        return f"Statements(on_driver={self._compile is not None})"
+
+    def first(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
+        """The first row of the statement's answer, or None."""
+        if self._compile is None:
+            return self._connection.execute(statement, parameters).first()
+        return self._on_driver(statement, parameters).fetchone()
+
+    def execute(self, statement: Executable, parameters: dict[str, Any]) -> None:
+        if self._compile is None:
+            self._connection.execute(statement, parameters)
+        else:
+            self._on_driver(statement, parameters)
+
+    def _on_driver(self, statement: Executable, parameters: dict[str, Any]) -> Any:
+        assert self._compile is not None
+        compiled = self._compile(statement)
+        values = compiled.construct_params(parameters)
+        driver: Any = self._connection.connection.driver_connection
+        dialect = self._connection.dialect
+        try:
+            cursor = driver.cursor(row_factory=_named_rows())
+            return cursor.execute(compiled.string, values)
+        except dialect.loaded_dbapi.Error as error:
+            broken = dialect.is_disconnect(error, driver, None)
+            if broken:
+                self._connection.invalidate(error)
+            raise DBAPIError.instance(
+                compiled.string,
+                values,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=broken,
+                dialect=dialect,
+            ) from error
+
+
+def _named_rows() -> Any:
+    from psycopg.rows import namedtuple_row  # PostgreSQL's driver: only where it is in use
+
+    return namedtuple_row
 
 
 def upsert(db: Session, table: Any) -> Any:
