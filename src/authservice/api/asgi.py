@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from authservice.api import auth_routes, message_routes, token_routes
+from authservice.api.dependencies import document_presented_session
 from authservice.api.error_handlers import install_error_handlers
 from authservice.api.middleware import (
     ApiHeadersMiddleware,
@@ -102,13 +103,12 @@ def create_app(settings: Settings) -> FastAPI:
 
 def describe_api() -> dict[str, Any]:
     """The OpenAPI document that /v1/openapi.json serves, made without opening anything: FastAPI's,
-    less the 422 answers it adds by default (this service answers 400)."""
-    document = get_openapi(
-        title=_TITLE,
-        version=_VERSION,
-        description=_DESCRIPTION,
-        routes=[route for router in _ROUTERS for route in router.routes],
-    )
+    with the Bearer scheme where a route takes the presented session (which reads its headers
+    itself: api/dependencies.py), less the 422 answers FastAPI adds by default (this service
+    answers 400)."""
+    routes = [route for router in _ROUTERS for route in router.routes]
+    document = get_openapi(title=_TITLE, version=_VERSION, description=_DESCRIPTION, routes=routes)
+    document_presented_session(document, routes)
     for path in document.get("paths", {}).values():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
