@@ -166,7 +166,7 @@ class Statements:
         """The first row of the statement's answer, or None."""
         if self._compile is None:
             return self._connection.execute(statement, parameters).first()
-        return self._on_driver(statement, parameters).fetchone()
+        return self._on_driver(statement, parameters)
 
     def execute(self, statement: Executable, parameters: dict[str, Any]) -> None:
         if self._compile is None:
@@ -174,15 +174,17 @@ class Statements:
         else:
             self._on_driver(statement, parameters)
 
-    def _on_driver(self, statement: Executable, parameters: dict[str, Any]) -> Any:
+    def _on_driver(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
+        """The first row of the answer, if the statement answers rows."""
         assert self._compile is not None
         compiled = self._compile(statement)
         values = compiled.construct_params(parameters)
         driver: Any = self._connection.connection.driver_connection
         dialect = self._connection.dialect
         try:
-            cursor = driver.cursor(row_factory=_named_rows())
-            return cursor.execute(compiled.string, values)
+            with driver.cursor(row_factory=_named_rows()) as cursor:
+                cursor.execute(compiled.string, values)
+                return cursor.fetchone() if cursor.description is not None else None
         except dialect.loaded_dbapi.Error as error:
             broken = dialect.is_disconnect(error, driver, None)
             if broken:
