@@ -11,6 +11,8 @@ the event loop does to answer anything: with anyio's 40, a burst of 50 concurren
 up to 40 threads asking for it, and `/v1/health` waited behind them (p99 280 ms on the idle 2-core
 machine); with 8, 35 to 54 ms (benchmarks/service_load.py). More would not be faster: on SQLite
 one transaction writes at a time, and a PostgreSQL round trip leaves its thread's core to others.
+The message streams' reads and the health probe keep anyio's threads, each with a limiter of its
+own (messaging/use_cases.py, database/health.py): neither may queue behind the requests here.
 """
 
 from __future__ import annotations
