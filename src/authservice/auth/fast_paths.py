@@ -25,11 +25,13 @@ that locks the user and then the sessions either waits for the resume or makes i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, String, Table, bindparam, case, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from authservice.auth.presented import PresentedSession
 from authservice.auth.proofs import (
@@ -190,6 +192,21 @@ class FastPaths:
         """The session rotated, if the secret presented is its current one (and the proof right,
         if it is bound) and nothing else stands in the way; None, with nothing changed,
         otherwise."""
+        with _broken_connection_falls_through():
+            return self._resume(application_key, user_id, presented, now)
+        return None
+
+    def describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
+        """The session, its use recorded (and its proof's `jti` spent, if it is bound), if the
+        secret presented is its current one and nothing else stands in the way; None, with
+        nothing changed, otherwise."""
+        with _broken_connection_falls_through():
+            return self._describe(presented, now)
+        return None
+
+    def _resume(
+        self, application_key: str, user_id: str, presented: PresentedSession, now: datetime
+    ) -> IssuedSession | None:
         session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
         device_key, claims = None, None
         if proof.proof is not None:  # the session is bound, most likely: its proof first
@@ -230,10 +247,7 @@ class FastPaths:
             session_secret=current,
         )
 
-    def describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
-        """The session, its use recorded (and its proof's `jti` spent, if it is bound), if the
-        secret presented is its current one and nothing else stands in the way; None, with
-        nothing changed, otherwise."""
+    def _describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
         session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
         parameters: dict[str, Any] = {
             "session": session_id,
@@ -303,3 +317,17 @@ def _spending(claims: ProofClaims | None) -> dict[str, Any]:
     if claims is None:
         return {}
     return {"proof_jti": claims.jti, "proof_expires": nonce_expiry(claims)}
+
+
+@contextmanager
+def _broken_connection_falls_through() -> Iterator[None]:
+    """A pooled connection that broke under a statement (its server ended it a moment before, too
+    late for the pool's check as it was taken: database/engine.py) is thrown away, and the request
+    takes the full path on another one instead of failing: the one retry that replaces a liveness
+    ping. Had the statement been carried out before the connection broke, the full path finds
+    what it did (a rotated secret within the grace window, a spent proof)."""
+    try:
+        yield
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
