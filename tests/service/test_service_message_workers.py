@@ -168,7 +168,8 @@ def test_streams_miss_nothing_when_the_workers_lose_their_listening_connections(
 
         # Cut every LISTEN connection (as a PostgreSQL restart or a network failure would), and
         # send at once: a notification may be lost; the message may not.
-        assert listening_connections(workers, terminate=True) == listening
+        # At least those: another worker of the shared service may have begun listening since.
+        assert listening_connections(workers, terminate=True) >= listening
         started = time.monotonic()
         message = sent(api.send_message(alice, [bob["userId"]], "while you were away"))
 
