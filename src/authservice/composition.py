@@ -19,7 +19,12 @@ from authservice.auth.use_cases import AuthService
 from authservice.core.clock import utc_now
 from authservice.core.keys import load_server_key
 from authservice.core.settings import Settings
-from authservice.database.engine import SingleStatements, connect_outside_pool, open_database
+from authservice.database.engine import (
+    AsyncSingleStatements,
+    SingleStatements,
+    connect_outside_pool,
+    open_database,
+)
 from authservice.database.health import DatabaseCheck
 from authservice.database.purge import PurgeResult, purge_database
 from authservice.database.tables import UserRow
@@ -40,12 +45,23 @@ class Services:
     messaging: MessagingService
     tokens: TokenService
     database_check: DatabaseCheck
+    # PostgreSQL: the hot paths' connections in the server's event loop (`open_in_loop`).
+    loop_statements: AsyncSingleStatements | None
 
     def __repr__(self) -> str:
         return f"Services(database={self.engine.url!r}, auth={self.auth!r})"
 
     def purge(self) -> PurgeResult:
         return purge_database(self.engine, utc_now())
+
+    def open_in_loop(self) -> None:
+        """In the server's event loop, as it starts: the hot paths run there from now on."""
+        if self.loop_statements is not None:
+            self.loop_statements.open()
+
+    async def close_in_loop(self) -> None:
+        if self.loop_statements is not None:
+            await self.loop_statements.close()
 
     def close(self) -> None:
         self.fanout.close()
@@ -59,6 +75,8 @@ def open_services(settings: Settings) -> Services:
     database = sessionmaker(engine, expire_on_commit=False)
     fanout = open_fanout(engine, database, lambda: connect_outside_pool(settings, engine))
     server_key = load_server_key(settings)
+    postgresql = engine.dialect.name == "postgresql"
+    loop_statements = AsyncSingleStatements(settings, engine) if postgresql else None
     # Built after auth, which forgets a deleted user through it: looked up when that happens.
     messaging: MessagingService | None = None
 
@@ -73,6 +91,7 @@ def open_services(settings: Settings) -> Services:
         engine=engine,
         on_revoke=fanout.notify,
         on_delete_user=forget_user,
+        loop_statements=loop_statements,
     )
     messaging = MessagingService(
         database,
@@ -92,4 +111,6 @@ def open_services(settings: Settings) -> Services:
         authenticate=auth.describe,
         session_end=auth.session_end,
     )
-    return Services(settings, engine, fanout, auth, messaging, tokens, DatabaseCheck(engine))
+    return Services(
+        settings, engine, fanout, auth, messaging, tokens, DatabaseCheck(engine), loop_statements
+    )

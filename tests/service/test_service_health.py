@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from authservice import Settings
-from authservice.database.engine import SingleStatements, migrate_database, open_database
+from authservice.database.engine import (
+    AsyncSingleStatements,
+    SingleStatements,
+    migrate_database,
+    open_database,
+)
 from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
 
@@ -99,9 +105,9 @@ def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
         with statements.statements() as run:
             # A unique violation is the IntegrityError the fast paths catch (a spent proof).
             insert = text("INSERT INTO proof_nonces (jti, expires_at) VALUES ('x', now())")
-            run.execute(insert, {})
+            assert run.first(insert, {}) is None  # no rows to answer
             with pytest.raises(IntegrityError):
-                run.execute(insert, {})
+                run.first(insert, {})
             # A connection that breaks mid-statement: an OperationalError (the API's 503), the
             # connection thrown away rather than handed out again.
             with pytest.raises(OperationalError) as broken:
@@ -109,6 +115,43 @@ def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
             assert broken.value.connection_invalidated
         with statements.statements() as run:
             assert run.first(select(literal_column("1").label("one")), {}).one == 1
+    finally:
+        engine.dispose()
+
+
+def test_the_event_loops_hot_path_statements_fail_as_sqlalchemy_would_say(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_cluster.create_database())
+    migrate_database(settings)
+    engine = open_database(settings)
+    statements = AsyncSingleStatements(settings, engine)
+    backend = select(literal_column("pg_backend_pid()").label("pid"))
+
+    async def use() -> None:
+        assert not statements.in_this_loop()
+        statements.open()
+        assert statements.in_this_loop()
+        async with statements.statements() as run:
+            insert = text("INSERT INTO proof_nonces (jti, expires_at) VALUES ('y', now())")
+            assert await run.first(insert, {}) is None
+            with pytest.raises(IntegrityError):
+                await run.first(insert, {})
+            first_backend = (await run.first(backend, {})).pid
+        async with statements.statements() as run:  # the same connection: it ended normally
+            assert (await run.first(backend, {})).pid == first_backend
+            with pytest.raises(OperationalError) as broken:
+                await run.first(
+                    select(literal_column("pg_terminate_backend(pg_backend_pid())")), {}
+                )
+            assert broken.value.connection_invalidated
+        async with statements.statements() as run:  # a new one, not the broken one
+            assert (await run.first(backend, {})).pid != first_backend
+        await statements.close()
+        assert not statements.in_this_loop()
+
+    try:
+        asyncio.run(use())
     finally:
         engine.dispose()
 

@@ -19,8 +19,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from authservice import Settings, create_app, ensure_application
 from authservice.database.engine import migrate_database
@@ -117,6 +119,37 @@ def test_one_resume_sends_one_statement_on_postgresql_and_one_transaction_on_sql
         assert statements == ["WITH"]
     else:
         assert statements == ["BEGIN IMMEDIATE", "UPDATE", "INSERT", "COMMIT"]
+
+
+def test_on_postgresql_the_common_case_runs_on_the_event_loops_own_connections(
+    counted_service: tuple[Api, Callable[[], Any]], backend: Backend, username: str
+) -> None:
+    if backend.cluster is None:
+        pytest.skip("on SQLite every statement runs in a thread")
+    api, _ = counted_service
+    session = api.new_session(username)  # the full path: a sign-in, in a thread
+
+    resumed = api.resume(session)
+    resumed_by = _last_statements(backend.cluster)
+    assert api.me(resumed.body).status == 200
+
+    # Without a thread hop: async psycopg in the server's event loop, on connections named so.
+    assert resumed.status == 200
+    assert [query.split()[0] for query in resumed_by.values()] == ["WITH"]
+    assert all(name.endswith(" event loop") for name in resumed_by)
+    assert [query.split()[0] for query in _last_statements(backend.cluster).values()] == ["SELECT"]
+
+
+def _last_statements(cluster: PostgresCluster) -> dict[str, str]:
+    """The last statement of each of the service's connections to PostgreSQL that are the event
+    loop's, by application name."""
+    url = make_url(cluster.url("postgres")).set(drivername="postgresql", database=None)
+    with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
+        rows = admin.execute(
+            "SELECT application_name, query FROM pg_stat_activity"
+            " WHERE application_name LIKE 'authservice %event loop'"
+        ).fetchall()
+    return dict(rows)
 
 
 def test_a_resume_with_the_secret_rotated_out_last_tries_one_statement_then_the_full_path(

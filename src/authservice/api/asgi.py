@@ -47,12 +47,14 @@ def create_app(settings: Settings) -> FastAPI:
     app must not rewrite the client address itself: run uvicorn with `proxy_headers=False`.
 
     While a server that sends ASGI lifespan events runs the app, it purges the database every
-    `settings.purge_interval_s` (database/purge.py).
+    `settings.purge_interval_s` (database/purge.py), and on PostgreSQL the hot paths run in its
+    event loop (composition.Services.open_in_loop); without those events they run in threads.
     """
     services = open_services(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.open_in_loop()
         purging = None
         if settings.purge_interval_s > 0:
             purging = asyncio.create_task(
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                 purging.cancel()
                 with suppress(asyncio.CancelledError):
                     await purging
+            await services.close_in_loop()
             services.close()
 
     app = FastAPI(

@@ -102,13 +102,13 @@ async def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof
     presented = PresentedSession(
         body.session_id, body.session_secret, client_address(request), proof
     )
-    issued = await in_thread(auth.resume, body.application_key, body.user_id, presented)
+    issued = await auth.resume(body.application_key, body.user_id, presented)
     return SessionObject.of(issued)
 
 
 @router.get("/me", summary="Who holds this session", responses=error_responses(401, 503))
 async def me(presented: Presented, auth: Auth) -> Me:
-    return Me.of(await in_thread(auth.describe, presented))
+    return Me.of(await auth.describe_in_loop(presented))
 
 
 @router.delete(

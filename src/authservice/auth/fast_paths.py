@@ -25,12 +25,13 @@ that locks the user and then the sessions either waits for the resume or makes i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, String, Table, bindparam, case, insert, select, update
+from sqlalchemy import Engine, Executable, String, Table, bindparam, case, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from authservice.auth.presented import PresentedSession
@@ -44,7 +45,7 @@ from authservice.auth.proofs import (
 from authservice.auth.sessions import LAST_USE_STEP, IssuedSession, SessionView
 from authservice.core.errors import AuthError
 from authservice.core.keys import derive_next_secret, hash_secret
-from authservice.database.engine import SingleStatements
+from authservice.database.engine import AsyncSingleStatements, SingleStatements, Statements
 from authservice.database.tables import (
     ApplicationRow,
     ProofNonceRow,
@@ -171,13 +172,28 @@ _TOUCH = (
 
 class FastPaths:
     """Built once, beside SessionManager, with the same server key, idle lifetime and proof
-    nonces."""
+    nonces.
+
+    Each path is written once, as a plan: a generator that yields what it needs run (a
+    statement, or the rotation) and is sent back the first row of its answer, as psycopg's own
+    code shares its logic between its sync and async connections. Two runners carry the plans
+    out: in a thread, on SingleStatements (SQLite, and callers already in a thread: messaging and
+    tokens check their callers' sessions so); in the server's event loop, on PostgreSQL, on
+    AsyncSingleStatements (`in_loop`), for the routes: `POST /v1/sessions/resume` and `GET
+    /v1/me`."""
 
     def __init__(
-        self, engine: Engine, *, server_key: bytes, idle_ttl_s: float, nonces: ProofNonces
+        self,
+        engine: Engine,
+        *,
+        server_key: bytes,
+        idle_ttl_s: float,
+        nonces: ProofNonces,
+        loop_statements: AsyncSingleStatements | None = None,
     ) -> None:
         self._engine = engine
         self._single = SingleStatements(engine)
+        self._loop_statements = loop_statements
         self._one_statement = engine.dialect.name == "postgresql"
         self._server_key = server_key
         self._idle = timedelta(seconds=idle_ttl_s)
@@ -186,33 +202,77 @@ class FastPaths:
     def __repr__(self) -> str:
         return f"FastPaths(database={self._engine.dialect.name!r})"
 
+    def in_loop(self) -> bool:
+        """Whether `resume_in_loop` and `describe_in_loop` may run here, in this event loop."""
+        return self._loop_statements is not None and self._loop_statements.in_this_loop()
+
     def resume(
         self, application_key: str, user_id: str, presented: PresentedSession, now: datetime
     ) -> IssuedSession | None:
         """The session rotated, if the secret presented is its current one (and the proof right,
         if it is bound) and nothing else stands in the way; None, with nothing changed,
         otherwise."""
-        with _broken_connection_falls_through():
-            return self._resume(application_key, user_id, presented, now)
-        return None
+        return self._run(self._resume(application_key, user_id, presented, now))
+
+    async def resume_in_loop(
+        self, application_key: str, user_id: str, presented: PresentedSession, now: datetime
+    ) -> IssuedSession | None:
+        """`resume`, in the event loop (`in_loop`)."""
+        return await self._run_in_loop(self._resume(application_key, user_id, presented, now))
 
     def describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
         """The session, its use recorded (and its proof's `jti` spent, if it is bound), if the
         secret presented is its current one and nothing else stands in the way; None, with
         nothing changed, otherwise."""
+        return self._run(self._describe(presented, now))
+
+    async def describe_in_loop(
+        self, presented: PresentedSession, now: datetime
+    ) -> SessionView | None:
+        """`describe`, in the event loop (`in_loop`)."""
+        return await self._run_in_loop(self._describe(presented, now))
+
+    def _run(self, plan: _Plan[_T]) -> _T | None:
+        with _broken_connection_falls_through(), self._single.statements() as run:
+            row = None
+            try:
+                while True:
+                    step = plan.send(row)
+                    if isinstance(step, _Rotation):
+                        row = self._rotate(run, step)
+                    else:
+                        row = run.first(*step)
+            except StopIteration as done:
+                return cast("_T | None", done.value)
+            except IntegrityError:  # a proof's `jti` spent before: the full path says so
+                return None
+        return None
+
+    async def _run_in_loop(self, plan: _Plan[_T]) -> _T | None:
+        assert self._loop_statements is not None
         with _broken_connection_falls_through():
-            return self._describe(presented, now)
+            async with self._loop_statements.statements() as run:
+                row = None
+                try:
+                    while True:
+                        step = plan.send(row)
+                        if isinstance(step, _Rotation):
+                            step = _one_statement(step)
+                        row = await run.first(*step)
+                except StopIteration as done:
+                    return cast("_T | None", done.value)
+                except IntegrityError:  # as in _run
+                    return None
         return None
 
     def _resume(
         self, application_key: str, user_id: str, presented: PresentedSession, now: datetime
-    ) -> IssuedSession | None:
+    ) -> _Plan[IssuedSession]:
         session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
         device_key, claims = None, None
         if proof.proof is not None:  # the session is bound, most likely: its proof first
-            with self._single.statements() as run:
-                found = run.first(_DEVICE_KEY, {"session": session_id})
-                device_key = None if found is None else found.device_key
+            found = yield _DEVICE_KEY, {"session": session_id}
+            device_key = None if found is None else found.device_key
             if device_key is not None:
                 claims = self._checked(proof, device_key, session_id, secret, now)
                 if claims is None:
@@ -229,10 +289,7 @@ class FastPaths:
             "idle_end": now + self._idle,
             **_spending(claims),
         }
-        try:
-            row = self._rotate(parameters, spend=claims is not None)
-        except IntegrityError:  # the proof's `jti` was spent before: the full path says so
-            return None
+        row = yield _Rotation(parameters, spend=claims is not None)
         if row is None:
             return None
         return IssuedSession(
@@ -247,27 +304,23 @@ class FastPaths:
             session_secret=current,
         )
 
-    def _describe(self, presented: PresentedSession, now: datetime) -> SessionView | None:
+    def _describe(self, presented: PresentedSession, now: datetime) -> _Plan[SessionView]:
         session_id, secret, proof = presented.session_id, presented.session_secret, presented.proof
         parameters: dict[str, Any] = {
             "session": session_id,
             "hash": hash_secret(secret),
             "now": now,
         }
-        with self._single.statements() as run:
-            row = run.first(_CHECK, parameters)
-            if row is None:
+        row = yield _CHECK, parameters
+        if row is None:
+            return None
+        if row.device_key is not None:
+            claims = self._checked(proof, row.device_key, session_id, secret, now)
+            if claims is None:
                 return None
-            if row.device_key is not None:
-                claims = self._checked(proof, row.device_key, session_id, secret, now)
-                if claims is None:
-                    return None
-                try:
-                    run.execute(_SPEND, _spending(claims))
-                except IntegrityError:  # spent before: the full path says so
-                    return None
-            if now - row.last_used_at >= LAST_USE_STEP:
-                run.execute(_TOUCH, parameters)
+            yield _SPEND, _spending(claims)
+        if now - row.last_used_at >= LAST_USE_STEP:
+            yield _TOUCH, parameters
         return SessionView(
             application_key=row.key,
             user_id=row.username,
@@ -279,19 +332,19 @@ class FastPaths:
             device_key=row.device_key,
         )
 
-    def _rotate(self, parameters: dict[str, Any], *, spend: bool) -> Any:
+    def _rotate(self, run: Statements, rotation: _Rotation) -> Any:
         """What the rotation returned, or None if it matched nothing."""
         if self._one_statement:
-            statement = _ROTATE_RETIRE_AND_SPEND if spend else _ROTATE_AND_RETIRE
-            with self._single.statements() as run:
-                return run.first(statement, parameters)
+            return run.first(*_one_statement(rotation))
+        # SQLite: the rotation and the retired secret in one transaction of their own.
+        parameters = rotation.parameters
         with self._engine.begin() as connection:
             row = connection.execute(_ROTATE, parameters).first()
             if row is not None:
                 connection.execute(
                     _RETIRE, {**parameters, "retired_generation": row.generation - 1}
                 )
-                if spend:
+                if rotation.spend:
                     connection.execute(_SPEND, parameters)
         return row
 
@@ -310,6 +363,28 @@ class FastPaths:
             )
         except AuthError:
             return None
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Rotation:
+    """A plan's step: rotate the session (and spend the proof's `jti`), retiring its secret."""
+
+    parameters: dict[str, Any]
+    spend: bool
+
+
+# What a plan yields (a statement and its parameters, or the rotation), what it is sent back (the
+# first row of the answer, or None), and what it returns (None: the full path decides).
+_Plan = Generator["tuple[Executable, dict[str, Any]] | _Rotation", Any, "_T | None"]
+
+
+def _one_statement(rotation: _Rotation) -> tuple[Executable, dict[str, Any]]:
+    """PostgreSQL's rotation: one statement."""
+    statement = _ROTATE_RETIRE_AND_SPEND if rotation.spend else _ROTATE_AND_RETIRE
+    return statement, rotation.parameters
 
 
 def _spending(claims: ProofClaims | None) -> dict[str, Any]:

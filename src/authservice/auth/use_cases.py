@@ -9,7 +9,9 @@ log (core/audit.py).
 
 A resume and a check of a session (`describe`: `GET /v1/me`, and every caller of messaging and
 tokens) try the common case first (fast_paths.py: one statement, no ORM), and take
-SessionManager's full path for anything else, which decides every refusal.
+SessionManager's full path for anything else, which decides every refusal. The routes' resume and
+check are coroutines too: on PostgreSQL their common case runs in the event loop, without a
+thread (fast_paths.FastPaths.in_loop).
 
 A password given to confirm who the signed-in user is (re-authentication, the current password of
 a change) is checked exactly as at sign-in: the same three rate-limit buckets, the same hashing
@@ -71,6 +73,7 @@ from authservice.core.keys import derive_key, keyed_digest
 from authservice.core.sealing import SecretSealer
 from authservice.core.settings import Settings
 from authservice.core.threads import in_thread
+from authservice.database.engine import AsyncSingleStatements
 from authservice.database.rate_limits import Bucket, RateLimiter, client_network
 from authservice.database.tables import ApplicationRow, TicketNonceRow, UserRow
 
@@ -96,6 +99,7 @@ class AuthService:
         engine: Engine,
         on_revoke: RevocationHook | None = None,
         on_delete_user: ForgetUser | None = None,
+        loop_statements: AsyncSingleStatements | None = None,
     ) -> None:
         self.settings = settings
         self._db = database
@@ -118,6 +122,7 @@ class AuthService:
             server_key=server_key,
             idle_ttl_s=settings.idle_ttl_s,
             nonces=self._sessions.proof_nonces,
+            loop_statements=loop_statements,
         )
         self._limiter = RateLimiter(
             key=derive_key(server_key, "authservice rate limit buckets v1"),
@@ -300,12 +305,27 @@ class AuthService:
 
     # -- sessions -------------------------------------------------------------------------
 
-    def resume(
+    async def resume(
+        self, application_key: str, user_id: str, presented: PresentedSession
+    ) -> IssuedSession:
+        if self._fast.in_loop():
+            issued = await self._fast.resume_in_loop(application_key, user_id, presented, utc_now())
+            if issued is not None:
+                return issued
+            return await in_thread(self._resume_fully, application_key, user_id, presented)
+        return await in_thread(self._resume, application_key, user_id, presented)
+
+    def _resume(
         self, application_key: str, user_id: str, presented: PresentedSession
     ) -> IssuedSession:
         issued = self._fast.resume(application_key, user_id, presented, utc_now())
         if issued is not None:
             return issued
+        return self._resume_fully(application_key, user_id, presented)
+
+    def _resume_fully(
+        self, application_key: str, user_id: str, presented: PresentedSession
+    ) -> IssuedSession:
         with self._db() as db, self._auditing_session(presented):
             return self._sessions.resume(
                 db,
@@ -318,11 +338,23 @@ class AuthService:
             )
 
     def describe(self, presented: PresentedSession) -> SessionView:
-        """The session, once its secret (and, if bound, its proof) is checked: what `GET /v1/me`
-        answers, and how messaging and tokens authenticate their callers."""
+        """The session, once its secret (and, if bound, its proof) is checked: how messaging and
+        tokens authenticate their callers, in their threads."""
         view = self._fast.describe(presented, utc_now())
         if view is not None:
             return view
+        return self._describe_fully(presented)
+
+    async def describe_in_loop(self, presented: PresentedSession) -> SessionView:
+        """`describe`, for a route: what `GET /v1/me` answers."""
+        if not self._fast.in_loop():
+            return await in_thread(self.describe, presented)
+        view = await self._fast.describe_in_loop(presented, utc_now())
+        if view is not None:
+            return view
+        return await in_thread(self._describe_fully, presented)
+
+    def _describe_fully(self, presented: PresentedSession) -> SessionView:
         with self._db() as db, self._auditing_session(presented):
             return self._sessions.describe(db, *_credentials(presented), utc_now())
 

@@ -7,15 +7,17 @@ schema is not this version's (schema_versions.py). `migrate_database` brings it 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event
+from sqlalchemy import ClauseElement, Connection, Dialect, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
@@ -27,6 +29,8 @@ from authservice.core.settings import Settings
 from authservice.database.schema_versions import migrate, require_current_schema
 
 __all__ = [
+    "AsyncSingleStatements",
+    "AsyncStatements",
     "SingleStatements",
     "Statements",
     "connect_outside_pool",
@@ -39,7 +43,7 @@ __all__ = [
 
 _BACKENDS = ("sqlite", "postgresql")
 # The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
-_INSERTS: dict[str, Callable[[Any], Any]] = {
+_INSERTS: dict[str, Any] = {
     "postgresql": postgresql.insert,
     "sqlite": sqlite.insert,
 }
@@ -47,6 +51,9 @@ _INSERTS: dict[str, Callable[[Any], Any]] = {
 _CONNECT_TIMEOUT_S = 5
 # A pooled PostgreSQL connection this old is closed and replaced when it is next taken.
 _RECYCLE_S = 3600
+# How many connections of its own the event loop's hot paths keep (AsyncSingleStatements), beside
+# the engine's pool (5, and 10 more while it is busy): a request waits for one beyond these.
+_LOOP_CONNECTIONS = 5
 # The execution option that keeps SQLite's connections out of a transaction (no BEGIN IMMEDIATE).
 _NO_BEGIN = "authservice_no_begin"
 # How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
@@ -100,7 +107,7 @@ class SingleStatements:
     def __init__(self, engine: Engine) -> None:
         self._postgresql = engine.dialect.name == "postgresql"
         self._engine = engine if self._postgresql else engine.execution_options(**{_NO_BEGIN: True})
-        self._compiled_statements: dict[int, tuple[Executable, Compiled]] = {}
+        self._compiled = _CompiledStatements(engine.dialect)
 
     def __repr__(self) -> str:
         return f"SingleStatements({self._engine.url!r})"
@@ -128,16 +135,6 @@ class SingleStatements:
             yield Statements(connection, self._compiled if self._postgresql else None)
             connection.commit()  # SQLite: nothing to commit; PostgreSQL: autocommit
 
-    def _compiled(self, statement: Executable) -> Compiled:
-        found = self._compiled_statements.get(id(statement))
-        if found is None or found[0] is not statement:
-            found = (
-                statement,
-                cast(ClauseElement, statement).compile(dialect=self._engine.dialect),
-            )
-            self._compiled_statements[id(statement)] = found
-        return found[1]
-
 
 class Statements:
     """Core statements run on one connection of SingleStatements, for the hot paths (a resume, a
@@ -153,50 +150,172 @@ class Statements:
     converting; rows are named tuples, read by column name as SQLAlchemy's are. On SQLite they run
     through SQLAlchemy (its times are text there, which SQLAlchemy's types convert)."""
 
-    def __init__(
-        self, connection: Connection, compile: Callable[[Executable], Compiled] | None
-    ) -> None:
+    def __init__(self, connection: Connection, compiled: _CompiledStatements | None) -> None:
         self._connection = connection
-        self._compile = compile
+        self._compiled = compiled
 
     def __repr__(self) -> str:
-        return f"Statements(on_driver={self._compile is not None})"
+        return f"Statements(on_driver={self._compiled is not None})"
 
     def first(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
-        """The first row of the statement's answer, or None."""
-        if self._compile is None:
-            return self._connection.execute(statement, parameters).first()
-        return self._on_driver(statement, parameters)
-
-    def execute(self, statement: Executable, parameters: dict[str, Any]) -> None:
-        if self._compile is None:
-            self._connection.execute(statement, parameters)
-        else:
-            self._on_driver(statement, parameters)
-
-    def _on_driver(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
-        """The first row of the answer, if the statement answers rows."""
-        assert self._compile is not None
-        compiled = self._compile(statement)
-        values = compiled.construct_params(parameters)
+        """The first row of the statement's answer, or None (a statement that answers no rows,
+        too)."""
+        if self._compiled is None:
+            result = self._connection.execute(statement, parameters)
+            return result.first() if result.returns_rows else None
+        sql, values = self._compiled.prepare(statement, parameters)
         driver: Any = self._connection.connection.driver_connection
-        dialect = self._connection.dialect
         try:
             with driver.cursor(row_factory=_named_rows()) as cursor:
-                cursor.execute(compiled.string, values)
+                cursor.execute(sql, values)
                 return cursor.fetchone() if cursor.description is not None else None
-        except dialect.loaded_dbapi.Error as error:
-            broken = dialect.is_disconnect(error, driver, None)
-            if broken:
+        except self._compiled.driver_error as error:
+            raised = self._compiled.as_sqlalchemy_error(error, driver, sql, values)
+            if raised.connection_invalidated:
                 self._connection.invalidate(error)
-            raise DBAPIError.instance(
-                compiled.string,
+            raise raised from error
+
+
+class AsyncSingleStatements:
+    """SingleStatements' statements on PostgreSQL, run in the server's event loop by async psycopg,
+    on connections of its own (at most _LOOP_CONNECTIONS, opened as needed, in autocommit, named
+    "... event loop" in pg_stat_activity): no
+    thread hop and no trip through SQLAlchemy's pool, which cost about 0.45 ms of a `GET /v1/me`
+    (docs/performance.md). Each connection is checked as it is taken, as the engine's pool checks
+    its own (_drop_dead_connections), and replaced after _RECYCLE_S.
+
+    Usable only in the event loop it was opened in: the server's lifespan opens it (`open`) and
+    closes it. Anywhere else (a test client's loop, an app mounted where no lifespan reaches it)
+    `in_this_loop` says no and the caller runs SingleStatements in a thread instead."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        _, options = engine.dialect.create_connect_args(engine.url)
+        connect_args = _engine_options(settings)["connect_args"]
+        self._connect_options = {
+            **options,
+            **connect_args,
+            "application_name": f"{connect_args['application_name']} event loop",
+        }
+        self._compiled = _CompiledStatements(engine.dialect)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(_LOOP_CONNECTIONS)
+        self._idle: list[tuple[float, Any]] = []  # (when it was opened, the connection)
+
+    def __repr__(self) -> str:
+        return f"AsyncSingleStatements(open={self._loop is not None}, idle={len(self._idle)})"
+
+    def open(self) -> None:
+        """Serve the running event loop from now on."""
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(_LOOP_CONNECTIONS)
+
+    async def close(self) -> None:
+        self._loop = None
+        idle, self._idle = self._idle, []
+        for _, connection in idle:
+            await connection.close()
+
+    def in_this_loop(self) -> bool:
+        try:
+            return self._loop is asyncio.get_running_loop()
+        except RuntimeError:  # no loop running: a thread
+            return False
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[AsyncStatements]:
+        """A connection for statements as SingleStatements' are. It goes back to the others
+        only if what was done with it ended normally: after an error of any kind (a broken
+        connection, a cancelled request mid-statement) it is closed."""
+        async with self._slots:
+            opened_at, connection = await self._take()
+            try:
+                yield AsyncStatements(connection, self._compiled)
+            except BaseException:
+                await connection.close()
+                raise
+            self._idle.append((opened_at, connection))
+
+    async def _take(self) -> tuple[float, Any]:
+        while self._idle:
+            opened_at, connection = self._idle.pop()
+            if time.monotonic() - opened_at < _RECYCLE_S and not _dead(connection):
+                return opened_at, connection
+            await connection.close()
+        import psycopg  # PostgreSQL's driver: only where it is in use
+
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                **self._connect_options, autocommit=True
+            )
+        except psycopg.Error as error:
+            raise self._compiled.as_sqlalchemy_error(error, None, None, None) from error
+        return time.monotonic(), connection
+
+
+class AsyncStatements:
+    """Statements on one connection of AsyncSingleStatements: Statements' PostgreSQL path, with
+    psycopg's async cursor."""
+
+    def __init__(self, connection: Any, compiled: _CompiledStatements) -> None:
+        self._connection = connection
+        self._compiled = compiled
+
+    def __repr__(self) -> str:
+        return "AsyncStatements()"
+
+    async def first(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
+        """The first row of the statement's answer, or None (a statement that answers no rows,
+        too)."""
+        sql, values = self._compiled.prepare(statement, parameters)
+        try:
+            async with self._connection.cursor(row_factory=_named_rows()) as cursor:
+                await cursor.execute(sql, values)
+                return await cursor.fetchone() if cursor.description is not None else None
+        except self._compiled.driver_error as error:
+            raised = self._compiled.as_sqlalchemy_error(error, self._connection, sql, values)
+            raise raised from error
+
+
+class _CompiledStatements:
+    """Statements compiled once for PostgreSQL, to run on psycopg's cursors, and what SQLAlchemy
+    would make of the driver's errors."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._compiled: dict[int, tuple[Executable, Compiled]] = {}
+
+    @property
+    def driver_error(self) -> type[Exception]:
+        error: type[Exception] = self._dialect.loaded_dbapi.Error
+        return error
+
+    def prepare(self, statement: Executable, parameters: dict[str, Any]) -> tuple[str, Any]:
+        """The statement's SQL, and its parameters with the defaults it names filled in."""
+        # By id: a statement compares by its columns, not as a dictionary's key (checked that
+        # it is the very statement, should another take a freed id).
+        found = self._compiled.get(id(statement))
+        if found is None or found[0] is not statement:
+            compiled = cast(ClauseElement, statement).compile(dialect=self._dialect)
+            found = self._compiled[id(statement)] = (statement, compiled)
+        return found[1].string, found[1].construct_params(parameters)
+
+    def as_sqlalchemy_error(
+        self, error: Any, driver: Any, sql: str | None, values: Any
+    ) -> DBAPIError:
+        """SQLAlchemy's error for the driver's (IntegrityError, OperationalError...), saying
+        whether the connection broke (a connection that could not be opened did not)."""
+        broken = driver is not None and self._dialect.is_disconnect(error, driver, None)
+        return cast(
+            DBAPIError,
+            DBAPIError.instance(
+                sql,
                 values,
                 error,
-                dialect.loaded_dbapi.Error,
+                self.driver_error,
                 connection_invalidated=broken,
-                dialect=dialect,
-            ) from error
+                dialect=self._dialect,
+            ),
+        )
 
 
 def _named_rows() -> Any:
@@ -281,20 +400,23 @@ def _drop_dead_connections(engine: Engine) -> None:
     Rarely the server says something harmless on an idle connection (a changed setting it reports
     by itself): that connection is replaced all the same, which costs a reconnect, nothing more."""
 
-    driver_error = engine.dialect.loaded_dbapi.Error
-
     @event.listens_for(engine, "checkout")
     def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        try:
-            dead = dbapi_connection.closed or dbapi_connection.broken or _readable(dbapi_connection)
-        except driver_error:  # psycopg has no socket for a connection it knows is lost
-            dead = True
-        if dead:
+        if _dead(dbapi_connection):
             raise DisconnectionError("the database closed this connection")
 
 
-def _readable(dbapi_connection: Any) -> bool:
-    descriptor = dbapi_connection.fileno()
+def _dead(driver_connection: Any) -> bool:
+    """Whether an idle psycopg connection (sync or async) is closed, broken, or has something to
+    read: see _drop_dead_connections."""
+    import psycopg
+
+    if driver_connection.closed or driver_connection.broken:
+        return True
+    try:
+        descriptor = driver_connection.fileno()
+    except psycopg.Error:  # psycopg has no socket for a connection it knows is lost
+        return True
     poller = select.poll()  # not select(): descriptors past 1024 (thousands of open streams)
     poller.register(descriptor, select.POLLIN | select.POLLERR | select.POLLHUP)
     return bool(poller.poll(0))
