@@ -112,5 +112,12 @@ def open_services(settings: Settings) -> Services:
         session_end=auth.session_end,
     )
     return Services(
-        settings, engine, fanout, auth, messaging, tokens, DatabaseCheck(engine), loop_statements
+        settings,
+        engine,
+        fanout,
+        auth,
+        messaging,
+        tokens,
+        DatabaseCheck(engine, loop_statements),
+        loop_statements,
     )

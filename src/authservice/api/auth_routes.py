@@ -31,12 +31,13 @@ from authservice.api.auth_bodies import (
 )
 from authservice.api.common_bodies import Health, error_responses
 from authservice.api.dependencies import (
+    PROOF_PARAMETER,
     Auth,
     DatabaseHealth,
     Presented,
-    Proof,
     client_address,
     device_label,
+    proof_of,
 )
 from authservice.auth.presented import PresentedSession
 from authservice.core.threads import in_thread
@@ -96,11 +97,12 @@ async def sign_in(body: SignInRequest, request: Request, auth: Auth) -> SignInAn
     "/sessions/resume",
     summary="Resume a stored session; rotates its secret",
     responses=error_responses(400, 401, 413, 503),
+    openapi_extra={"parameters": [PROOF_PARAMETER]},
 )
-async def resume(body: ResumeRequest, request: Request, auth: Auth, proof: Proof) -> SessionObject:
+async def resume(body: ResumeRequest, request: Request, auth: Auth) -> SessionObject:
     # A resume presents its session in the body (the stored session object), not in a header.
     presented = PresentedSession(
-        body.session_id, body.session_secret, client_address(request), proof
+        body.session_id, body.session_secret, client_address(request), proof_of(request)
     )
     issued = await auth.resume(body.application_key, body.user_id, presented)
     return SessionObject.of(issued)

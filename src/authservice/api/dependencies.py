@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -29,15 +29,16 @@ from authservice.messaging.use_cases import MessagingService
 from authservice.tokens.use_cases import TokenService
 
 __all__ = [
+    "PROOF_PARAMETER",
     "Auth",
     "DatabaseHealth",
     "Messaging",
     "Presented",
-    "Proof",
     "Tokens",
     "client_address",
     "device_label",
     "document_presented_session",
+    "proof_of",
 ]
 
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
@@ -83,18 +84,26 @@ _BEARER_DESCRIPTION = (
 )
 
 
-def _proof_of(request: Request, proof: str | None) -> ProofRequest:
-    return ProofRequest(proof=proof, method=request.method, path=request.url.path)
+def proof_of(request: Request) -> ProofRequest:
+    """The proof a request carries in its `Session-Proof` header (`PROOF_PARAMETER`), if any."""
+    return ProofRequest(
+        proof=request.headers.get(PROOF_HEADER), method=request.method, path=request.url.path
+    )
 
 
-async def _proof(
-    request: Request,
-    proof: Annotated[str | None, Header(alias=PROOF_HEADER, description=_PROOF_DESCRIPTION)] = None,
-) -> ProofRequest:
-    return _proof_of(request, proof)
-
-
-Proof = Annotated[ProofRequest, Depends(_proof)]
+# The `Session-Proof` header in the OpenAPI document, as FastAPI would write a Header parameter:
+# the routes read it themselves (`proof_of`), one dependency less for FastAPI to walk.
+PROOF_PARAMETER = {
+    "name": PROOF_HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": _PROOF_DESCRIPTION,
+        "title": PROOF_HEADER,
+    },
+    "description": _PROOF_DESCRIPTION,
+}
 
 
 async def _presented(request: Request) -> PresentedSession:
@@ -111,8 +120,7 @@ async def _presented(request: Request) -> PresentedSession:
             "Send the header Authorization: Bearer <sessionId>.<sessionSecret>, with the "
             "current sessionSecret."
         )
-    proof = _proof_of(request, request.headers.get(PROOF_HEADER))
-    return PresentedSession(session_id, secret, client_address(request), proof)
+    return PresentedSession(session_id, secret, client_address(request), proof_of(request))
 
 
 def document_presented_session(document: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
@@ -122,25 +130,12 @@ def document_presented_session(document: dict[str, Any], routes: Sequence[BaseRo
     components = document.setdefault("components", {})
     schemes = components.setdefault("securitySchemes", {})
     schemes["HTTPBearer"] = {"type": "http", "scheme": "bearer", "description": _BEARER_DESCRIPTION}
-    proof_schema = {
-        "anyOf": [{"type": "string"}, {"type": "null"}],
-        "description": _PROOF_DESCRIPTION,
-        "title": PROOF_HEADER,
-    }
     for route in routes:
         if not isinstance(route, APIRoute) or not _takes(route.dependant, _presented):
             continue
         for method in route.methods or ():
             operation = document["paths"][route.path_format][method.lower()]
-            operation.setdefault("parameters", []).append(
-                {
-                    "name": PROOF_HEADER,
-                    "in": "header",
-                    "required": False,
-                    "schema": proof_schema,
-                    "description": _PROOF_DESCRIPTION,
-                }
-            )
+            operation.setdefault("parameters", []).append(PROOF_PARAMETER)
             operation["security"] = [{"HTTPBearer": []}]
 
 

