@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from authservice.database.engine import (
 )
 from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
+from tests.support.loops import run_coroutine
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_the_event_loops_hot_path_statements_fail_as_sqlalchemy_would_say(
         assert not statements.in_this_loop()
 
     try:
-        asyncio.run(use())
+        run_coroutine(use())
     finally:
         engine.dispose()
 

@@ -11,6 +11,7 @@ connection the service's engine opens.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -141,13 +142,13 @@ def test_on_postgresql_the_common_case_runs_on_the_event_loops_own_connections(
 
 
 def _last_statements(cluster: PostgresCluster) -> dict[str, str]:
-    """The last statement of each of the service's connections to PostgreSQL that are the event
-    loop's, by application name."""
+    """The last statement of each connection to PostgreSQL of the event loop of the service this
+    process serves (counted_service), by application name."""
     url = make_url(cluster.url("postgres")).set(drivername="postgresql", database=None)
     with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
         rows = admin.execute(
-            "SELECT application_name, query FROM pg_stat_activity"
-            " WHERE application_name LIKE 'authservice %event loop'"
+            "SELECT application_name, query FROM pg_stat_activity WHERE application_name LIKE %s",
+            [f"authservice % pid {os.getpid()} event loop"],
         ).fetchall()
     return dict(rows)
 

@@ -5,9 +5,10 @@ between HTTP and AuthService, nothing more.
 Every route is `async`: those that check a password wait for the password-hashing pool without
 holding one of the server's worker threads, and the others hand their one blocking call (the use
 case, which asks the database) to a worker thread, once per request. (A plain `def` route costs
-two hops: FastAPI runs it in a worker thread, and then its answer's validation in another.)
-/v1/health asks the database in a thread of its own, so it answers even while every worker thread
-is busy.
+two hops: FastAPI runs it in a worker thread, and then its answer's validation in another.) On
+PostgreSQL the common case of a resume and of `/me`, and the health probe, ask the database from
+the event loop itself, without a thread (auth/fast_paths.py); on SQLite /v1/health asks in a
+thread of its own, so it answers even while every worker thread is busy.
 """
 
 from __future__ import annotations
