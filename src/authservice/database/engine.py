@@ -52,7 +52,7 @@ __all__ = [
 
 _BACKENDS = ("sqlite", "postgresql")
 # The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
-_INSERTS: dict[str, Any] = {
+_INSERTS: dict[str, Callable[[Any], Any]] = {
     "postgresql": postgresql.insert,
     "sqlite": sqlite.insert,
 }
@@ -204,10 +204,10 @@ class Statements:
 class AsyncSingleStatements:
     """SingleStatements' statements on PostgreSQL, run in the server's event loop by async psycopg,
     on connections of its own (at most _LOOP_CONNECTIONS, opened as needed, in autocommit, named
-    "... event loop" in pg_stat_activity): no
-    thread hop and no trip through SQLAlchemy's pool, which cost about 0.45 ms of a `GET /v1/me`
-    (docs/performance.md). Each connection is checked as it is taken, as the engine's pool checks
-    its own (_drop_dead_connections), and replaced after _RECYCLE_S.
+    "... event loop" in pg_stat_activity): no thread hop and no trip through SQLAlchemy's pool,
+    which cost about 0.45 ms of a `GET /v1/me` (docs/performance.md). Each connection is checked
+    as it is taken, as the engine's pool checks its own (_drop_dead_connections), and replaced
+    after _RECYCLE_S.
 
     Usable only in the event loop it was opened in: the server's lifespan opens it (`open`) and
     closes it. Anywhere else (a test client's loop, an app mounted where no lifespan reaches it)
