@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import pytest
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import Table, insert, literal_column, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -19,6 +21,7 @@ from authservice.database.engine import (
     migrate_database,
     open_database,
 )
+from authservice.database.tables import ProofNonceRow
 from harness.postgres import PostgresCluster
 from tests.service.helpers import Api, Reply, RunningService, assert_error
 from tests.support.loops import run_coroutine
@@ -115,6 +118,28 @@ def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
             assert broken.value.connection_invalidated
         with statements.statements() as run:
             assert run.first(select(literal_column("1").label("one")), {}).one == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_hot_path_statement_on_sqlite_converts_as_sqlalchemy_would(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    migrate_database(settings)
+    engine = open_database(settings)
+    nonces = cast(Table, ProofNonceRow.__table__)
+    expires = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
+    try:
+        with SingleStatements(engine).statements() as run:
+            with run.transaction():
+                assert run.first(insert(nonces), {"jti": "z", "expires_at": expires}) is None
+            with pytest.raises(IntegrityError), run.transaction():
+                run.first(insert(nonces), {"jti": "z", "expires_at": expires})
+            read = select(nonces.c.jti, nonces.c.expires_at).where(nonces.c.jti == "z")
+            row = run.first(read, {})
+        # Stored as SQLAlchemy stores it (UTC text on SQLite), read back as an aware UTC time.
+        assert (row.jti, row.expires_at, row.expires_at.tzinfo) == ("z", expires, UTC)
+        with engine.connect() as connection:
+            assert connection.execute(read).one().expires_at == expires
     finally:
         engine.dispose()
 

@@ -336,16 +336,14 @@ class FastPaths:
         """What the rotation returned, or None if it matched nothing."""
         if self._one_statement:
             return run.first(*_one_statement(rotation))
-        # SQLite: the rotation and the retired secret in one transaction of their own.
+        # SQLite: the rotation and the retired secret in one transaction.
         parameters = rotation.parameters
-        with self._engine.begin() as connection:
-            row = connection.execute(_ROTATE, parameters).first()
+        with run.transaction():
+            row = run.first(_ROTATE, parameters)
             if row is not None:
-                connection.execute(
-                    _RETIRE, {**parameters, "retired_generation": row.generation - 1}
-                )
+                run.first(_RETIRE, {**parameters, "retired_generation": row.generation - 1})
                 if rotation.spend:
-                    connection.execute(_SPEND, parameters)
+                    run.first(_SPEND, parameters)
         return row
 
     def _checked(

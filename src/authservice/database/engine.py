@@ -13,16 +13,24 @@ import select
 import socket
 import time
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, Connection, Dialect, Engine, Executable, create_engine, event
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    Dialect,
+    Engine,
+    Executable,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import Compiled
 
 from authservice.core.files import ensure_private_dir, ensure_private_file
 from authservice.core.keys import load_server_key
@@ -44,7 +52,7 @@ __all__ = [
 
 _BACKENDS = ("sqlite", "postgresql")
 # The INSERT of each backend, which takes ON CONFLICT DO NOTHING / DO UPDATE.
-_INSERTS: dict[str, Any] = {
+_INSERTS: dict[str, Callable[[Any], Any]] = {
     "postgresql": postgresql.insert,
     "sqlite": sqlite.insert,
 }
@@ -55,6 +63,10 @@ _RECYCLE_S = 3600
 # How many connections of its own the event loop's hot paths keep (AsyncSingleStatements), beside
 # the engine's pool (5, and 10 more while it is busy): a request waits for one beyond these.
 _LOOP_CONNECTIONS = 5
+# What Statements.transaction sends.
+_BEGIN, _BEGIN_IMMEDIATE, _COMMIT, _ROLLBACK = (
+    text(sql) for sql in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+)
 # The execution option that keeps SQLite's connections out of a transaction (no BEGIN IMMEDIATE).
 _NO_BEGIN = "authservice_no_begin"
 # How long a SQLite connection waits for another's write lock: a request, briefly; a migration as
@@ -133,7 +145,7 @@ class SingleStatements:
     def statements(self) -> Iterator[Statements]:
         """A connection as `connect` gives, for the hot paths' statements (see Statements)."""
         with self.connect() as connection:
-            yield Statements(connection, self._compiled if self._postgresql else None)
+            yield Statements(connection, self._compiled)
             connection.commit()  # SQLite: nothing to commit; PostgreSQL: autocommit
 
 
@@ -141,49 +153,61 @@ class Statements:
     """Core statements run on one connection of SingleStatements, for the hot paths (a resume, a
     session check: auth/fast_paths.py).
 
-    On PostgreSQL each statement is compiled by SQLAlchemy once, then run on psycopg's own cursor:
-    SQLAlchemy's work per execution (its events, the compiled cache, result processing) cost 0.33
-    ms of a 0.52 ms session check there, the statement's round trip included (docs/performance.md).
-    What SQLAlchemy would do is done here instead: the statement's default parameters filled in
-    (`construct_params`), the driver's errors raised as SQLAlchemy's (IntegrityError, and
-    OperationalError, which the API answers with 503), and a connection that broke invalidated so
-    that the pool replaces it. psycopg takes and gives aware datetimes itself, so no type needs
-    converting; rows are named tuples, read by column name as SQLAlchemy's are. On SQLite they run
-    through SQLAlchemy (its times are text there, which SQLAlchemy's types convert)."""
+    Each statement is compiled by SQLAlchemy once, then run on the driver's own cursor (psycopg's,
+    sqlite3's): SQLAlchemy's work per execution (its events, the compiled cache, result
+    processing) cost 0.33 ms of a 0.52 ms session check on PostgreSQL, the statement's round trip
+    included, and 0.33 of 0.36 on SQLite (docs/performance.md). What SQLAlchemy would do is done
+    here instead (_CompiledStatements): the statement's default parameters filled in, each value
+    converted by its column type's own processors (on SQLite a time is text), the driver's errors
+    raised as SQLAlchemy's (IntegrityError, and OperationalError, which the API answers with 503),
+    and a connection that broke invalidated so that the pool replaces it. Rows are named tuples,
+    read by column name as SQLAlchemy's are."""
 
-    def __init__(self, connection: Connection, compiled: _CompiledStatements | None) -> None:
+    def __init__(self, connection: Connection, compiled: _CompiledStatements) -> None:
         self._connection = connection
         self._compiled = compiled
 
     def __repr__(self) -> str:
-        return f"Statements(on_driver={self._compiled is not None})"
+        return f"Statements({self._connection.dialect.name})"
 
     def first(self, statement: Executable, parameters: dict[str, Any]) -> Any | None:
         """The first row of the statement's answer, or None (a statement that answers no rows,
         too)."""
-        if self._compiled is None:
-            result = self._connection.execute(statement, parameters)
-            return result.first() if result.returns_rows else None
         sql, values, row = self._compiled.prepare(statement, parameters)
         driver: Any = self._connection.connection.driver_connection
+        cursor = driver.cursor()
         try:
-            with driver.cursor() as cursor:
-                cursor.execute(sql, values)
-                return row(cursor.fetchone()) if row is not None else None
+            cursor.execute(sql, values)
+            return row(cursor.fetchone()) if row is not None else None
         except self._compiled.driver_error as error:
             raised = self._compiled.as_sqlalchemy_error(error, driver, sql, values)
             if raised.connection_invalidated:
                 self._connection.invalidate(error)
             raise raised from error
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements run inside, in one transaction: on SQLite it takes the write lock at
+        once, as the engine's transactions do (BEGIN IMMEDIATE: _configure_sqlite)."""
+        begin = _BEGIN_IMMEDIATE if self._connection.dialect.name == "sqlite" else _BEGIN
+        self.first(begin, {})
+        try:
+            yield
+        except BaseException:
+            self.first(_ROLLBACK, {})
+            raise
+        self.first(_COMMIT, {})
 
 
 class AsyncSingleStatements:
     """SingleStatements' statements on PostgreSQL, run in the server's event loop by async psycopg,
     on connections of its own (at most _LOOP_CONNECTIONS, opened as needed, in autocommit, named
-    "... event loop" in pg_stat_activity): no
-    thread hop and no trip through SQLAlchemy's pool, which cost about 0.45 ms of a `GET /v1/me`
-    (docs/performance.md). Each connection is checked as it is taken, as the engine's pool checks
-    its own (_drop_dead_connections), and replaced after _RECYCLE_S.
+    "... event loop" in pg_stat_activity): no thread hop and no trip through SQLAlchemy's pool,
+    which cost about 0.45 ms of a `GET /v1/me` (docs/performance.md). Each connection is checked
+    as it is taken, as the engine's pool checks its own (_drop_dead_connections), and replaced
+    after _RECYCLE_S.
 
     Usable only in the event loop it was opened in: the server's lifespan opens it (`open`) and
     closes it. Anywhere else (a test client's loop, an app mounted where no lifespan reaches it)
@@ -278,12 +302,13 @@ class AsyncStatements:
 
 
 class _CompiledStatements:
-    """Statements compiled once for PostgreSQL, to run on psycopg's cursors, and what SQLAlchemy
-    would make of the driver's errors."""
+    """Statements compiled once for a dialect, to run on its driver's cursors: what SQLAlchemy
+    does per execution, done with the statement's compiled form and its types' own processors,
+    and what SQLAlchemy would make of the driver's errors."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._compiled: dict[int, tuple[Executable, Compiled, Any]] = {}
+        self._compiled: dict[int, tuple[Executable, _Compiled]] = {}
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -292,17 +317,18 @@ class _CompiledStatements:
 
     def prepare(
         self, statement: Executable, parameters: dict[str, Any]
-    ) -> tuple[str, Any, Callable[[tuple[Any, ...] | None], Any] | None]:
-        """The statement's SQL; its parameters with the defaults it names filled in; and what
-        makes its first row (a tuple, or None) a named tuple, or None if it answers no rows."""
+    ) -> tuple[str, Any, Callable[[Sequence[Any] | None], Any] | None]:
+        """The statement's SQL; its parameters, the defaults it names filled in and each value
+        converted for the driver; and what makes its first row (or None) a named tuple of values
+        converted back, or None if it answers no rows."""
         # By id: a statement compares by its columns, not as a dictionary's key (checked that
         # it is the very statement, should another take a freed id).
         found = self._compiled.get(id(statement))
         if found is None or found[0] is not statement:
-            compiled = cast(ClauseElement, statement).compile(dialect=self._dialect)
-            found = self._compiled[id(statement)] = (statement, compiled, _row_maker(statement))
-        _, compiled, row = found
-        return compiled.string, compiled.construct_params(parameters), row
+            found = (statement, _Compiled(statement, self._dialect))
+            self._compiled[id(statement)] = found
+        compiled = found[1]
+        return compiled.sql, compiled.values(parameters), compiled.row
 
     def as_sqlalchemy_error(
         self, error: Any, driver: Any, sql: str | None, values: Any
@@ -323,18 +349,50 @@ class _CompiledStatements:
         )
 
 
-def _row_maker(statement: Executable) -> Callable[[tuple[Any, ...] | None], Any] | None:
-    """A row of the statement as a named tuple, read by column name as SQLAlchemy's rows are;
-    None for a statement that answers no rows. Made from the statement's own columns, once:
+class _Compiled:
+    """One statement compiled for a dialect, with the processors of its parameters' and columns'
+    types there (`dialect_impl`, then `bind_processor` and `result_processor`: the conversions
+    SQLAlchemy itself applies)."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+        self.sql = compiled.string
+        self._compiled = compiled
+        binds: dict[str, Any] = getattr(compiled, "binds", {})
+        self._to_driver = {
+            name: processor
+            for name, bind in binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        # sqlite3 takes `?` and a sequence, psycopg `%(name)s` and a mapping.
+        self._order: list[str] | None = getattr(compiled, "positiontup", None)
+        columns = list(getattr(statement, "exported_columns", []))
+        self.row = _row_maker(columns, dialect) if columns else None
+
+    def values(self, parameters: dict[str, Any]) -> Any:
+        values = dict(self._compiled.construct_params(parameters) or {})
+        for name, processor in self._to_driver.items():
+            values[name] = processor(values[name])
+        return values if self._order is None else [values[name] for name in self._order]
+
+
+def _row_maker(columns: list[Any], dialect: Dialect) -> Callable[[Sequence[Any] | None], Any]:
+    """A row of these columns as a named tuple of their values converted back by their types,
+    read by column name as SQLAlchemy's rows are. Made from the statement's own columns, once:
     psycopg's named tuples are made from the answer's description, which it builds anew for each
     statement run (a tenth of a check's CPU)."""
-    names = list(getattr(statement, "exported_columns", {}).keys())
-    if not names:
-        return None
-    named = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    named = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
+    processors = [
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    ]
 
-    def row(values: tuple[Any, ...] | None) -> Any:
-        return None if values is None else named._make(values)
+    def row(values: Sequence[Any] | None) -> Any:
+        if values is None:
+            return None
+        return named._make(
+            value if processor is None else processor(value)
+            for processor, value in zip(processors, values, strict=True)
+        )
 
     return row
 
