@@ -1,7 +1,7 @@
 """CPU per request of the auth service's resume, `/me` and health, beside its floor and a
 hello-world, on SQLite and PostgreSQL: from /proc, the service and the database apart.
 
-    .venv/bin/python benchmarks/service.py [--requests 1000] [--rounds 3]
+    .venv/bin/python benchmarks/service.py [--requests 250] [--rounds 12]
 
 Five servers run at once, on loopback, each one process (uvicorn, no access log):
 - the auth service (`python -m authservice serve`) on SQLite and on PostgreSQL;
@@ -15,7 +15,8 @@ The targets: `POST /v1/sessions/resume` (each request presents the secret the pr
 a real rotation every time), `GET /v1/me` (a Bearer session) and `GET /v1/health` of the service and
 of the floor on each database, and the hello-world's `GET /`. Each round sends `--requests`
 sequential requests on one kept-alive connection to each target in turn (so that a change in the
-machine's load falls on all of them alike); the figure is the median over `--rounds` rounds.
+machine's load falls on all of them alike; the rounds are short because this machine's speed drifts
+by up to a third within half an hour); the figure is the median over `--rounds` rounds.
 
 CPU time is utime + stime from /proc of the server's process tree, and of PostgreSQL's (the
 postmaster, its backends and background processes) apart, before and after each batch: what a
@@ -84,8 +85,8 @@ class Target:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="per target and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=250, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=12)
     args = parser.parse_args()
 
     print(f"{os.cpu_count()} cores; load average at start {_load_average()}", flush=True)
