@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import cast
 
 import psycopg
 import pytest
-from sqlalchemy import Table, insert, literal_column, select, text
+from sqlalchemy import Engine, Table, insert, literal_column, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -101,10 +102,8 @@ def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
     postgres_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path, database_url=postgres_cluster.create_database())
-    migrate_database(settings)
-    engine = open_database(settings)
-    statements = SingleStatements(engine)
-    try:
+    with _migrated(settings) as engine:
+        statements = SingleStatements(engine)
         with statements.statements() as run:
             # A unique violation is the IntegrityError the fast paths catch (a spent proof).
             insert = text("INSERT INTO proof_nonces (jti, expires_at) VALUES ('x', now())")
@@ -118,17 +117,12 @@ def test_a_hot_path_statement_run_on_the_driver_fails_as_sqlalchemy_would_say(
             assert broken.value.connection_invalidated
         with statements.statements() as run:
             assert run.first(select(literal_column("1").label("one")), {}).one == 1
-    finally:
-        engine.dispose()
 
 
 def test_a_hot_path_statement_on_sqlite_converts_as_sqlalchemy_would(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    migrate_database(settings)
-    engine = open_database(settings)
     nonces = cast(Table, ProofNonceRow.__table__)
     expires = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
-    try:
+    with _migrated(Settings(data_dir=tmp_path)) as engine:
         with SingleStatements(engine).statements() as run:
             with run.transaction():
                 assert run.first(insert(nonces), {"jti": "z", "expires_at": expires}) is None
@@ -140,20 +134,15 @@ def test_a_hot_path_statement_on_sqlite_converts_as_sqlalchemy_would(tmp_path: P
         assert (row.jti, row.expires_at, row.expires_at.tzinfo) == ("z", expires, UTC)
         with engine.connect() as connection:
             assert connection.execute(read).one().expires_at == expires
-    finally:
-        engine.dispose()
 
 
 def test_the_event_loops_hot_path_statements_fail_as_sqlalchemy_would_say(
     postgres_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path, database_url=postgres_cluster.create_database())
-    migrate_database(settings)
-    engine = open_database(settings)
-    statements = AsyncSingleStatements(settings, engine)
     backend = select(literal_column("pg_backend_pid()").label("pid"))
 
-    async def use() -> None:
+    async def use(statements: AsyncSingleStatements) -> None:
         assert not statements.in_this_loop()
         statements.open()
         assert statements.in_this_loop()
@@ -175,8 +164,17 @@ def test_the_event_loops_hot_path_statements_fail_as_sqlalchemy_would_say(
         await statements.close()
         assert not statements.in_this_loop()
 
+    with _migrated(settings) as engine:
+        run_coroutine(use(AsyncSingleStatements(settings, engine)))
+
+
+@contextmanager
+def _migrated(settings: Settings) -> Iterator[Engine]:
+    """The settings' database, migrated and opened; disposed of afterwards."""
+    migrate_database(settings)
+    engine = open_database(settings)
     try:
-        run_coroutine(use())
+        yield engine
     finally:
         engine.dispose()
 

@@ -308,12 +308,12 @@ class AuthService:
     async def resume(
         self, application_key: str, user_id: str, presented: PresentedSession
     ) -> IssuedSession:
-        if self._fast.in_loop():
-            issued = await self._fast.resume_in_loop(application_key, user_id, presented, utc_now())
-            if issued is not None:
-                return issued
-            return await in_thread(self._resume_fully, application_key, user_id, presented)
-        return await in_thread(self._resume, application_key, user_id, presented)
+        if not self._fast.in_loop():
+            return await in_thread(self._resume, application_key, user_id, presented)
+        issued = await self._fast.resume_in_loop(application_key, user_id, presented, utc_now())
+        if issued is not None:
+            return issued
+        return await in_thread(self._resume_fully, application_key, user_id, presented)
 
     def _resume(
         self, application_key: str, user_id: str, presented: PresentedSession
