@@ -1,14 +1,13 @@
 """The auth routes under /v1 (sign-up, sign-in, resume, who am I, sign-out, the device list, the
-account: re-authentication, a password change, its deletion) and the health check: they translate
-between HTTP and AuthService, nothing more.
+account: re-authentication, a password change, its deletion): they translate between HTTP and
+AuthService, nothing more.
 
 Every route is `async`: those that check a password wait for the password-hashing pool without
 holding one of the server's worker threads, and the others hand their one blocking call (the use
 case, which asks the database) to a worker thread, once per request. (A plain `def` route costs
 two hops: FastAPI runs it in a worker thread, and then its answer's validation in another.) On
-PostgreSQL the common case of a resume and of `/me`, and the health probe, ask the database from
-the event loop itself, without a thread (auth/fast_paths.py); on SQLite /v1/health asks in a
-thread of its own, so it answers even while every worker thread is busy.
+PostgreSQL the common case of a resume and of `/me` asks the database from the event loop itself,
+without a thread (auth/fast_paths.py).
 """
 
 from __future__ import annotations
@@ -30,11 +29,10 @@ from authservice.api.auth_bodies import (
     SignUpRequest,
     UserCreated,
 )
-from authservice.api.common_bodies import Health, error_responses
+from authservice.api.common_bodies import error_responses
 from authservice.api.dependencies import (
     PROOF_PARAMETER,
     Auth,
-    DatabaseHealth,
     Presented,
     client_address,
     device_label,
@@ -207,13 +205,3 @@ async def revoke_session(
 )
 async def revoke_all_sessions(presented: Presented, auth: Auth) -> None:
     await in_thread(auth.revoke_all, presented)
-
-
-@router.get(
-    "/health",
-    summary="Liveness: the service runs and its database answers",
-    responses=error_responses(503),
-)
-async def health(database: DatabaseHealth) -> Health:
-    await database.check()
-    return Health()

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 
 from authservice.auth.devices import describe_user_agent
 from authservice.auth.presented import PresentedSession
-from authservice.auth.proofs import PROOF_HEADER, ProofRequest
+from authservice.auth.proofs import NO_PROOF, PROOF_HEADER, ProofRequest
 from authservice.auth.rules import SESSION_ID_PATTERN, SESSION_SECRET_PATTERN
 from authservice.auth.use_cases import AuthService
 from authservice.composition import Services
@@ -86,9 +86,12 @@ _BEARER_DESCRIPTION = (
 
 def proof_of(request: Request) -> ProofRequest:
     """The proof a request carries in its `Session-Proof` header (`PROOF_PARAMETER`), if any."""
-    return ProofRequest(
-        proof=request.headers.get(PROOF_HEADER), method=request.method, path=request.url.path
-    )
+    proof = request.headers.get(PROOF_HEADER)
+    if proof is None:
+        # Only a proof is checked against the method and path: without one, the request's URL
+        # is not built (Starlette parses it from the scope: a twentieth of a resume's CPU).
+        return NO_PROOF
+    return ProofRequest(proof=proof, method=request.method, path=request.url.path)
 
 
 # The `Session-Proof` header in the OpenAPI document, as FastAPI would write a Header parameter:
