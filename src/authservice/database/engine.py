@@ -232,6 +232,7 @@ class AsyncSingleStatements:
     def open(self) -> None:
         """Serve the running event loop from now on."""
         self._loop = asyncio.get_running_loop()
+        # A semaphore belongs to the first loop that waits on it: each loop served gets its own.
         self._slots = asyncio.Semaphore(_LOOP_CONNECTIONS)
 
     async def close(self) -> None:
