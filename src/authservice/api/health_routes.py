@@ -1,6 +1,5 @@
-"""`GET /v1/health`: whether the service runs and its database answers (database/health.py). On
-PostgreSQL the probe asks from the event loop itself; on SQLite in a thread of its own, so it
-answers even while every worker thread is busy."""
+"""`GET /v1/health`: whether the service runs and its database answers. How it asks without queueing
+behind busy requests: database/health.py."""
 
 from __future__ import annotations
 
